@@ -1,0 +1,41 @@
+# egressctl: the two commands a newcomer needs are `make demo` and `make test`.
+# Every target runs scripts/setup.sh first, so a fresh machine sets itself up.
+BUN := node_modules/.bin/bun
+SRC := $(shell find src -name '*.ts' 2>/dev/null) package.json scripts/build.ts
+
+.PHONY: setup build demo test test-unit test-integration typecheck bench bench-policy clean
+
+setup:
+	@scripts/setup.sh
+
+dist/egressctl: $(SRC)
+	@scripts/setup.sh
+	$(BUN) scripts/build.ts
+
+build: dist/egressctl
+
+demo: build
+	@scripts/demo.sh
+
+typecheck: setup
+	node_modules/.bin/tsc --noEmit -p .
+
+# The whole suite: unit tests, then the compiled binary against the real kernel in lab
+# namespaces. Needs root. Prints a closing "N passed, N failed" line.
+test: build
+	@scripts/test.sh
+
+test-unit: build
+	@scripts/test.sh test/unit
+
+test-integration: build
+	@scripts/test.sh test/integration
+
+bench: build
+	@scripts/bench.sh
+
+bench-policy: build
+	$(BUN) test/bench/policy.bench.ts
+
+clean:
+	rm -rf dist

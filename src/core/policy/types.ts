@@ -1,0 +1,59 @@
+// The policy model shared by every part of egressctl. Produced by the policy engine
+// (src/core/policy/), consumed by the matcher, the ruleset planner, the DNS decision
+// and `explain`. Pure data: no I/O, no classes.
+import type { Cidr, Family, Range } from "../net/ip.ts";
+
+export type Action = "allow" | "deny";
+export type TargetKind = "exact" | "wildcard" | "address" | "cidr";
+
+export interface SourcePos {
+  line: number; // 1-based
+  col: number; // 1-based
+}
+
+export interface Rule {
+  /** position in the policy's egress list (0-based); first match wins by this order */
+  index: number;
+  action: Action;
+  /** the target exactly as written in the document */
+  raw: string;
+  kind: TargetKind;
+  /**
+   * normalised target: for names lowercase ASCII (punycode) without trailing dot, and
+   * for wildcards the form "*.suffix"; for addresses/CIDRs the canonical CIDR text
+   */
+  target: string;
+  /** exact/wildcard: the name, or for a wildcard the suffix below which it matches */
+  name?: string;
+  /** address/cidr: the parsed network */
+  cidr?: Cidr;
+  /** where the rule's target sits in the source document, when known */
+  pos?: SourcePos;
+}
+
+export interface Policy {
+  defaultAction: Action;
+  requireFullIsolation: boolean;
+  rules: Rule[];
+}
+
+/** The deny-all baseline: what an empty document, `null` or `{}` means. */
+export const DENY_ALL: Policy = Object.freeze({
+  defaultAction: "deny",
+  requireFullIsolation: false,
+  rules: [],
+}) as Policy;
+
+export interface Decision {
+  action: Action;
+  /** the deciding rule; absent when defaultAction decided */
+  rule?: Rule;
+}
+
+/** Disjoint allow and deny ranges per family, sorted, non-overlapping, coalesced. */
+export interface IntervalSets {
+  4: { allow: Range[]; deny: Range[] };
+  6: { allow: Range[]; deny: Range[] };
+}
+
+export type { Cidr, Family, Range };
