@@ -1,0 +1,94 @@
+// Turns policy text (YAML or JSON: JSON is YAML's flow style, so one parser reads
+// both) into a plain value plus a way to find where any field path sits in the text.
+// Parse failures become Problems with line:column; nothing here throws.
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type { PathKey, Problem } from "./problems.ts";
+
+// A policy has no use for many aliases; the yaml library counts alias expansions and
+// stops at this many, which is what defuses "billion laughs" documents.
+const MAX_ALIAS_COUNT = 100;
+
+export interface Source {
+  value: unknown;
+  /** where the value (or, with `key`, the key) at `path` starts; the nearest parent when absent */
+  pos(path: readonly PathKey[], key?: boolean): { line: number; col: number };
+}
+
+export function parseSource(text: string): { source: Source | null; problems: Problem[] } {
+  const lc = new LineCounter();
+  const json = /^\s*[[{]/.test(text);
+  const at = (offset: number) => lc.linePos(Math.max(0, Math.min(offset, text.length)));
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  } catch (e) {
+    return { source: null, problems: [fatal(`cannot parse the document: ${msg(e)}`, 1, 1)] };
+  }
+  const problems: Problem[] = doc.errors.map((e) => {
+    const { line, col } = at(e.pos[0]);
+    return {
+      severity: "error",
+      path: "",
+      line,
+      col,
+      code: "syntax",
+      message: `${json ? "invalid JSON" : "invalid YAML"}: ${e.message.replace(/; please use YAML\.parseAllDocuments\(\)/, "")}`,
+      hint: syntaxHint(e.code, json),
+    };
+  });
+  if (problems.length) return { source: null, problems };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    const resource = /resource exhaustion/.test(msg(e));
+    return {
+      source: null,
+      problems: [fatal(resource ? `too many YAML alias expansions (more than ${MAX_ALIAS_COUNT})` : `cannot read the document: ${msg(e)}`, 1, 1,
+        resource ? "expand the aliases (*name) by hand; a policy never needs this many" : undefined)],
+    };
+  }
+  return { source: { value, pos: (path, key) => locate(doc, path, key ?? false, at) }, problems: [] };
+}
+
+function locate(doc: Document, path: readonly PathKey[], key: boolean, at: (o: number) => { line: number; col: number }) {
+  let node: unknown = doc.contents;
+  let offset = (node as Node | null)?.range?.[0] ?? 0;
+  for (let i = 0; i < path.length; i++) {
+    while (isAlias(node)) node = node.resolve(doc);
+    const k = path[i];
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? p.key.value : p.key) === k);
+      if (!pair) break;
+      if (i === path.length - 1 && key) {
+        offset = (pair.key as Node).range?.[0] ?? offset;
+        break;
+      }
+      next = pair.value;
+      // `key:` with nothing after it has no value node; point at the key instead
+      if (!next) offset = (pair.key as Node).range?.[0] ?? offset;
+    } else if (isSeq(node) && typeof k === "number") {
+      next = node.items[k];
+    }
+    if (!next) break;
+    node = next;
+    offset = (node as Node).range?.[0] ?? offset;
+  }
+  return at(offset);
+}
+
+function syntaxHint(code: string, json: boolean): string | undefined {
+  if (code === "DUPLICATE_KEY") return "each field may appear once; remove or merge the repeated one";
+  if (code === "MULTIPLE_DOCS") return "a policy file holds one document; remove the extra \"---\"";
+  if (json) return "JSON needs double-quoted keys and strings, commas between items and matching brackets";
+  return undefined;
+}
+
+function fatal(message: string, line: number, col: number, hint?: string): Problem {
+  return { severity: "error", path: "", line, col, code: "syntax", message, ...(hint ? { hint } : {}) };
+}
+
+function msg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
