@@ -43,13 +43,14 @@ export function parseIPv6(s: string): bigint | null {
   if (s.length < 2 || s.length > 45 || !/^[0-9a-fA-F:.]+$/.test(s)) return null;
   const halves = s.split("::");
   if (halves.length > 2) return null;
-  const groups = (part: string): number[] | null => {
+  // an embedded IPv4 tail ("::ffff:192.0.2.1") may only end the whole address
+  const groups = (part: string, endsAddress: boolean): number[] | null => {
     if (part === "") return [];
     const out: number[] = [];
     const items = part.split(":");
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      if (i === items.length - 1 && it.includes(".")) {
+      if (endsAddress && i === items.length - 1 && it.includes(".")) {
         const v4 = parseIPv4(it);
         if (v4 === null) return null;
         out.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
@@ -60,8 +61,8 @@ export function parseIPv6(s: string): bigint | null {
     }
     return out;
   };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  const head = groups(halves[0]!, halves.length === 1);
+  const tail = halves.length === 2 ? groups(halves[1]!, true) : [];
   if (!head || !tail) return null;
   let all: number[];
   if (halves.length === 2) {
