@@ -23,3 +23,45 @@ export const DEFAULT_PROXY_PORT = 15353;
 /** learned elements live at least this long, and at most this long (seconds) */
 export const LEARN_TTL_MIN = 60;
 export const LEARN_TTL_MAX = 86_400;
+
+/** default timeout of the learned sets: only for elements added without their own */
+export const LEARNED_DEFAULT_TIMEOUT = 300;
+
+/** chains: the filter (Layer 2), the DNS redirect (Layer 1), and the one denial verdict */
+export const CHAIN_FILTER = "output";
+export const CHAIN_NAT = "dns_redirect";
+export const CHAIN_DENY = "deny";
+
+/** static sets, rebuilt on every apply (learned sets are never rebuilt) */
+export const STATIC_SETS = {
+  allow4: { family: 4, purpose: "static allow CIDRs" },
+  allow6: { family: 6, purpose: "static allow CIDRs" },
+  deny4: { family: 4, purpose: "static deny CIDRs" },
+  deny6: { family: 6, purpose: "static deny CIDRs" },
+  doh4: { family: 4, purpose: "DNS-over-HTTPS providers" },
+  doh6: { family: 6, purpose: "DNS-over-HTTPS providers" },
+} as const;
+export type StaticSetName = keyof typeof STATIC_SETS;
+
+/**
+ * Named counters, one per reason a packet is denied. Named counters are declared with
+ * `add counter`, which keeps an existing counter's value, so the figures doctor and
+ * /metrics read survive re-applies.
+ */
+export const COUNTERS = {
+  cidr: "denied_cidr",
+  dot: "denied_dot",
+  doh: "denied_doh",
+  default: "denied_default",
+} as const;
+
+/** DNS-over-TLS port (RFC 7858), blocked for TCP and UDP (DNS-over-DTLS / DoQ use it too) */
+export const DOT_PORT = 853;
+export const DOH_PORT = 443;
+
+/** the prefix of kernel log lines written by the audit variant; rate-limited */
+export const AUDIT_LOG_PREFIX = "egressctl-audit: ";
+export const AUDIT_LOG_RATE = "10/second";
+
+/** env var that replaces the built-in DoH provider list (comma-separated IPs/CIDRs) */
+export const DOH_BLOCKLIST_ENV = "OPENSANDBOX_EGRESS_DOH_BLOCKLIST";

@@ -1,0 +1,69 @@
+// The ruleset as plain data: what the planner decides and the renderer prints. Nothing
+// here knows nft syntax beyond the text of individual rules.
+import type { Family } from "../net/ip.ts";
+import type { DohList } from "./doh.ts";
+import type { StaticSetName } from "./names.ts";
+
+export type Mode = "dns-only" | "dns+nftables";
+
+/** an upstream resolver the proxy forwards to; its marked traffic is let out */
+export interface Upstream {
+  family: Family;
+  address: string;
+  port: number;
+}
+
+/** Everything besides the policy that shapes the ruleset. */
+export interface PlanEnv {
+  mode: Mode;
+  proxyPort: number;
+  /** empty: marked traffic to any address on port 53 is let out */
+  upstreams: Upstream[];
+  exemptMark: number;
+  doh: DohList;
+  audit: boolean;
+  dropSilently: boolean;
+}
+
+export interface NftRule {
+  /** the rule's statement, as written after `add rule inet egressctl CHAIN` */
+  text: string;
+  /** why the rule is there; rendered as a comment line above it */
+  why?: string;
+}
+
+export interface BaseChain {
+  type: "filter" | "nat";
+  hook: "output";
+  priority: number;
+  policy: "accept" | "drop";
+}
+
+export interface NftChain {
+  name: string;
+  base?: BaseChain;
+  /** kernel-side chain comment; carries the policy digest for doctor/serve */
+  comment?: string;
+  rules: NftRule[];
+}
+
+export interface NftSet {
+  name: StaticSetName;
+  family: Family;
+  /** interval elements: `addr`, `addr/prefix` or `first-last` */
+  elements: string[];
+}
+
+export interface Ruleset {
+  policyDigest: string;
+  mode: Mode;
+  audit: boolean;
+  dropSilently: boolean;
+  /** default timeout of learned4/learned6, seconds */
+  learnedTimeout: number;
+  counters: string[];
+  /** static sets to create (every name in STATIC_SETS is removed first regardless) */
+  sets: NftSet[];
+  /** in creation order: chains that are jumped to come before those that jump */
+  chains: NftChain[];
+}

@@ -1,0 +1,115 @@
+// The planner: (policy, environment) -> ruleset model. Pure; decides every rule and its
+// order. The order of the filter chain is the security argument, so each rule says why.
+import { resolveIntervals } from "../net/intervals.ts";
+import type { Family } from "../net/ip.ts";
+import type { Policy } from "../policy/types.ts";
+import { policyDigest } from "./digest.ts";
+import { mergeCidrs, rangeText } from "./elements.ts";
+import type { NftChain, NftRule, NftSet, PlanEnv, Ruleset } from "./model.ts";
+import {
+  AUDIT_LOG_PREFIX, AUDIT_LOG_RATE, CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, COUNTERS, DOH_PORT,
+  DOT_PORT, LEARNED_DEFAULT_TIMEOUT, LEARNED_V4, LEARNED_V6,
+} from "./names.ts";
+
+const IP: Record<Family, string> = { 4: "ip", 6: "ip6" };
+const L4 = "meta l4proto { tcp, udp }";
+
+export const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
+
+export function planRuleset(policy: Policy, env: PlanEnv): Ruleset {
+  const digest = policyDigest(policy);
+  const comment = `egressctl policy sha256:${digest}`;
+  const chains: NftChain[] = [];
+  const sets: NftSet[] = [];
+  if (env.mode === "dns+nftables") {
+    const iv = resolveIntervals(policy.rules);
+    for (const f of [4, 6] as const) {
+      const el = (rs: typeof iv[4]["allow"]) => rs.map((r) => rangeText(f, r));
+      sets.push({ name: `deny${f}`, family: f, elements: el(iv[f].deny) });
+      sets.push({ name: `allow${f}`, family: f, elements: el(iv[f].allow) });
+      sets.push({ name: `doh${f}`, family: f, elements: el(mergeCidrs(env.doh[f])) });
+    }
+    chains.push({ name: CHAIN_DENY, rules: denyVerdict(env) });
+    chains.push({
+      name: CHAIN_FILTER,
+      // Fail closed: with a deny default, the chain policy is drop too, so a rule lost to
+      // a hand edit (or a flushed chain) still denies. Audit must never drop.
+      base: { type: "filter", hook: "output", priority: 0, policy: policy.defaultAction === "deny" && !env.audit ? "drop" : "accept" },
+      comment,
+      rules: filterRules(policy, env),
+    });
+  }
+  chains.push({
+    name: CHAIN_NAT,
+    base: { type: "nat", hook: "output", priority: -100, policy: "accept" },
+    comment,
+    rules: [
+      { text: `meta mark ${hex(env.exemptMark)} return`, why: "the proxy's own upstream queries (SO_MARK, needs CAP_NET_ADMIN) are not redirected" },
+      { text: `udp dport 53 redirect to :${env.proxyPort}`, why: "every other DNS packet, IPv4 and IPv6, goes to the proxy on 127.0.0.1/[::1]" },
+      { text: `tcp dport 53 redirect to :${env.proxyPort}` },
+    ],
+  });
+  return {
+    policyDigest: digest,
+    mode: env.mode,
+    audit: env.audit,
+    dropSilently: env.dropSilently,
+    learnedTimeout: LEARNED_DEFAULT_TIMEOUT,
+    counters: Object.values(COUNTERS),
+    sets,
+    chains,
+  };
+}
+
+/** The one place that decides what a denial does: reject, drop, or (audit) log and let through. */
+function denyVerdict(env: PlanEnv): NftRule[] {
+  if (env.audit) {
+    return [
+      { text: `limit rate ${AUDIT_LOG_RATE} log prefix "${AUDIT_LOG_PREFIX}"`, why: "audit: log what would be denied (rate-limited), then let it through" },
+      { text: "accept" },
+    ];
+  }
+  if (env.dropSilently) return [{ text: "drop", why: "--drop-silently: denied packets vanish (clients time out)" }];
+  return [
+    { text: "meta l4proto tcp reject with tcp reset", why: "fail at once: TCP gets a reset, everything else ICMP admin-prohibited" },
+    { text: "reject with icmpx admin-prohibited" },
+  ];
+}
+
+function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
+  const deny = (counter: string) => `counter name "${counter}" goto ${CHAIN_DENY}`;
+  const rules: NftRule[] = [
+    { text: `oif "lo" accept`, why: "loopback, including DNS redirected to the proxy" },
+    { text: "ct state established,related accept", why: "replies, and flows allowed before a re-apply, keep working" },
+    {
+      text: "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report } accept",
+      why: "IPv6 neighbour discovery: without it no IPv6 packet leaves at all",
+    },
+  ];
+  const mark = `meta mark ${hex(env.exemptMark)}`;
+  if (env.upstreams.length === 0) {
+    rules.push({ text: `${mark} ${L4} th dport 53 accept`, why: "the proxy's marked upstream queries; before the deny sets so a deny CIDR cannot cut off DNS" });
+  } else {
+    env.upstreams.forEach((u, i) => {
+      const why = i === 0 ? "the proxy's marked queries to its upstreams; before the deny sets so a deny CIDR cannot cut off DNS" : undefined;
+      rules.push({ text: `${mark} ${IP[u.family]} daddr ${u.address} ${L4} th dport ${u.port} accept`, why });
+    });
+  }
+  rules.push(
+    { text: `ip daddr @deny4 ${deny(COUNTERS.cidr)}`, why: "deny CIDRs first: they beat static allows (already resolved) and learned IPs (DNS-rebinding guard)" },
+    { text: `ip6 daddr @deny6 ${deny(COUNTERS.cidr)}` },
+    { text: `${L4} th dport ${DOT_PORT} ${deny(COUNTERS.dot)}`, why: "DNS-over-TLS (and DoQ) to anyone would bypass the proxy" },
+    { text: "ip daddr @allow4 accept", why: "static allow CIDRs; before the DoH block, so an explicit allow of a resolver wins" },
+    { text: "ip6 daddr @allow6 accept" },
+    { text: `ip daddr @doh4 ${L4} th dport ${DOH_PORT} ${deny(COUNTERS.doh)}`, why: "DNS-over-HTTPS providers, even when learned from an allowed name" },
+    { text: `ip6 daddr @doh6 ${L4} th dport ${DOH_PORT} ${deny(COUNTERS.doh)}` },
+    { text: `ip daddr @${LEARNED_V4} accept`, why: "addresses learned from answers to allowed names" },
+    { text: `ip6 daddr @${LEARNED_V6} accept` },
+  );
+  rules.push(
+    policy.defaultAction === "allow"
+      ? { text: "accept", why: "defaultAction: allow" }
+      : { text: deny(COUNTERS.default), why: "defaultAction: deny" },
+  );
+  return rules;
+}

@@ -1,0 +1,81 @@
+// The renderer: ruleset model -> nft script text, deterministic byte for byte (goldens
+// depend on it). The script is one transaction (see docs/ruleset.md, "Transaction"):
+//   1. `add table`, `add set learned*`, `add counter`: create if absent, keep if present
+//      (so learned elements and counter values survive every apply);
+//   2. remove the previous chains and static sets: each is `add`ed before it is
+//      `delete`d, because `delete` of something absent fails with ENOENT and would abort
+//      the whole transaction; chains go before the sets and chains they reference;
+//   3. create the new static sets, their elements, and the chains with their rules.
+import type { NftChain, NftSet, Ruleset } from "./model.ts";
+import { CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, LEARNED_V4, LEARNED_V6, STATIC_SETS, TABLE_FAMILY, TABLE_NAME } from "./names.ts";
+
+export const T = `${TABLE_FAMILY} ${TABLE_NAME}`;
+const ADDR: Record<4 | 6, string> = { 4: "ipv4_addr", 6: "ipv6_addr" };
+
+/** every chain any mode may create: all are removed on apply, in reference order */
+const ALL_CHAINS = [CHAIN_FILTER, CHAIN_NAT, CHAIN_DENY];
+
+/** the header line that carries the digest; serve/doctor read it back with parseHeader */
+export function headerLine(r: Ruleset): string {
+  const denial = r.audit ? "audit" : r.dropSilently ? "drop" : "reject";
+  return `# egressctl ruleset: policy sha256:${r.policyDigest} mode ${r.mode} denials ${denial}`;
+}
+
+export function renderRuleset(r: Ruleset): string {
+  const out: string[] = [
+    headerLine(r),
+    "# One transaction: it lands whole or not at all. Generated; edit the policy, not this.",
+    "",
+    "# Keep: created when absent, left as they are when present (learned elements, counter values).",
+    `add table ${T}`,
+    learnedSetDecl(4, r.learnedTimeout),
+    learnedSetDecl(6, r.learnedTimeout),
+    ...r.counters.map((c) => `add counter ${T} ${c}`),
+    "",
+    "# Replace: remove the previous chains and static sets (add first: delete of an absent object fails).",
+    ...ALL_CHAINS.flatMap((c) => [`add chain ${T} ${c}`, `delete chain ${T} ${c}`]),
+    ...Object.entries(STATIC_SETS).flatMap(([name, s]) => [staticSetDecl(name, s.family), `delete set ${T} ${name}`]),
+  ];
+  for (const s of r.sets) out.push("", ...renderSet(s));
+  for (const c of r.chains) out.push("", ...renderChain(c));
+  return out.join("\n") + "\n";
+}
+
+function learnedSetDecl(family: 4 | 6, timeout: number): string {
+  const name = family === 4 ? LEARNED_V4 : LEARNED_V6;
+  return `add set ${T} ${name} { type ${ADDR[family]}; flags timeout; timeout ${timeout}s; }`;
+}
+
+function staticSetDecl(name: string, family: 4 | 6): string {
+  return `add set ${T} ${name} { type ${ADDR[family]}; flags interval; }`;
+}
+
+function renderSet(s: NftSet): string[] {
+  const out = [`# ${STATIC_SETS[s.name].purpose}, IPv${s.family}: ${s.elements.length} element(s)`, staticSetDecl(s.name, s.family)];
+  // An empty element list is a syntax error, so an empty set gets no `add element` line.
+  if (s.elements.length) out.push(`add element ${T} ${s.name} { ${s.elements.join(", ")} }`);
+  return out;
+}
+
+function renderChain(c: NftChain): string[] {
+  const spec: string[] = [];
+  if (c.base) spec.push(`type ${c.base.type} hook ${c.base.hook} priority ${c.base.priority}; policy ${c.base.policy};`);
+  if (c.comment) spec.push(`comment "${c.comment}";`);
+  const out = [`add chain ${T} ${c.name}${spec.length ? ` { ${spec.join(" ")} }` : ""}`];
+  for (const rule of c.rules) {
+    if (rule.why) out.push(`# ${rule.why}`);
+    out.push(`add rule ${T} ${c.name} ${rule.text}`);
+  }
+  return out;
+}
+
+/** Removes egressctl's table and nothing else; `add` first so an absent table is not an error. */
+export function renderDelete(): string {
+  return `add table ${T}\ndelete table ${T}\n`;
+}
+
+/** Reads the digest back from a rendered text (first line). */
+export function parseHeader(text: string): { policyDigest: string } | null {
+  const m = /^# egressctl ruleset: policy sha256:([0-9a-f]{64})/.exec(text);
+  return m ? { policyDigest: m[1]! } : null;
+}

@@ -1,0 +1,72 @@
+// The golden cases: every policies/*.yaml with its `# golden:` options line, rendered.
+// Shared by the unit test (text equals the .nft file) and the kernel check (each .nft
+// loads in a lab namespace with --check semantics).
+import { readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { loadPolicyText } from "../../src/core/policy/load.ts";
+import { dohList } from "../../src/core/ruleset/doh.ts";
+import type { Mode, PlanEnv, Upstream } from "../../src/core/ruleset/model.ts";
+import { DEFAULT_PROXY_PORT, EXEMPT_MARK } from "../../src/core/ruleset/names.ts";
+import { planRuleset } from "../../src/core/ruleset/plan.ts";
+import { renderRuleset } from "../../src/core/ruleset/render.ts";
+import { parseAddress } from "../../src/core/net/ip.ts";
+
+export const GOLDEN_DIR = import.meta.dir;
+/** lab stand-ins for DoH providers (test/support/addresses.ts: dohV4, dohV6) */
+export const LAB_DOH = "203.0.113.143,2001:db8:200::143";
+
+export interface GoldenCase {
+  name: string;
+  policyFile: string;
+  goldenFile: string;
+  env: PlanEnv;
+  rendered: string;
+}
+
+export function goldenCases(): GoldenCase[] {
+  const dir = join(GOLDEN_DIR, "policies");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()
+    .map((f) => {
+      const policyFile = join(dir, f);
+      const text = readFileSync(policyFile, "utf8");
+      const { policy, problems } = loadPolicyText(text, { source: f });
+      if (!policy) throw new Error(`${f}: invalid fixture: ${JSON.stringify(problems)}`);
+      const env = envFromHeader(f, text);
+      const name = basename(f, ".yaml");
+      return { name, policyFile, goldenFile: join(GOLDEN_DIR, `${name}.nft`), env, rendered: renderRuleset(planRuleset(policy, env)) };
+    });
+}
+
+/** `# golden: mode=dns-only audit drop-silently doh=builtin upstream=ADDR[:PORT] proxy-port=N` */
+function envFromHeader(file: string, text: string): PlanEnv {
+  const m = /^# golden:(.*)$/m.exec(text);
+  if (!m) throw new Error(`${file}: first line must be '# golden: ...'`);
+  const env: PlanEnv = {
+    mode: "dns+nftables",
+    proxyPort: DEFAULT_PROXY_PORT,
+    upstreams: [],
+    exemptMark: EXEMPT_MARK,
+    doh: dohList(LAB_DOH).list,
+    audit: false,
+    dropSilently: false,
+  };
+  for (const opt of m[1]!.trim().split(/\s+/)) {
+    const [k, v = ""] = opt.split("=");
+    if (k === "mode") env.mode = v as Mode;
+    else if (k === "audit") env.audit = true;
+    else if (k === "drop-silently") env.dropSilently = true;
+    else if (k === "doh" && v === "builtin") env.doh = dohList(undefined).list;
+    else if (k === "proxy-port") env.proxyPort = Number(v);
+    else if (k === "upstream") env.upstreams.push(upstream(v));
+    else throw new Error(`${file}: unknown golden option '${opt}'`);
+  }
+  return env;
+}
+
+function upstream(s: string): Upstream {
+  const b = /^\[(.+)\]:(\d+)$/.exec(s);
+  const a = parseAddress(b ? b[1]! : s)!;
+  return { family: a.family, address: b ? b[1]! : s, port: b ? Number(b[2]) : 53 };
+}

@@ -1,0 +1,79 @@
+// The planner's decisions: which chains and sets exist per mode, and the rule order that
+// carries the security argument (deny CIDRs before learned IPs, DoT before static allows,
+// static allows before the DoH block, DoH before learned, the default verdict last).
+import { describe, expect, test } from "bun:test";
+import { planRuleset } from "../../../src/core/ruleset/plan.ts";
+import { CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT } from "../../../src/core/ruleset/names.ts";
+import { env, policy } from "./env.ts";
+
+const P = policy("defaultAction: deny\negress:\n  - {action: deny, target: 198.51.100.0/25}\n  - {action: allow, target: 198.51.100.0/24}\n");
+const filter = (r: ReturnType<typeof planRuleset>) => r.chains.find((c) => c.name === CHAIN_FILTER)!;
+const idx = (texts: string[], re: RegExp) => texts.findIndex((t) => re.test(t));
+
+describe("planRuleset", () => {
+  test("dns-only: the redirect chain only, no static sets", () => {
+    const r = planRuleset(P, env({ mode: "dns-only" }));
+    expect(r.chains.map((c) => c.name)).toEqual([CHAIN_NAT]);
+    expect(r.sets).toEqual([]);
+  });
+
+  test("dns+nftables: deny chain before the chains that jump to it", () => {
+    const r = planRuleset(P, env());
+    expect(r.chains.map((c) => c.name)).toEqual([CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT]);
+  });
+
+  test("rule order carries the security argument", () => {
+    const t = filter(planRuleset(P, env())).rules.map((x) => x.text);
+    const order = [/^oif "lo"/, /^ct state/, /meta mark/, /@deny4/, /th dport 853/, /@allow4/, /@doh4/, /@learned4/, /denied_default/];
+    const at = order.map((re) => idx(t, re));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(at[at.length - 1]).toBe(t.length - 1);
+  });
+
+  test("interval sets come from the resolver: deny listed first wins", () => {
+    const r = planRuleset(P, env());
+    expect(r.sets.find((s) => s.name === "deny4")!.elements).toEqual(["198.51.100.0/25"]);
+    expect(r.sets.find((s) => s.name === "allow4")!.elements).toEqual(["198.51.100.128/25"]);
+  });
+
+  test("deny default: fail closed (chain policy drop, final rule rejects)", () => {
+    const c = filter(planRuleset(P, env()));
+    expect(c.base!.policy).toBe("drop");
+    expect(planRuleset(P, env()).chains.find((x) => x.name === CHAIN_DENY)!.rules.map((x) => x.text)).toEqual([
+      "meta l4proto tcp reject with tcp reset",
+      "reject with icmpx admin-prohibited",
+    ]);
+  });
+
+  test("allow default: final accept, DoT/DoH/deny still jump to deny", () => {
+    const c = filter(planRuleset(policy("defaultAction: allow"), env()));
+    expect(c.base!.policy).toBe("accept");
+    expect(c.rules[c.rules.length - 1]!.text).toBe("accept");
+    expect(c.rules.filter((r) => r.text.includes(`goto ${CHAIN_DENY}`)).length).toBe(5);
+  });
+
+  test("audit: log and accept, never drop", () => {
+    const r = planRuleset(P, env({ audit: true, dropSilently: true }));
+    expect(filter(r).base!.policy).toBe("accept");
+    const deny = r.chains.find((x) => x.name === CHAIN_DENY)!.rules.map((x) => x.text);
+    expect(deny[0]).toMatch(/^limit rate .* log prefix "egressctl-audit: "$/);
+    expect(deny[1]).toBe("accept");
+  });
+
+  test("drop-silently: plain drop", () => {
+    const r = planRuleset(P, env({ dropSilently: true }));
+    expect(r.chains.find((x) => x.name === CHAIN_DENY)!.rules.map((x) => x.text)).toEqual(["drop"]);
+  });
+
+  test("named upstreams narrow the mark exemption", () => {
+    const t = filter(planRuleset(P, env({ upstreams: [{ family: 6, address: "2001:db8:100::53", port: 5353 }] }))).rules.map((x) => x.text);
+    expect(t).toContain("meta mark 0x0045474c ip6 daddr 2001:db8:100::53 meta l4proto { tcp, udp } th dport 5353 accept");
+    expect(t.some((x) => /meta mark .* th dport 53 accept$/.test(x))).toBe(false);
+  });
+
+  test("proxy port and mark reach the redirect chain", () => {
+    const nat = planRuleset(P, env({ proxyPort: 5300, exemptMark: 7 })).chains.find((c) => c.name === CHAIN_NAT)!;
+    expect(nat.rules.map((r) => r.text)).toEqual(["meta mark 0x00000007 return", "udp dport 53 redirect to :5300", "tcp dport 53 redirect to :5300"]);
+  });
+});
