@@ -1,0 +1,48 @@
+// The DNS decision: what to do with one packet from a client. Pure: the policy comes in
+// as `decide(name)`, the result is a value the proxy carries out.
+//
+// - shorter than a header, or a response (QR=1): drop. There is no ID to answer, or
+//   answering a response could start a loop between two resolvers.
+// - header parses, the rest does not: FORMERR with the header only (12 bytes, so a
+//   spoofed source gains no amplification); the client fails at once instead of waiting.
+// - opcode other than QUERY: NOTIMP (NOTIFY/UPDATE are not for a stub resolver's proxy).
+// - only the first question decides, for every qtype and class. A name with bytes no
+//   policy name can contain is denied. Denied: NXDOMAIN (never REFUSED: musl stops its
+//   search list on REFUSED), with EDE "Blocked" naming the rule when the query had EDNS.
+// - allowed: forward the first question with the client's EDNS options.
+import type { Decision } from "../policy/types.ts";
+import { headerOnlyAnswer, localAnswer, RCODE, upstreamQuery } from "./build.ts";
+import { type ParsedQuery, parseQuery } from "./query.ts";
+import { HEADER_LEN } from "./wire.ts";
+
+export type Decide = (normalisedName: string) => Decision;
+
+export type QueryAction =
+  | { kind: "forward"; name: string; qtype: number; qclass: number; edns: { udpSize: number } | null; q: ParsedQuery; query: Buffer; decision: Decision }
+  | { kind: "answer"; response: Buffer; reason: "denied"; name: string; qtype: number; rule: string }
+  | { kind: "answer"; response: Buffer; reason: "formerr" | "notimp"; detail: string }
+  | { kind: "drop"; reason: string };
+
+export function decideQuery(packet: Uint8Array, decide: Decide): QueryAction {
+  if (packet.length < HEADER_LEN) return { kind: "drop", reason: "shorter than a DNS header" };
+  if (packet[2]! & 0x80) return { kind: "drop", reason: "a response, not a query" };
+  const parsed = parseQuery(packet);
+  if (!parsed.ok) return { kind: "answer", response: headerOnlyAnswer(packet, RCODE.FORMERR), reason: "formerr", detail: parsed.reason };
+  const q = parsed.q;
+  if (q.opcode !== 0) return { kind: "answer", response: localAnswer(packet, q, RCODE.NOTIMP), reason: "notimp", detail: `opcode ${q.opcode}` };
+  if (q.odd) {
+    const rule = "name has characters no policy name can match";
+    return { kind: "answer", response: localAnswer(packet, q, RCODE.NXDOMAIN, `blocked by egressctl: ${rule}`), reason: "denied", name: q.name, qtype: q.qtype, rule };
+  }
+  const decision = decide(q.name);
+  if (decision.action === "deny") {
+    const rule = ruleText(decision);
+    return { kind: "answer", response: localAnswer(packet, q, RCODE.NXDOMAIN, `blocked by egressctl ${rule}`), reason: "denied", name: q.name, qtype: q.qtype, rule };
+  }
+  return { kind: "forward", name: q.name, qtype: q.qtype, qclass: q.qclass, edns: q.edns ? { udpSize: q.edns.udpSize } : null, q, query: upstreamQuery(packet, q), decision };
+}
+
+/** "rule egress[2] deny evil.example.com" or "default deny": the words in EDE and logs. */
+export function ruleText(d: Decision): string {
+  return d.rule ? `rule egress[${d.rule.index}] ${d.rule.action} ${d.rule.raw}` : `default ${d.action}`;
+}

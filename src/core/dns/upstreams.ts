@@ -1,0 +1,83 @@
+// Upstream resolver addresses from configuration (OPENSANDBOX_EGRESS_DNS_UPSTREAM, flags)
+// or from resolv.conf text. Pure parsing and validation. Only literal addresses: a name
+// would need DNS to find the DNS server, and would go through our own proxy.
+import { formatAddress, parseAddress, type Family } from "../net/ip.ts";
+
+export interface Upstream {
+  family: Family;
+  /** canonical address text */
+  address: string;
+  port: number;
+  /** "198.51.100.53:53" or "[2001:db8::1]:53": for logs and status */
+  label: string;
+}
+
+/** More upstreams only add failover latency; the proxy tries them in order. */
+export const MAX_UPSTREAMS = 8;
+
+export interface UpstreamParse {
+  upstreams: Upstream[];
+  problems: string[];
+}
+
+/**
+ * Parses `198.51.100.53`, `198.51.100.53:5353`, `2001:db8::1` and `[2001:db8::1]:5353`.
+ * `self` lists our own listeners: an upstream equal to one would forward to ourselves.
+ */
+export function parseUpstream(text: string, self: { host: string; port: number }[] = []): Upstream | string {
+  const s = text.trim();
+  let host = s;
+  let port = 53;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (bracket) {
+    host = bracket[1]!;
+    if (bracket[2] !== undefined) port = Number(bracket[2]);
+  } else if (/^[^:]+:\d+$/.test(s)) {
+    const i = s.lastIndexOf(":");
+    host = s.slice(0, i);
+    port = Number(s.slice(i + 1));
+  }
+  if (host.includes("%")) return `"${s}": zone ids (link-local scopes) are not supported`;
+  const a = parseAddress(host);
+  if (!a) return `"${s}" is not a literal IPv4 or IPv6 address (with an optional port); names are not accepted`;
+  if (bracket && a.family === 4) return `"${s}": brackets are for IPv6 addresses only`;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return `"${s}": port must be 1-65535`;
+  if (a.value === 0n) return `"${s}": the unspecified address is not a resolver`;
+  const address = formatAddress(a.family, a.value);
+  for (const l of self) {
+    const sa = parseAddress(l.host);
+    if (sa && sa.family === a.family && sa.value === a.value && l.port === port) {
+      return `"${s}" is egressctl's own DNS listener; forwarding there would loop`;
+    }
+  }
+  return { family: a.family, address, port, label: a.family === 6 ? `[${address}]:${port}` : `${address}:${port}` };
+}
+
+/** Parses a comma- or whitespace-separated list; duplicates are dropped with a problem. */
+export function parseUpstreamList(text: string, self: { host: string; port: number }[] = []): UpstreamParse {
+  return collect(text.split(/[,\s]+/).filter((x) => x !== ""), self);
+}
+
+/** The `nameserver` lines of resolv.conf text, in order; comments and other options ignored. */
+export function parseResolvConf(text: string, self: { host: string; port: number }[] = []): UpstreamParse {
+  const items: string[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\s*nameserver\s+(\S+)/.exec(line.replace(/[#;].*$/, ""));
+    if (m) items.push(m[1]!);
+  }
+  // resolv.conf has no port syntax: a bare IPv6 address is taken whole
+  return collect(items.map((x) => (x.includes(":") && !x.startsWith("[") ? `[${x}]` : x)), self);
+}
+
+function collect(items: string[], self: { host: string; port: number }[]): UpstreamParse {
+  const upstreams: Upstream[] = [];
+  const problems: string[] = [];
+  for (const item of items) {
+    const u = parseUpstream(item, self);
+    if (typeof u === "string") problems.push(u);
+    else if (upstreams.some((x) => x.label === u.label)) problems.push(`"${item}" is listed twice; using it once`);
+    else if (upstreams.length >= MAX_UPSTREAMS) problems.push(`"${item}" ignored: at most ${MAX_UPSTREAMS} upstreams are used`);
+    else upstreams.push(u);
+  }
+  return { upstreams, problems };
+}

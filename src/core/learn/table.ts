@@ -1,0 +1,145 @@
+// The in-process record of what was learned: name -> addresses with expiry, and the
+// reverse (address -> names sharing it). Pure, with time passed in (milliseconds).
+// The kernel's timed sets enforce; this table exists to answer "which addresses does no
+// allowed name need any more" on a policy change, to give each kernel element the
+// longest lifetime any of its names needs, and to show /learned.
+import type { LearnedAddress } from "../dns/answer.ts";
+
+export interface LearnBatch {
+  /** the allowed query name the addresses were learned under */
+  name: string;
+  addresses: LearnedAddress[];
+  /** seconds, already clamped to LEARN_TTL_MIN..LEARN_TTL_MAX */
+  ttl: number;
+}
+
+/** Awaited by the proxy before it sends the answer; a rejection makes the answer SERVFAIL. */
+export type LearnSink = (batch: LearnBatch) => Promise<void>;
+
+/** What the kernel adapter adds: the element and the timeout it should carry. */
+export interface LearnElement extends LearnedAddress {
+  timeoutSec: number;
+}
+
+/** At least 256 per name (CONTRACT 3); 1024 leaves room for large CDN pools. */
+export const MAX_PER_NAME = 1024;
+/** expired entries are swept at most this often, so the table follows the TTLs */
+const SWEEP_EVERY_MS = 30_000;
+
+interface Entry extends LearnedAddress {
+  expiresAt: number;
+}
+
+export class LearnTable {
+  private byName = new Map<string, Map<string, Entry>>();
+  private byAddress = new Map<string, Set<string>>();
+  private lastSweep = 0;
+
+  constructor(private readonly maxPerName = MAX_PER_NAME) {}
+
+  /**
+   * Records a batch and returns the elements for the kernel, each with the longest
+   * remaining lifetime among all names holding it: a short-TTL name sharing an address
+   * must not cut short the element a long-TTL name still needs (a re-add resets expiry).
+   */
+  add(batch: LearnBatch, now: number): LearnElement[] {
+    if (now - this.lastSweep >= SWEEP_EVERY_MS) this.expire(now);
+    let entries = this.byName.get(batch.name);
+    if (!entries) this.byName.set(batch.name, (entries = new Map()));
+    const expiresAt = now + batch.ttl * 1000;
+    const out: LearnElement[] = [];
+    for (const a of batch.addresses) {
+      const old = entries.get(a.address);
+      if (old) old.expiresAt = Math.max(old.expiresAt, expiresAt);
+      else {
+        if (entries.size >= this.maxPerName) this.evictSoonest(batch.name, entries);
+        entries.set(a.address, { family: a.family, address: a.address, expiresAt });
+        let names = this.byAddress.get(a.address);
+        if (!names) this.byAddress.set(a.address, (names = new Set()));
+        names.add(batch.name);
+      }
+      out.push({ family: a.family, address: a.address, timeoutSec: Math.ceil((this.latestExpiry(a.address, now) - now) / 1000) });
+    }
+    return out;
+  }
+
+  /** Names that currently hold `address` (unexpired at `now`). */
+  namesOf(address: string, now: number): string[] {
+    const names = this.byAddress.get(address);
+    if (!names) return [];
+    return [...names].filter((n) => (this.byName.get(n)?.get(address)?.expiresAt ?? 0) > now);
+  }
+
+  /**
+   * After a policy change: forgets names `isAllowed` now rejects, and returns the
+   * unexpired addresses that no remaining allowed name holds, to delete from the kernel.
+   * Addresses already expired are not returned: the kernel dropped them by itself.
+   */
+  prune(isAllowed: (name: string) => boolean, now: number): LearnedAddress[] {
+    this.expire(now);
+    const orphans = new Map<string, LearnedAddress>();
+    for (const [name, entries] of this.byName) {
+      if (isAllowed(name)) continue;
+      this.byName.delete(name);
+      for (const e of entries.values()) {
+        const names = this.byAddress.get(e.address)!;
+        names.delete(name);
+        if (names.size === 0) {
+          this.byAddress.delete(e.address);
+          orphans.set(e.address, { family: e.family, address: e.address });
+        }
+      }
+    }
+    return [...orphans.values()];
+  }
+
+  /** Drops expired entries. */
+  expire(now: number): void {
+    this.lastSweep = now;
+    for (const [name, entries] of this.byName) {
+      for (const e of entries.values()) if (e.expiresAt <= now) this.forget(name, entries, e.address);
+      if (entries.size === 0) this.byName.delete(name);
+    }
+  }
+
+  /** name -> addresses with expiry (ms since epoch), for /learned and doctor. */
+  snapshot(now: number): Record<string, { family: 4 | 6; address: string; expiresAt: number }[]> {
+    this.expire(now);
+    const out: Record<string, { family: 4 | 6; address: string; expiresAt: number }[]> = {};
+    for (const name of [...this.byName.keys()].sort()) {
+      out[name] = [...this.byName.get(name)!.values()].map((e) => ({ family: e.family, address: e.address, expiresAt: e.expiresAt }));
+    }
+    return out;
+  }
+
+  /** distinct addresses held (for /status and /metrics) */
+  get addressCount(): number {
+    return this.byAddress.size;
+  }
+
+  get nameCount(): number {
+    return this.byName.size;
+  }
+
+  private latestExpiry(address: string, now: number): number {
+    let latest = now;
+    for (const n of this.byAddress.get(address) ?? []) {
+      const e = this.byName.get(n)?.get(address);
+      if (e && e.expiresAt > latest) latest = e.expiresAt;
+    }
+    return latest;
+  }
+
+  private evictSoonest(name: string, entries: Map<string, Entry>): void {
+    let soonest: Entry | undefined;
+    for (const e of entries.values()) if (!soonest || e.expiresAt < soonest.expiresAt) soonest = e;
+    if (soonest) this.forget(name, entries, soonest.address);
+  }
+
+  private forget(name: string, entries: Map<string, Entry>, address: string): void {
+    entries.delete(address);
+    const names = this.byAddress.get(address);
+    names?.delete(name);
+    if (names && names.size === 0) this.byAddress.delete(address);
+  }
+}

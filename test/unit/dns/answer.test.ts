@@ -1,0 +1,81 @@
+import { describe, expect, test } from "bun:test";
+import { learnTtl, readAnswer, withId } from "../../../src/core/dns/answer.ts";
+import { LEARN_TTL_MAX, LEARN_TTL_MIN } from "../../../src/core/ruleset/names.ts";
+import { dnsPacket } from "./helpers.ts";
+
+type Ans = dnsPacket.Answer;
+const A = (name: string, data: string, ttl = 300): Ans => ({ type: "A", name, data, ttl });
+const AAAA = (name: string, data: string, ttl = 300): Ans => ({ type: "AAAA", name, data, ttl });
+const CNAME = (name: string, data: string, ttl = 300): Ans => ({ type: "CNAME", name, data, ttl });
+
+function response(name: string, answers: Ans[], opts: { id?: number; type?: string; tc?: boolean } = {}): Buffer {
+  return dnsPacket.encode({
+    type: "response",
+    id: opts.id ?? 7,
+    flags: opts.tc ? dnsPacket.TRUNCATED_RESPONSE : 0,
+    questions: [{ type: (opts.type ?? "A") as "A", name }],
+    answers,
+  });
+}
+const expectFor = (name: string, qtype = 1) => ({ id: 7, name, qtype, qclass: 1 });
+
+describe("readAnswer", () => {
+  test.each<[string, Ans[], string[], number]>([
+    ["plain", [A("api.example.com", "198.51.100.10")], ["198.51.100.10"], 300],
+    ["unrelated owner ignored", [A("api.example.com", "198.51.100.10"), A("other.example.com", "198.51.100.11")], ["198.51.100.10"], 300],
+    [
+      "CNAME chain followed, out of order",
+      [A("cdn.example.org", "198.51.100.20", 60), CNAME("api.example.com", "web.example.net"), CNAME("web.example.net", "cdn.example.org"), AAAA("cdn.example.org", "2001:db8:100::20", 120)],
+      ["198.51.100.20", "2001:db8:100::20"],
+      120,
+    ],
+    ["CNAME loop terminates", [CNAME("api.example.com", "b.example.com"), CNAME("b.example.com", "api.example.com"), A("b.example.com", "198.51.100.1")], ["198.51.100.1"], 300],
+    ["case-insensitive owners", [A("API.EXAMPLE.COM", "198.51.100.10")], ["198.51.100.10"], 300],
+    ["duplicates once", [A("api.example.com", "198.51.100.10"), A("api.example.com", "198.51.100.10")], ["198.51.100.10"], 300],
+    ["no addresses", [], [], 0],
+  ])("%s", (_n, answers, want, ttl) => {
+    const r = readAnswer(response("api.example.com", answers), expectFor("api.example.com"));
+    expect(r?.addresses.map((a) => a.address)).toEqual(want);
+    expect(r?.ttl).toBe(ttl);
+  });
+
+  test("300 records are all read; TC is reported", () => {
+    const many = Array.from({ length: 300 }, (_, i) => A("many.example.com", `198.51.${i >> 8}.${i & 255}`));
+    const r = readAnswer(response("many.example.com", many, { tc: true }), expectFor("many.example.com"));
+    expect(r?.addresses.length).toBe(300);
+    expect(r?.truncated).toBe(true);
+  });
+
+  test.each<[string, Buffer]>([
+    ["wrong id", response("api.example.com", [], { id: 8 })],
+    ["wrong name", response("evil.example.com", [])],
+    ["wrong type", response("api.example.com", [], { type: "AAAA" })],
+    ["a query", dnsPacket.encode({ type: "query", id: 7, questions: [{ type: "A", name: "api.example.com" }] })],
+    ["truncated", response("api.example.com", [A("api.example.com", "198.51.100.10")]).subarray(0, 40)],
+    ["garbage", Buffer.from("not a dns message at all, really")],
+  ])("rejects %s", (_n, buf) => {
+    expect(readAnswer(buf, expectFor("api.example.com"))).toBeNull();
+  });
+
+  test("an answer pointer loop is rejected, not followed", () => {
+    const buf = Buffer.from(response("api.example.com", [A("api.example.com", "198.51.100.10")]));
+    // the answer's owner is a pointer to offset 12; make it point to itself
+    const at = buf.indexOf(Buffer.from([0xc0, 12]), 12);
+    buf[at + 1] = at;
+    expect(readAnswer(buf, expectFor("api.example.com"))).toBeNull();
+  });
+
+  test("withId restores only the ID", () => {
+    const r = response("api.example.com", [A("api.example.com", "198.51.100.10")]);
+    const out = withId(r, 0xbeef);
+    expect(out.readUInt16BE(0)).toBe(0xbeef);
+    expect(out.subarray(2)).toEqual(r.subarray(2));
+  });
+});
+
+test.each([
+  [0, LEARN_TTL_MIN],
+  [1, LEARN_TTL_MIN],
+  [300, 300],
+  [10 ** 9, LEARN_TTL_MAX],
+])("learnTtl(%p) = %p", (ttl, want) => expect(learnTtl(ttl)).toBe(want));

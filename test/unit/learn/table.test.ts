@@ -1,0 +1,68 @@
+import { describe, expect, test } from "bun:test";
+import { rebindingGuard } from "../../../src/core/learn/guard.ts";
+import { tableSink } from "../../../src/core/learn/sink.ts";
+import { LearnTable, MAX_PER_NAME } from "../../../src/core/learn/table.ts";
+import type { Decision } from "../../../src/core/policy/types.ts";
+
+const v4 = (address: string) => ({ family: 4 as const, address });
+
+describe("LearnTable", () => {
+  test("add returns elements with the longest lifetime any holder needs", () => {
+    const t = new LearnTable();
+    expect(t.add({ name: "a.example", addresses: [v4("198.51.100.1")], ttl: 3600 }, 0)).toEqual([{ ...v4("198.51.100.1"), timeoutSec: 3600 }]);
+    // a short-TTL name sharing the address must not shorten the kernel element
+    expect(t.add({ name: "b.example", addresses: [v4("198.51.100.1"), v4("198.51.100.2")], ttl: 60 }, 1000)).toEqual([
+      { ...v4("198.51.100.1"), timeoutSec: 3599 },
+      { ...v4("198.51.100.2"), timeoutSec: 60 },
+    ]);
+    expect(t.namesOf("198.51.100.1", 1000).sort()).toEqual(["a.example", "b.example"]);
+    expect(t.addressCount).toBe(2);
+  });
+
+  test("keeps at least 256 per name, caps at MAX_PER_NAME evicting the soonest-expiring", () => {
+    const t = new LearnTable();
+    const many = (n: number, base: number) => Array.from({ length: n }, (_, i) => v4(`10.${(base + i) >> 16}.${((base + i) >> 8) & 255}.${(base + i) & 255}`));
+    t.add({ name: "cdn.example", addresses: many(300, 0), ttl: 60 }, 0);
+    expect(t.snapshot(0)["cdn.example"]!.length).toBe(300);
+    t.add({ name: "cdn.example", addresses: many(MAX_PER_NAME, 1000), ttl: 600 }, 0);
+    const snap = t.snapshot(0)["cdn.example"]!;
+    expect(snap.length).toBe(MAX_PER_NAME);
+    expect(snap.every((e) => e.expiresAt === 600_000)).toBe(true);
+  });
+
+  test("expiry follows time passed in", () => {
+    const t = new LearnTable();
+    t.add({ name: "a.example", addresses: [v4("198.51.100.1")], ttl: 60 }, 0);
+    expect(Object.keys(t.snapshot(59_999))).toEqual(["a.example"]);
+    expect(t.snapshot(60_000)).toEqual({});
+    expect(t.addressCount).toBe(0);
+  });
+
+  test("prune removes only addresses no remaining allowed name needs", () => {
+    const t = new LearnTable();
+    t.add({ name: "keep.example", addresses: [v4("198.51.100.1")], ttl: 300 }, 0);
+    t.add({ name: "gone.example", addresses: [v4("198.51.100.1"), v4("198.51.100.2")], ttl: 300 }, 0);
+    t.add({ name: "old.example", addresses: [v4("198.51.100.3")], ttl: 60 }, 0);
+    const removed = t.prune((n) => n === "keep.example", 120_000);
+    // .3 expired on its own (the kernel dropped it already); .1 is still needed by keep
+    expect(removed).toEqual([v4("198.51.100.2")]);
+    expect(Object.keys(t.snapshot(120_000))).toEqual(["keep.example"]);
+  });
+
+  test("tableSink writes effective elements; empty batches write nothing", async () => {
+    const t = new LearnTable();
+    const writes: unknown[] = [];
+    const sink = tableSink(t, async (els) => void writes.push(els), () => 5000);
+    await sink({ name: "a.example", addresses: [], ttl: 60 });
+    await sink({ name: "a.example", addresses: [v4("198.51.100.1")], ttl: 60 });
+    expect(writes).toEqual([[{ ...v4("198.51.100.1"), timeoutSec: 60 }]]);
+  });
+});
+
+test("rebinding guard: only explicit deny rules stop learning", () => {
+  const denyRule = { index: 1, action: "deny" as const, raw: "203.0.113.0/24", kind: "cidr" as const, target: "203.0.113.0/24" };
+  const guard = rebindingGuard((a): Decision => (a.family === 4 && a.value >> 8n === 0xcb0071n ? { action: "deny", rule: denyRule } : { action: "deny" }));
+  expect(guard(v4("203.0.113.99"))).toBe(false);
+  expect(guard(v4("198.51.100.1"))).toBe(true); // default deny says nothing about learning
+  expect(guard(v4("not an address"))).toBe(false);
+});
