@@ -1,0 +1,48 @@
+// Gathers every fact probe (and serve, before picking its mode) needs about the
+// namespace it runs in. Reads only, never throws: a fact that cannot be read carries an
+// error string. The only kernel conversation is an nftables check-mode transaction,
+// which the kernel validates and aborts. Overrides: docs/probe.md.
+import { release } from "node:os";
+import type { CapabilityFact, KernelFact, ProbeFacts } from "../../core/probe/types.ts";
+import { iptablesFacts } from "./iptables.ts";
+import { ipv6Facts } from "./ipv6.ts";
+import { binaryFact, kernelFact, libraryFact, type OpenNftBackend } from "./nftables.ts";
+import { netnsFacts } from "./netns.ts";
+import { readText } from "./read.ts";
+
+const CAP_NET_ADMIN = 12n;
+
+export interface GatherDeps {
+  openNftBackend: OpenNftBackend;
+  env?: Record<string, string | undefined>;
+}
+
+export async function gatherFacts(deps: GatherDeps): Promise<ProbeFacts> {
+  const env = deps.env ?? process.env;
+  return {
+    kernel: kernelRelease(),
+    capabilities: capabilities(),
+    nftables: { library: libraryFact(env), binary: binaryFact(env), kernel: await kernelFact(deps.openNftBackend) },
+    iptables: iptablesFacts(env),
+    ipv6: ipv6Facts(),
+    netns: netnsFacts(env),
+  };
+}
+
+function kernelRelease(): KernelFact {
+  const r = readText("/proc/sys/kernel/osrelease");
+  if (r.ok) return { release: r.value.trim() };
+  try {
+    return { release: release() };
+  } catch {
+    return { release: null, error: r.error };
+  }
+}
+
+/** CAP_NET_ADMIN from the effective set: that is what the kernel checks, not CapPrm. */
+export function capabilities(status = readText("/proc/self/status")): CapabilityFact {
+  if (!status.ok) return { netAdmin: false, effective: null, error: `/proc/self/status: ${status.error}` };
+  const hex = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status.value)?.[1];
+  if (!hex) return { netAdmin: false, effective: null, error: "no CapEff line in /proc/self/status" };
+  return { netAdmin: ((BigInt(`0x${hex}`) >> CAP_NET_ADMIN) & 1n) === 1n, effective: hex };
+}
