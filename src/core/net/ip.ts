@@ -92,6 +92,8 @@ export function formatAddress(family: Family, value: bigint): string {
   if (family === 4) {
     return [24n, 16n, 8n, 0n].map((sh) => String((value >> sh) & 0xffn)).join(".");
   }
+  // RFC 5952 section 5: IPv4-mapped addresses keep the dotted tail (::ffff:192.0.2.1)
+  if (value >> 32n === 0xffffn) return `::ffff:${formatAddress(4, value & 0xffffffffn)}`;
   const g: number[] = [];
   for (let i = 7; i >= 0; i--) g.push(Number((value >> BigInt(i * 16)) & 0xffffn));
   // RFC 5952: compress the longest run (length >= 2) of zero groups, first one on ties.

@@ -36,5 +36,9 @@ export function checkName(input: string): NameCheck {
       return { error: `character "${bad}" is not allowed in a name`, hint: "names use letters, digits, \"-\" and \"_\" only" };
     }
   }
+  // RFC 3696: a top-level domain is never all digits; such text is a mistyped address
+  if (/^[0-9]+$/.test(s.slice(s.lastIndexOf(".") + 1))) {
+    return { error: `"${input}" ends in an all-numeric label, so it is neither a name nor an IPv4 address`, hint: "an IPv4 address is four numbers 0–255 separated by dots" };
+  }
   return { name: s };
 }

@@ -10,7 +10,9 @@ import type { PathKey } from "./problems.ts";
 export const POLICY_FIELDS = ["defaultAction", "require_full_isolation", "requireFullIsolation", "egress"] as const;
 export const RULE_FIELDS = ["action", "target"] as const;
 
-const describe = (received: string) => (received === "undefined" ? "nothing" : received);
+// valibot names received types by constructor ("Object", "Array"); say it in YAML terms
+const describe = (received: string) =>
+  received === "undefined" ? "nothing" : received === "Object" ? "a mapping" : received === "Array" ? "a list" : received;
 
 const action = v.picklist(["allow", "deny"], (i) => `expected "allow" or "deny", got ${describe(i.received)}`);
 const flag = v.boolean((i) => `expected true or false, got ${describe(i.received)}`);
@@ -43,7 +45,16 @@ export interface ShapeIssue {
 
 export function checkShape(value: unknown): { doc?: PolicyDoc; issues: ShapeIssue[] } {
   const r = v.safeParse(policySchema, value, { abortEarly: false });
-  const issues: ShapeIssue[] = (r.issues ?? []).map(toIssue);
+  // valibot's object schemas accept arrays; a rule that is a list gets one issue of its own
+  const egress = isPlainObject(value) && Array.isArray(value.egress) ? value.egress : [];
+  const listRule = (i: v.BaseIssue<unknown>) => {
+    const p = i.path ?? [];
+    return p.length > 2 && p[0]!.key === "egress" && Array.isArray(egress[p[1]!.key as number]);
+  };
+  const issues: ShapeIssue[] = (r.issues ?? []).filter((i) => !listRule(i)).map(toIssue);
+  egress.forEach((item, i) => {
+    if (Array.isArray(item)) issues.push({ path: ["egress", i], key: false, code: "bad-value", message: "expected a rule ({action, target}), got a list" });
+  });
   issues.push(...unknownFields(value));
   return r.success && issues.length === 0 ? { doc: r.output, issues } : { issues };
 }
@@ -60,6 +71,8 @@ function toIssue(i: v.BaseIssue<unknown>): ShapeIssue {
   if ((last === "action" || last === "defaultAction") && typeof i.input === "string") {
     const m = didYouMean(i.input, ["allow", "deny"]);
     if (m) hint = `write "${m}" (lowercase)`;
+  } else if (path.length === 2 && path[0] === "egress" && typeof i.input === "string") {
+    hint = `write { action: allow, target: ${i.input} } (or deny)`;
   } else if (typeof i.input === "string" && /^(yes|no|on|off|true|false)$/i.test(i.input)) {
     hint = `write true or false without quotes`;
   }

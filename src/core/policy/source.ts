@@ -22,7 +22,7 @@ export function parseSource(text: string): { source: Source | null; problems: Pr
   try {
     doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   } catch (e) {
-    return { source: null, problems: [fatal(`cannot parse the document: ${msg(e)}`, 1, 1)] };
+    return { source: null, problems: [fatal(parserMessage(msg(e)) ?? `cannot parse the document: ${msg(e)}`, 1, 1)] };
   }
   const problems: Problem[] = doc.errors.map((e) => {
     const { line, col } = at(e.pos[0]);
@@ -32,11 +32,12 @@ export function parseSource(text: string): { source: Source | null; problems: Pr
       line,
       col,
       code: "syntax",
-      message: `${json ? "invalid JSON" : "invalid YAML"}: ${e.message.replace(/; please use YAML\.parseAllDocuments\(\)/, "")}`,
-      hint: syntaxHint(e.code, json),
+      message: parserMessage(e.message) ?? (json ? `invalid JSON: ${jsonMessage(e.message)}` : `invalid YAML: ${e.message.replace(/; please use YAML\.parseAllDocuments\(\)/, "")}`),
+      hint: parserMessage(e.message) ? undefined : syntaxHint(e.code, json),
     };
   });
-  if (problems.length) return { source: null, problems };
+  // a parser failure (deep nesting) repeats once per open bracket; say it once
+  if (problems.length) return { source: null, problems: problems.filter((p, i) => problems.findIndex((q) => q.message === p.message) === i) };
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -44,7 +45,7 @@ export function parseSource(text: string): { source: Source | null; problems: Pr
     const resource = /resource exhaustion/.test(msg(e));
     return {
       source: null,
-      problems: [fatal(resource ? `too many YAML alias expansions (more than ${MAX_ALIAS_COUNT})` : `cannot read the document: ${msg(e)}`, 1, 1,
+      problems: [fatal(resource ? `too many YAML alias expansions (more than ${MAX_ALIAS_COUNT})` : parserMessage(msg(e)) ?? `cannot read the document: ${msg(e)}`, 1, 1,
         resource ? "expand the aliases (*name) by hand; a policy never needs this many" : undefined)],
     };
   }
@@ -76,6 +77,28 @@ function locate(doc: Document, path: readonly PathKey[], key: boolean, at: (o: n
     offset = (node as Node).range?.[0] ?? offset;
   }
   return at(offset);
+}
+
+// The yaml library speaks of "flow maps" and "flow sequences"; in a JSON file those
+// are objects and arrays, and the user should not need YAML vocabulary to fix a comma.
+const JSON_WORDS: [RegExp, string][] = [
+  [/^Flow sequence in block collection must be sufficiently indented and end with a \]$/, "an array is not closed with ]"],
+  [/^Flow map must end with a \}$/, "an object is not closed with }"],
+  [/^Flow sequence must end with a \]$/, "an array is not closed with ]"],
+  [/^Missing , between flow map items$/, "missing comma between object members"],
+  [/^Missing , between flow sequence items$/, "missing comma between array items"],
+  [/flow map/g, "object"],
+  [/flow sequence/g, "array"],
+];
+
+/** Messages for failures of the parser itself rather than of the text's syntax. */
+function parserMessage(m: string): string | undefined {
+  return /call stack|too much recursion/i.test(m) ? "the document is nested too deeply (a policy needs three levels)" : undefined;
+}
+
+function jsonMessage(m: string): string {
+  for (const [re, words] of JSON_WORDS) if (re.test(m)) return m.replace(re, words);
+  return m;
 }
 
 function syntaxHint(code: string, json: boolean): string | undefined {
