@@ -1,0 +1,52 @@
+// The status socket: HTTP over a Unix socket (mode 0600, so only root in the sidecar's
+// mount namespace can read it). Read-only views of serve's state; doctor is its main
+// client. It never changes anything.
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+
+export interface StatusSource {
+  ready(): boolean;
+  /** the enforcement level the last self-test measured */
+  level(): string;
+  status(): unknown;
+  violations(limit: number): unknown[];
+  learned(): unknown;
+  metrics(): string;
+}
+
+export function startStatusServer(path: string, src: StatusSource): { stop(): void } {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  rmSync(path, { force: true }); // a stale socket from a killed serve would block bind
+  const server = Bun.serve({
+    unix: path,
+    fetch(req) {
+      if (req.method !== "GET") return new Response("method not allowed\n", { status: 405, headers: { Allow: "GET" } });
+      const url = new URL(req.url);
+      switch (url.pathname) {
+        case "/healthz":
+          return src.ready()
+            ? new Response(`ok ${src.level()}\n`)
+            : new Response("starting\n", { status: 503 });
+        case "/status":
+          return Response.json(src.status());
+        case "/violations": {
+          const limit = Math.max(1, Math.min(1000, Number(url.searchParams.get("limit") ?? 100) || 100));
+          return Response.json(src.violations(limit));
+        }
+        case "/learned":
+          return Response.json(src.learned());
+        case "/metrics":
+          return new Response(src.metrics(), { headers: { "content-type": "text/plain; version=0.0.4" } });
+        default:
+          return new Response("not found\n", { status: 404 });
+      }
+    },
+  });
+  chmodSync(path, 0o600);
+  return {
+    stop() {
+      server.stop(true);
+      rmSync(path, { force: true });
+    },
+  };
+}
