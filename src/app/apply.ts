@@ -1,0 +1,70 @@
+// The `apply` use case: policy text -> ruleset -> one kernel transaction. Takes its
+// effects (the nft backend) as a parameter and returns an outcome; the command maps
+// outcomes to exit codes and prints. Never touches anything but table inet egressctl.
+import { loadPolicyText, type Problem } from "../core/policy/load.ts";
+import type { DohList } from "../core/ruleset/doh.ts";
+import type { Mode, Upstream } from "../core/ruleset/model.ts";
+import { EXEMPT_MARK } from "../core/ruleset/names.ts";
+import { planRuleset } from "../core/ruleset/plan.ts";
+import { renderDelete, renderRuleset } from "../core/ruleset/render.ts";
+import type { NftBackend } from "../effects/nft/backend.ts";
+
+export type ApplyAction = "apply" | "check" | "dry-run" | "delete";
+
+export interface ApplyRequest {
+  action: ApplyAction;
+  /** policy text and where it came from (unused for delete) */
+  text?: string;
+  source?: string;
+  mode: Mode;
+  audit: boolean;
+  dropSilently: boolean;
+  proxyPort: number;
+  upstreams: Upstream[];
+  doh: DohList;
+}
+
+export interface ApplyEffects {
+  /** opened only when the kernel is needed, so --dry-run works without nft or root */
+  openBackend(): NftBackend | { unavailable: string };
+}
+
+export type ApplyOutcome =
+  | { kind: "ok"; action: ApplyAction; ruleset?: string; digest?: string; backend?: string; warnings: Problem[] }
+  | { kind: "invalid"; problems: Problem[] }
+  | { kind: "unavailable"; reason: string }
+  | { kind: "rejected"; error: string; line?: number; text?: string };
+
+export function applyPolicy(req: ApplyRequest, fx: ApplyEffects): ApplyOutcome {
+  let script: string;
+  let digest: string | undefined;
+  let warnings: Problem[] = [];
+  if (req.action === "delete") {
+    script = renderDelete();
+  } else {
+    const { policy, problems } = loadPolicyText(req.text ?? "", { source: req.source, mode: req.mode });
+    if (!policy) return { kind: "invalid", problems };
+    warnings = problems;
+    const plan = planRuleset(policy, {
+      mode: req.mode,
+      proxyPort: req.proxyPort,
+      upstreams: req.upstreams,
+      exemptMark: EXEMPT_MARK,
+      doh: req.doh,
+      audit: req.audit,
+      dropSilently: req.dropSilently,
+    });
+    script = renderRuleset(plan);
+    digest = plan.policyDigest;
+    if (req.action === "dry-run") return { kind: "ok", action: req.action, ruleset: script, digest, warnings };
+  }
+  const backend = fx.openBackend();
+  if ("unavailable" in backend) return { kind: "unavailable", reason: backend.unavailable };
+  const r = backend.run(script, { check: req.action === "check" });
+  if (r.ok) return { kind: "ok", action: req.action, digest, backend: backend.kind, warnings };
+  // Without CAP_NET_ADMIN the kernel says EPERM to everything: not a ruleset problem.
+  if (/Operation not permitted/.test(r.error)) return { kind: "unavailable", reason: `nftables refused: ${firstLine(r.error)} (needs root or CAP_NET_ADMIN)` };
+  return { kind: "rejected", error: r.error, line: r.line, text: r.text };
+}
+
+const firstLine = (s: string) => s.split("\n")[0]!;

@@ -1,0 +1,110 @@
+// `egressctl apply FILE [--dry-run] [--check] [--delete] [--mode M] [--audit]
+// [--drop-silently] [--proxy-port N]`: resolve arguments, call the apply use case,
+// print, map the outcome to an exit code (CONTRACT section 2). Ruleset text goes to
+// stdout, everything else to stderr.
+import { readFileSync } from "node:fs";
+import { defineCommand } from "citty";
+import { applyPolicy, type ApplyAction, type ApplyOutcome } from "../app/apply.ts";
+import { decodePolicyBytes } from "../core/policy/bytes.ts";
+import { humanLine } from "../core/policy/report.ts";
+import { parseUpstreamList } from "../core/dns/upstreams.ts";
+import { dohList } from "../core/ruleset/doh.ts";
+import type { Mode } from "../core/ruleset/model.ts";
+import { DEFAULT_PROXY_PORT, DOH_BLOCKLIST_ENV } from "../core/ruleset/names.ts";
+import { openNftBackend } from "../effects/nft/backend.ts";
+import { ActionableError, Exit } from "./exit.ts";
+import { log } from "./log.ts";
+
+const MODES: Record<string, Mode> = { "dns-only": "dns-only", dns: "dns-only", "dns+nftables": "dns+nftables", "dns+nft": "dns+nftables" };
+
+export default defineCommand({
+  meta: {
+    name: "apply",
+    description: `Render the nftables ruleset for a policy and load it in one atomic transaction.
+Only table inet egressctl is touched; addresses serve learned survive a re-apply.
+
+Exit status: 0 done, 2 usage, 3 invalid policy, 4 no nftables or no CAP_NET_ADMIN,
+5 the kernel rejected the ruleset (the offending ruleset line is named).
+
+Environment: OPENSANDBOX_EGRESS_DOH_BLOCKLIST (comma-separated IPs/CIDRs replacing the
+built-in DoH list), OPENSANDBOX_EGRESS_BLOCK_DOH_443=false (no DoH address block),
+OPENSANDBOX_EGRESS_DNS_UPSTREAM (limit the proxy's exemption to these resolvers),
+EGRESSCTL_NFT_BACKEND=library|binary.
+
+Examples:
+  egressctl apply policy.yaml --dry-run      print the ruleset, load nothing
+  egressctl apply policy.yaml --check        let the kernel check it, commit nothing
+  egressctl apply policy.yaml                load it
+  egressctl apply --delete                   remove egressctl's table`,
+  },
+  args: {
+    file: { type: "positional", required: false, description: "policy file, YAML or JSON; \"-\" reads stdin" },
+    "dry-run": { type: "boolean", description: "print the ruleset to stdout; touch nothing" },
+    check: { type: "boolean", description: "have the kernel check the ruleset without committing it" },
+    delete: { type: "boolean", description: "remove table inet egressctl (quietly succeeds when absent)" },
+    mode: { type: "string", description: "dns+nftables (default) or dns-only (aliases dns+nft, dns)" },
+    audit: { type: "boolean", description: "log what would be denied and let it through" },
+    "drop-silently": { type: "boolean", description: "drop denied packets instead of reset / ICMP admin-prohibited" },
+    "proxy-port": { type: "string", description: `port of the DNS proxy on 127.0.0.1/[::1] (default ${DEFAULT_PROXY_PORT})` },
+  },
+  run({ args }) {
+    const action: ApplyAction = args.delete ? "delete" : args["dry-run"] ? "dry-run" : args.check ? "check" : "apply";
+    if ([args.delete, args["dry-run"], args.check].filter(Boolean).length > 1) usage("use at most one of --dry-run, --check, --delete");
+    const file = args._[0];
+    if (action !== "delete" && !file) usage("no policy file given; usage: egressctl apply FILE [--dry-run|--check]");
+    const mode = MODES[(args.mode ?? "dns+nftables").trim().toLowerCase()];
+    if (!mode) usage(`unknown --mode "${args.mode}"; use dns+nftables or dns-only`);
+    const proxyPort = Number(args["proxy-port"] ?? DEFAULT_PROXY_PORT);
+    if (!Number.isInteger(proxyPort) || proxyPort < 1 || proxyPort > 65535) usage(`--proxy-port must be 1-65535, got '${args["proxy-port"]}'`);
+    const env = process.env;
+    const doh = dohList(/^(0|false|no|off)$/i.test(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443?.trim() ?? "") ? "" : env[DOH_BLOCKLIST_ENV]);
+    const up = parseUpstreamList(env.OPENSANDBOX_EGRESS_DNS_UPSTREAM ?? "");
+    const bad = [...doh.problems.map((p) => `${DOH_BLOCKLIST_ENV}: ${p}`), ...up.problems.map((p) => `OPENSANDBOX_EGRESS_DNS_UPSTREAM: ${p}`)];
+    if (bad.length) usage(bad.join("\n"));
+
+    const outcome = applyPolicy(
+      {
+        action, mode, proxyPort, doh: doh.list, upstreams: up.upstreams,
+        audit: !!args.audit, dropSilently: !!args["drop-silently"],
+        ...(file ? { text: readPolicy(file), source: file } : {}),
+      },
+      { openBackend: () => openNftBackend() },
+    );
+    report(outcome, file ?? "");
+  },
+});
+
+function report(o: ApplyOutcome, file: string): void {
+  switch (o.kind) {
+    case "invalid":
+      for (const p of o.problems) log.error(humanLine(file, p));
+      throw new ActionableError(`${file}: invalid policy; nothing was loaded (egressctl validate ${file})`, Exit.invalidPolicy);
+    case "unavailable":
+      throw new ActionableError(o.reason, Exit.unavailable);
+    case "rejected": {
+      const at = o.line !== undefined ? ` at ruleset line ${o.line}: ${o.text ?? ""}` : "";
+      throw new ActionableError(`the kernel rejected the ruleset${at}\n${o.error}\nNothing changed. See the full ruleset with --dry-run.`, Exit.kernelRejected);
+    }
+    case "ok":
+      if (o.warnings.length) log.warn(o.warnings.map((p) => humanLine(file, p)).join("\n"));
+      if (o.ruleset !== undefined) process.stdout.write(o.ruleset);
+      else if (o.action === "delete") log.info(`table inet egressctl removed (via ${o.backend})`);
+      else log.info(`${o.action === "check" ? "the kernel accepts" : "applied"} policy sha256:${o.digest!.slice(0, 12)} (via ${o.backend})`);
+  }
+}
+
+function readPolicy(file: string): string {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file === "-" ? 0 : file);
+  } catch (e) {
+    usage(`${file}: cannot read: ${(e as Error).message}`);
+  }
+  const d = decodePolicyBytes(bytes);
+  if ("problem" in d) throw new ActionableError(humanLine(file, d.problem), Exit.invalidPolicy);
+  return d.text;
+}
+
+function usage(msg: string): never {
+  throw new ActionableError(msg, Exit.usage);
+}

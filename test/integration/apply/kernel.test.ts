@@ -1,0 +1,132 @@
+// `egressctl apply` against the real kernel in a lab namespace: goldens load, the
+// transaction keeps learned elements, re-applying changes nothing, other tables and
+// iptables rules are never touched, and a transaction the kernel rejects halfway leaves
+// the previous ruleset exactly as it was.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Lab } from "../../support/lab.ts";
+import { goldenCases } from "../../golden/cases.ts";
+import { apply, BIN, LAB_ENV, mustApply, nft, rawTable, requireBinary, tableState } from "./support.ts";
+
+let lab: Lab;
+beforeAll(async () => {
+  requireBinary();
+  lab = await Lab.create();
+});
+afterAll(async () => {
+  await lab?.destroy();
+});
+
+const P1 = "defaultAction: deny\negress:\n  - {action: allow, target: 198.51.100.0/24}\n  - {action: deny, target: 2001:db8:200::/64}\n";
+const P2 = "defaultAction: allow\negress:\n  - {action: deny, target: 203.0.113.0/24}\n";
+const learn = "add element inet egressctl learned4 { 203.0.113.77 timeout 600s }; add element inet egressctl learned6 { 2001:db8:200::77 timeout 600s }";
+
+describe("goldens in the kernel", () => {
+  for (const c of goldenCases()) {
+    test(`${c.name}: the kernel accepts it (check mode, then for real)`, async () => {
+      const check = await lab.exec("sandbox", ["nft", "-c", "-f", c.goldenFile]);
+      expect(check.stderr).toBe("");
+      expect(check.code).toBe(0);
+      // applied one after another, so every fixture is also a transition from the previous one
+      const real = await lab.exec("sandbox", ["nft", "-f", c.goldenFile]);
+      expect(real.stderr).toBe("");
+    });
+  }
+});
+
+describe("apply", () => {
+  test("--delete removes only our table and is quiet when it is absent", async () => {
+    await nft(lab, "add", "table", "ip", "foreign");
+    for (let i = 0; i < 2; i++) {
+      const r = await lab.exec("sandbox", [BIN, "apply", "--delete"], { env: LAB_ENV });
+      expect(r.code).toBe(0);
+      expect(await tableState(lab)).toBeNull();
+    }
+    expect((await nft(lab, "list", "table", "ip", "foreign")).code).toBe(0);
+  });
+
+  test("--check commits nothing", async () => {
+    const r = await apply(lab, P1, ["--check"]);
+    expect(r.code).toBe(0);
+    expect(await tableState(lab)).toBeNull();
+  });
+
+  test("re-applying the same policy changes nothing; a new policy keeps learned elements", async () => {
+    await mustApply(lab, P1);
+    expect((await nft(lab, learn)).code).toBe(0);
+    const first = await tableState(lab);
+    await mustApply(lab, P1);
+    expect(await tableState(lab)).toEqual(first);
+    await mustApply(lab, P2);
+    const learned = await nft(lab, "list", "set", "inet", "egressctl", "learned4");
+    expect(learned.stdout).toContain("203.0.113.77");
+    expect((await nft(lab, "list", "set", "inet", "egressctl", "learned6")).stdout).toContain("2001:db8:200::77");
+    // and the static sets really changed
+    expect((await nft(lab, "list", "set", "inet", "egressctl", "deny4")).stdout).toContain("203.0.113.0/24");
+  });
+
+  test("other tables and iptables rules are left as they are", async () => {
+    await nft(lab, "add table inet other; add chain inet other c { type filter hook output priority 10; }; add rule inet other c counter");
+    expect((await lab.exec("sandbox", ["iptables", "-A", "OUTPUT", "-d", "192.0.2.99", "-j", "ACCEPT"])).code).toBe(0);
+    const other = (await nft(lab, "-j", "list", "table", "inet", "other")).stdout;
+    const ipt = (await lab.exec("sandbox", ["iptables-save", "-t", "filter"])).stdout.replace(/^#.*\n/gm, "");
+    await mustApply(lab, P1);
+    await mustApply(lab, P2, ["--mode", "dns-only"]);
+    await lab.exec("sandbox", [BIN, "apply", "--delete"], { env: LAB_ENV });
+    expect((await nft(lab, "-j", "list", "table", "inet", "other")).stdout).toBe(other);
+    expect((await lab.exec("sandbox", ["iptables-save", "-t", "filter"])).stdout.replace(/^#.*\n/gm, "")).toBe(ipt);
+    await nft(lab, "delete", "table", "inet", "other");
+  });
+
+  test("dns-only: only the redirect chain; static sets go away", async () => {
+    await mustApply(lab, P1);
+    await mustApply(lab, P1, ["--mode", "dns-only"]);
+    const t = (await nft(lab, "list", "table", "inet", "egressctl")).stdout;
+    expect(t).toContain("chain dns_redirect");
+    expect(t).not.toContain("chain output");
+    expect(t).not.toContain("set allow4");
+  });
+
+  test("both backends load the same state", async () => {
+    await mustApply(lab, P1, [], { EGRESSCTL_NFT_BACKEND: "library" });
+    const viaLib = await tableState(lab);
+    await mustApply(lab, P1, [], { EGRESSCTL_NFT_BACKEND: "binary" });
+    expect(await tableState(lab)).toEqual(viaLib);
+  });
+});
+
+describe("failures", () => {
+  test("invalid policy: exit 3 with every problem, nothing loaded", async () => {
+    await mustApply(lab, P1);
+    const before = await rawTable(lab);
+    const r = await apply(lab, "defaultAction: maybe\negress:\n  - {action: allow, target: 'http://x'}\n");
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("defaultAction");
+    expect(r.stderr).toContain("egress[0].target");
+    expect(await rawTable(lab)).toBe(before);
+  });
+
+  test("no nftables: exit 4; --dry-run still prints", async () => {
+    expect((await apply(lab, P1, [], { EGRESSCTL_NFT_BACKEND: "none" })).code).toBe(4);
+    const dry = await apply(lab, P1, ["--dry-run"], { EGRESSCTL_NFT_BACKEND: "none" });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toStartWith("# egressctl ruleset: policy sha256:");
+  });
+
+  for (const backend of ["library", "binary"]) {
+    test(`kernel rejects halfway (${backend}): exit 5 names the line, previous ruleset intact`, async () => {
+      await mustApply(lab, P1);
+      await nft(lab, learn);
+      // Someone put a rule into our table that uses our static set. The kernel accepts
+      // the transaction's first commands (table, learned sets, counters, deleting the
+      // chains) and refuses `delete set` (EBUSY) in the middle: all of it is undone.
+      await nft(lab, "add chain inet egressctl intruder; add rule inet egressctl intruder ip daddr @allow4 accept");
+      const before = await rawTable(lab);
+      const r = await apply(lab, P2, [], { EGRESSCTL_NFT_BACKEND: backend });
+      expect(r.code).toBe(5);
+      expect(r.stderr).toMatch(/at ruleset line \d+: delete set inet egressctl allow4/);
+      expect(r.stderr).toContain("Device or resource busy");
+      expect(await rawTable(lab)).toBe(before);
+      await nft(lab, "delete chain inet egressctl intruder");
+    });
+  }
+});
