@@ -72,6 +72,22 @@ describe("probe in a fresh lab namespace", () => {
   });
 });
 
+describe("choosing the nftables backend", () => {
+  test("EGRESSCTL_NFT_BACKEND=binary: the kernel is asked through nft", async () => {
+    const j = json(await probe(["--json"], { EGRESSCTL_NFT_BACKEND: "binary" }));
+    expect(j.nftables.library).toEqual({ available: false, error: "not used (EGRESSCTL_NFT_BACKEND=binary)" });
+    expect(j.nftables.kernel).toEqual({ accepts: true, checkedWith: "binary" });
+    expect(j.mode).toBe("dns+nftables");
+  });
+
+  test("a libnftables path that does not load falls back to the binary", async () => {
+    const j = json(await probe(["--json"], { EGRESSCTL_LIBNFTABLES_PATH: "/nonexistent/libnftables.so.1" }));
+    expect(j.nftables.library).toMatchObject({ available: false, path: "/nonexistent/libnftables.so.1" });
+    expect(j.nftables.kernel).toEqual({ accepts: true, checkedWith: "binary" });
+    expect(j.mode).toBe("dns+nftables");
+  });
+});
+
 describe("without CAP_NET_ADMIN", () => {
   test("runs disabled, loudly", async () => {
     const r = await probe(["--json"], {}, NO_NET_ADMIN);
