@@ -1,0 +1,38 @@
+// Events and counters of the DNS proxy, for the lead's logger, /status and /metrics.
+export type DnsEvent =
+  | { type: "dns.denied"; name: string; qtype: number; rule: string; client: string }
+  | { type: "dns.allowed"; name: string; qtype: number; client: string; learned: number }
+  | { type: "dns.malformed"; client: string; reason: string }
+  | { type: "dns.servfail"; name: string; client: string; reason: string }
+  | { type: "upstream.down" | "upstream.up"; upstream: string };
+
+export function newStats() {
+  return {
+    queries: 0,
+    udpQueries: 0,
+    tcpQueries: 0,
+    denied: 0,
+    forwarded: 0,
+    malformed: 0,
+    dropped: 0,
+    servfail: 0,
+    overloaded: 0,
+    upstreamTimeouts: 0,
+    upstreamErrors: 0,
+    tcpRetries: 0,
+    learnBatches: 0,
+    learnedAddresses: 0,
+    learnSkipped: 0,
+    learnFailures: 0,
+    tcpConnections: 0,
+    tcpRejected: 0,
+    inFlight: 0,
+    socketErrors: 0,
+  };
+}
+
+export type DnsStats = ReturnType<typeof newStats>;
+
+export function clientLabel(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}

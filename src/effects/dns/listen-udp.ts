@@ -1,0 +1,32 @@
+// The client-facing UDP listener. Each datagram is handled on its own; nothing is
+// buffered between datagrams, so a flood costs CPU but no memory beyond the in-flight
+// bound that the forwarder enforces.
+import type { udp } from "bun";
+import { clientLabel } from "./events.ts";
+
+export type Handler = (packet: Buffer, transport: "udp" | "tcp", client: string) => Promise<Buffer | null>;
+
+/** DNS over UDP is capped at 65535 by the length field of TCP; anything longer is not DNS */
+const MAX_DATAGRAM = 65535;
+
+export async function listenUdp(host: string, port: number, handle: Handler, onError: (e: Error) => void): Promise<udp.Socket<"buffer">> {
+  return Bun.udpSocket({
+    hostname: host,
+    port,
+    socket: {
+      data(sock, buf, rport, raddr) {
+        if (buf.length > MAX_DATAGRAM) return;
+        handle(buf, "udp", clientLabel(raddr, rport)).then(
+          (out) => {
+            if (out && !sock.closed) sock.send(out, rport, raddr);
+          },
+          onError,
+        );
+      },
+      // A client that went away can make a later send fail (ICMP unreachable): harmless.
+      error(_sock, err) {
+        onError(err);
+      },
+    },
+  });
+}

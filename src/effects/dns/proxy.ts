@@ -1,0 +1,122 @@
+// startDnsProxy: the DNS proxy as one object the serve command can start, reconfigure
+// (setDecide, atomically: each query reads the current function once) and stop.
+// It binds the listeners, opens the marked upstream sockets, probes down upstreams,
+// and hands each packet to the forwarder. Policy and learning come in as functions.
+import type { Decide } from "../../core/dns/decide.ts";
+import { probeQuery } from "../../core/dns/build.ts";
+import { UpstreamHealth } from "../../core/dns/health.ts";
+import type { LearnedAddress } from "../../core/dns/answer.ts";
+import type { Upstream } from "../../core/dns/upstreams.ts";
+import type { LearnSink } from "../../core/learn/table.ts";
+import { DEFAULT_PROXY_PORT, EXEMPT_MARK } from "../../core/ruleset/names.ts";
+import { newStats, type DnsEvent, type DnsStats } from "./events.ts";
+import { handleQuery, type ForwarderDeps } from "./forwarder.ts";
+import { listenTcp } from "./listen-tcp.ts";
+import { listenUdp } from "./listen-udp.ts";
+import { tcpQuery } from "./upstream-tcp.ts";
+import { UdpUpstream } from "./upstream-udp.ts";
+
+export interface DnsProxyOptions {
+  /** default 127.0.0.1 and ::1 on DEFAULT_PROXY_PORT */
+  listen?: { host: string; port: number }[];
+  upstreams: Upstream[];
+  decide: Decide;
+  learn: LearnSink;
+  /** the rebinding guard; default learns every address */
+  shouldLearn?: (a: LearnedAddress) => boolean;
+  /** per upstream attempt; default 2000 */
+  timeoutMs?: number;
+  /** how long the learn sink may take before the answer becomes SERVFAIL; default 2000 */
+  learnTimeoutMs?: number;
+  /** default 1024 */
+  maxInFlight?: number;
+  onEvent?: (ev: DnsEvent) => void;
+  /** SO_MARK for upstream sockets; default EXEMPT_MARK */
+  mark?: number;
+}
+
+export interface DnsProxy {
+  close(): Promise<void>;
+  stats(): DnsStats & { upstreams: { upstream: string; up: boolean; failures: number }[]; ignoredAnswers: number };
+  setDecide(fn: Decide): void;
+  /** the addresses actually bound (port 0 resolved) */
+  listening: { host: string; port: number; transport: "udp" | "tcp" }[];
+}
+
+export const DEFAULT_LISTEN = [
+  { host: "127.0.0.1", port: DEFAULT_PROXY_PORT },
+  { host: "::1", port: DEFAULT_PROXY_PORT },
+];
+
+const PROBE_TICK_MS = 500;
+
+export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
+  if (opts.upstreams.length === 0) throw new Error("dns proxy: no upstream resolver configured");
+  const mark = opts.mark ?? EXEMPT_MARK;
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const emit = opts.onEvent ?? (() => {});
+  const stats = newStats();
+  const health = new UpstreamHealth(opts.upstreams.length);
+  let decide = opts.decide;
+  const udp: UdpUpstream[] = [];
+  const closers: (() => void)[] = [];
+  const listening: DnsProxy["listening"] = [];
+  try {
+    for (const u of opts.upstreams) udp.push(await UdpUpstream.open(u, mark));
+    closers.push(() => udp.forEach((u) => u.close()));
+    const deps: ForwarderDeps = {
+      upstreams: opts.upstreams,
+      health,
+      udp: (i, query, q) => udp[i]!.query(query, q, timeoutMs),
+      tcp: (i, query, q) => tcpQuery(opts.upstreams[i]!, query, q, timeoutMs, mark),
+      learn: opts.learn,
+      learnTimeoutMs: opts.learnTimeoutMs ?? 2000,
+      shouldLearn: opts.shouldLearn ?? (() => true),
+      maxInFlight: opts.maxInFlight ?? 1024,
+      stats,
+      emit,
+      decide: () => decide,
+    };
+    const handle = (p: Buffer, t: "udp" | "tcp", c: string) => handleQuery(deps, p, t, c);
+    // Errors reaching here are per-packet or per-connection; the proxy carries on.
+    const onError = () => void stats.socketErrors++;
+    for (const l of opts.listen ?? DEFAULT_LISTEN) {
+      const us = await listenUdp(l.host, l.port, handle, onError);
+      closers.push(() => us.close());
+      listening.push({ host: l.host, port: us.port, transport: "udp" });
+      const ts = listenTcp(l.host, us.port, handle, stats, onError);
+      closers.push(() => ts.stop(true));
+      listening.push({ host: l.host, port: ts.port, transport: "tcp" });
+    }
+    const probe = probeQuery();
+    const timer = setInterval(() => {
+      for (const i of health.dueProbes(Date.now())) {
+        void udp[i]!.query(probe, { name: "", qtype: 2, qclass: 1 }, timeoutMs).then((a) => {
+          const ev = a.ok ? health.succeeded(i) : null;
+          if (ev) emit({ type: ev.type, upstream: opts.upstreams[i]!.label });
+        });
+      }
+    }, PROBE_TICK_MS);
+    closers.push(() => clearInterval(timer));
+  } catch (err) {
+    for (const c of closers.reverse()) c();
+    throw err;
+  }
+  return {
+    listening,
+    setDecide(fn) {
+      decide = fn;
+    },
+    stats() {
+      const h = health.snapshot();
+      return {
+        ...stats,
+        upstreams: opts.upstreams.map((u, i) => ({ upstream: u.label, ...h[i]! })),
+        ignoredAnswers: udp.reduce((n, u) => n + u.ignored, 0),
+      };
+    },
+    async close() {
+      for (const c of closers.reverse()) c();
+    },
+  };
+}

@@ -1,0 +1,107 @@
+// UDP to one upstream: a small pool of connected, marked sockets. Connected, so the
+// kernel only delivers datagrams from the upstream's address and port, and ICMP port
+// unreachable comes back as ECONNREFUSED (a dead upstream fails at once, not after the
+// timeout). Each query gets a random ID unused on its socket and a random socket of the
+// pool; an answer is accepted only if readAnswer matches ID and question, otherwise it
+// is ignored and the attempt keeps waiting (the spoofing guard).
+import type { udp } from "bun";
+import { readAnswer } from "../../core/dns/answer.ts";
+import type { Upstream } from "../../core/dns/upstreams.ts";
+import { setMark } from "../sys/ffi-socket.ts";
+import type { Attempt, Question } from "./upstream-types.ts";
+
+/** sockets (source ports) per upstream */
+export const UDP_POOL = 8;
+
+interface Pending {
+  q: Question & { id: number };
+  done: (a: Attempt) => void;
+}
+
+interface Member {
+  sock: udp.ConnectedSocket<"buffer">;
+  pending: Map<number, Pending>;
+}
+
+export class UdpUpstream {
+  private members: Member[] = [];
+  /** answers that failed the ID/question check (hostile or late) */
+  ignored = 0;
+
+  private constructor(readonly upstream: Upstream) {}
+
+  static async open(upstream: Upstream, mark: number): Promise<UdpUpstream> {
+    const u = new UdpUpstream(upstream);
+    for (let i = 0; i < UDP_POOL; i++) u.members.push(await u.member(mark));
+    return u;
+  }
+
+  private async member(mark: number): Promise<Member> {
+    const pending = new Map<number, Pending>();
+    const sock = await Bun.udpSocket({
+      hostname: this.upstream.family === 4 ? "0.0.0.0" : "::",
+      connect: { hostname: this.upstream.address, port: this.upstream.port },
+      socket: {
+        data: (_s, buf) => this.receive(pending, buf),
+        // ECONNREFUSED after ICMP unreachable: every query on this socket went to the
+        // same dead upstream, so fail them all now. Unhandled, it would end the process.
+        error: () => this.failAll(pending, "refused"),
+      },
+    });
+    setMark((sock as unknown as { fd: number }).fd, mark);
+    return { sock, pending };
+  }
+
+  private receive(pending: Map<number, Pending>, buf: Buffer): void {
+    if (buf.length < 2) return void this.ignored++;
+    const p = pending.get(buf.readUInt16BE(0));
+    const info = p ? readAnswer(buf, p.q) : null;
+    if (!p || !info) return void this.ignored++;
+    p.done({ ok: true, answer: buf, info });
+  }
+
+  private failAll(pending: Map<number, Pending>, why: "refused" | "closed"): void {
+    for (const p of [...pending.values()]) p.done({ ok: false, why });
+  }
+
+  /** One attempt: resolves with the first matching answer, or a failure after timeoutMs. */
+  query(query: Buffer, q: Question, timeoutMs: number): Promise<Attempt> {
+    const m = this.members[randomInt(this.members.length)]!;
+    let id = randomInt(65536);
+    while (m.pending.has(id)) id = randomInt(65536);
+    const msg = Buffer.from(query);
+    msg.writeUInt16BE(id, 0);
+    return new Promise<Attempt>((resolve) => {
+      const timer = setTimeout(() => done({ ok: false, why: "timeout" }), timeoutMs);
+      const done = (a: Attempt) => {
+        clearTimeout(timer);
+        m.pending.delete(id);
+        resolve(a);
+      };
+      m.pending.set(id, { q: { ...q, id }, done });
+      try {
+        if (!m.sock.send(msg)) done({ ok: false, why: "error" });
+      } catch {
+        done({ ok: false, why: "error" });
+      }
+    });
+  }
+
+  close(): void {
+    for (const m of this.members) {
+      this.failAll(m.pending, "closed");
+      m.sock.close();
+    }
+  }
+}
+
+const rnd = new Uint32Array(256);
+let rndAt = rnd.length;
+/** Unpredictable integers for IDs and socket choice (crypto, refilled in batches). */
+function randomInt(n: number): number {
+  if (rndAt >= rnd.length) {
+    crypto.getRandomValues(rnd);
+    rndAt = 0;
+  }
+  return rnd[rndAt++]! % n;
+}
