@@ -9,20 +9,23 @@ import { ipv6Facts } from "./ipv6.ts";
 import { binaryFact, kernelFact, libraryFact, type OpenNftBackend } from "./nftables.ts";
 import { netnsFacts } from "./netns.ts";
 import { readText } from "./read.ts";
+import { openNftBackend } from "../nft/backend.ts";
 
 const CAP_NET_ADMIN = 12n;
 
 export interface GatherDeps {
-  openNftBackend: OpenNftBackend;
+  /** defaults to the real backend, honouring EGRESSCTL_NFT_BACKEND from `env` */
+  openNftBackend?: OpenNftBackend;
   env?: Record<string, string | undefined>;
 }
 
-export async function gatherFacts(deps: GatherDeps): Promise<ProbeFacts> {
+export async function gatherFacts(deps: GatherDeps = {}): Promise<ProbeFacts> {
   const env = deps.env ?? process.env;
+  const open = deps.openNftBackend ?? (() => openNftBackend(env));
   return {
     kernel: kernelRelease(),
     capabilities: capabilities(),
-    nftables: { library: libraryFact(env), binary: binaryFact(env), kernel: await kernelFact(deps.openNftBackend) },
+    nftables: { library: libraryFact(env), binary: binaryFact(env), kernel: await kernelFact(open) },
     iptables: iptablesFacts(env),
     ipv6: ipv6Facts(),
     netns: netnsFacts(env),
