@@ -21,8 +21,12 @@ export function defaultZones(): Zone[] {
     "v6only 300 AAAA 2001:db8:100::30",
     "short 1 A 198.51.100.12",
     "long 86400 A 198.51.100.13",
-    // a CNAME chain across zones: every address at its end is learned under www
-    "www 300 CNAME web.example.net.",
+    // a CNAME chain (Knot is authoritative, not recursive, so it follows CNAMEs only
+    // inside one zone): every address at its end is learned under www
+    "www 300 CNAME web",
+    "web 300 CNAME cdn",
+    "cdn 300 A 198.51.100.20",
+    "cdn 300 AAAA 2001:db8:100::20",
     // answers that point into a range a policy will deny (rebinding guard)
     "rebind 300 A 203.0.113.99",
     "doh 300 A 203.0.113.143",
