@@ -75,7 +75,8 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     dropSilently: flags.dropSilently ?? false,
     cleanupOnExit: flags.cleanupOnExit ?? false,
     allowHostNetwork: flags.allowHostNetwork ?? bool(env.EGRESSCTL_ASSUME_SANDBOX, false),
-    dohBlocklist: env.OPENSANDBOX_EGRESS_DOH_BLOCKLIST || undefined,
+    // set-but-empty is meaningful: it turns the built-in DoH list off
+    dohBlocklist: env.OPENSANDBOX_EGRESS_DOH_BLOCKLIST,
     blockDoh443: bool(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443, true),
     logFormat: logFormat === "pretty" ? "pretty" : "json",
     logLevel: env.OPENSANDBOX_EGRESS_LOG_LEVEL ?? "info",

@@ -29,7 +29,9 @@ export function createEventLog(opts: {
     if (LEVELS[level] < min) return;
     const ts = new Date(now()).toISOString();
     if (opts.format === "json") {
-      const rec: Record<string, unknown> = { ts, level, event, ...fields };
+      // the envelope wins over same-named fields, so a field can never forge the level
+      const rec: Record<string, unknown> = { ts, level, event };
+      for (const [k, v] of Object.entries(fields)) if (!(k in rec)) rec[k] = v;
       if (opts.sandboxId) rec.sandbox = opts.sandboxId;
       write(`${JSON.stringify(rec, bigintSafe)}\n`);
     } else {

@@ -1,0 +1,44 @@
+// Self-test (CONTRACT section 9): checks from inside the namespace that enforcement
+// really holds, and measures the level. The redirect check sends a query for a unique
+// name under .invalid (RFC 6761: never resolvable, so nothing meaningful leaks if it is
+// not intercepted) from an ordinary, unmarked socket to an upstream's port 53; serve's
+// decide wrapper reports when the proxy sees that name.
+import dnsPacket from "dns-packet";
+import { measureLevel, type Measured } from "../../core/status/level.ts";
+import type { Enforcer } from "./enforcer.ts";
+
+export interface SelfTestDeps {
+  enforcer: Enforcer;
+  /** where to send the probe query: an upstream resolver address (routable here) */
+  target: { address: string; family: 4 | 6 };
+  expectedDigest: () => string | null;
+  /** a learned address serve believes is installed, if any */
+  someLearned: () => string | null;
+  /** resolves true when the proxy sees `name` within the timeout */
+  expectName: (name: string, timeoutMs: number) => Promise<boolean>;
+}
+
+export async function runSelfTest(d: SelfTestDeps, timeoutMs = 1500): Promise<Measured> {
+  const name = `selftest-${crypto.randomUUID().slice(0, 8)}.egressctl.invalid`;
+  const seen = d.expectName(name, timeoutMs);
+  await sendProbe(d.target, name).catch(() => {});
+  const redirectReachedProxy = await seen;
+  const kernel = d.enforcer.via === "nftables" ? d.enforcer.kernelState() : null;
+  const learned = d.someLearned();
+  const learnedPresent = d.enforcer.mode === "dns+nftables" && learned && kernel ? kernel.learnedAddresses.includes(learned) : null;
+  return measureLevel(d.enforcer.mode, { redirectReachedProxy, kernel, expectedDigest: d.expectedDigest(), learnedPresent });
+}
+
+async function sendProbe(target: { address: string; family: 4 | 6 }, name: string): Promise<void> {
+  const query = dnsPacket.encode({ type: "query", id: 1 + Math.floor(Math.random() * 65534), flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name }] });
+  const sock = await Bun.udpSocket({
+    hostname: target.family === 6 ? "::" : "0.0.0.0",
+    socket: { data() {}, error() {} },
+  });
+  try {
+    sock.send(query, 53, target.address);
+    await Bun.sleep(10);
+  } finally {
+    sock.close();
+  }
+}

@@ -1,0 +1,218 @@
+// The serve use case: probe, pick the mode, start the DNS proxy, load the ruleset, then
+// keep policy, kernel and proxy in step until SIGTERM. The order matters:
+//   1. refuse (exit 3/4) before touching anything;
+//   2. the proxy listens before the redirect is loaded, so no DNS packet is ever
+//      redirected to a closed port;
+//   3. ready only after both, and only then the ready file and a healthy /healthz.
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { ServeConfig } from "../../core/config/serve-config.ts";
+import { parseResolvConf, parseUpstreamList, type Upstream } from "../../core/dns/upstreams.ts";
+import { tableSink } from "../../core/learn/sink.ts";
+import { LearnTable } from "../../core/learn/table.ts";
+import { assess } from "../../core/probe/assess.ts";
+import { parseMode } from "../../core/probe/modes.ts";
+import { dohList } from "../../core/ruleset/doh.ts";
+import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
+import type { Measured } from "../../core/status/level.ts";
+import { startDnsProxy, type DnsProxy } from "../../effects/dns/proxy.ts";
+import type { EventLog } from "../../effects/log/events.ts";
+import { openNftBackend } from "../../effects/nft/backend.ts";
+import { gatherFacts } from "../../effects/probe/facts.ts";
+import { createEnforcer } from "./enforcer.ts";
+import { compilePolicy, type LivePolicy } from "./live-policy.ts";
+import { choosePolicy, loadPolicyFile, type ReadText } from "./policy-source.ts";
+import { watchReloads } from "./reload.ts";
+import { runSelfTest } from "./selftest.ts";
+import { metricsText, statusJson, type ServeState } from "./status-view.ts";
+import { startStatusServer } from "./status-server.ts";
+import { Ring } from "../../core/events/ring.ts";
+import { Exit } from "../../cli/exit.ts";
+import { eventToLog } from "./dns-events.ts";
+
+const readText: ReadText = (path) => {
+  try {
+    return { ok: true, text: readFileSync(path, "utf8") };
+  } catch (e) {
+    return { ok: false, error: (e as NodeJS.ErrnoException).code ?? String(e) };
+  }
+};
+
+export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
+  const wantMode = parseMode(cfg.mode);
+  if (wantMode === null) {
+    log.emit("serve.refused", { reason: `unknown mode '${cfg.mode}' (auto, disabled, dns-only, dns+nftables, dns, dns+nft)` }, "error");
+    return Exit.usage;
+  }
+  const chosen = choosePolicy({ file: cfg.policyFile, envPolicyFile: cfg.envPolicyFile, envRules: cfg.envRules }, readText);
+  if (!chosen.ok) {
+    log.emit("policy.invalid", { source: chosen.source, error: chosen.error, problems: chosen.problems }, "error");
+    return Exit.invalidPolicy;
+  }
+  for (const note of chosen.choice.notes) log.emit("policy.note", { note }, "warn");
+
+  const facts = await gatherFacts({ openNftBackend: () => openNftBackend(process.env) });
+  const a = assess(facts, { wantMode, requireFullIsolation: chosen.choice.policy.requireFullIsolation, allowHostNetwork: cfg.allowHostNetwork });
+  if (a.refusal) {
+    log.emit("serve.refused", { reason: a.refusal.message, available: a.available }, "error");
+    return Exit.unavailable;
+  }
+  log.emit("mode", { mode: a.mode, redirect: a.redirect, reasons: a.reasons }, a.mode === "disabled" ? "error" : "info");
+
+  const listen = [{ host: "127.0.0.1", port: cfg.dnsPort }, ...(facts.ipv6.enabled ? [{ host: "::1", port: cfg.dnsPort }] : [])];
+  const ups = upstreamsFrom(cfg, listen);
+  for (const p of ups.problems) log.emit("upstream.ignored", { problem: p }, "warn");
+  if (ups.upstreams.length === 0) {
+    log.emit("serve.refused", { reason: "no usable upstream resolver: set --upstream or OPENSANDBOX_EGRESS_DNS_UPSTREAM" }, "error");
+    return Exit.runtime;
+  }
+  const doh = cfg.blockDoh443 ? dohList(cfg.dohBlocklist) : { list: { 4: [], 6: [] }, problems: [] };
+  for (const p of doh.problems) log.emit("doh.ignored", { problem: p }, "warn");
+
+  const backend = a.redirect === "nftables" ? openNftBackend(process.env) : null;
+  if (backend && "unavailable" in backend) {
+    log.emit("serve.refused", { reason: backend.unavailable }, "error");
+    return Exit.unavailable;
+  }
+  const enforcer = createEnforcer(a.mode, a.redirect, backend, {
+    proxyPort: cfg.dnsPort,
+    upstreams: ups.upstreams.map((u) => ({ family: u.family, address: u.address, port: u.port })),
+    exemptMark: EXEMPT_MARK,
+    doh: doh.list,
+    audit: cfg.audit,
+    dropSilently: cfg.dropSilently,
+  });
+
+  let live: LivePolicy = compilePolicy(chosen.choice.policy, chosen.choice.source, chosen.choice.path, Date.now());
+  const table = new LearnTable();
+  const violations = new Ring<Record<string, unknown>>(512);
+  const probes = new Map<string, () => void>();
+  // The self-test's probe names are answered like any denied name; they are only noticed here.
+  const decide = (name: string) => {
+    const hit = probes.get(name);
+    if (hit) hit();
+    return live.decide(name);
+  };
+
+  let proxy: DnsProxy;
+  try {
+    proxy = await startDnsProxy({
+      listen,
+      upstreams: ups.upstreams,
+      decide,
+      learn: tableSink(table, (els) => enforcer.learn(els)),
+      shouldLearn: (addr) => live.shouldLearn(addr),
+      timeoutMs: cfg.upstreamTimeoutMs,
+      onEvent: (ev) => eventToLog(ev, log, violations),
+    });
+  } catch (e) {
+    log.emit("serve.failed", { reason: `DNS proxy could not start: ${(e as Error).message}` }, "error");
+    return Exit.runtime;
+  }
+
+  const installed = enforcer.install(live.policy);
+  if (!installed.ok) {
+    log.emit("policy.rejected", { source: live.source, error: installed.error, line: installed.line, text: installed.text }, "error");
+    await proxy.close();
+    return Exit.kernelRejected;
+  }
+  log.emit("policy.applied", { source: live.source, digest: live.digest, rules: live.policy.rules.length, via: enforcer.via });
+
+  const state: ServeState = {
+    startedAt: Date.now(),
+    assessment: a,
+    live,
+    measured: null,
+    kernel: () => enforcer.kernelState(),
+    table,
+    proxy,
+    reloads: { ok: 0, failed: 0, lastError: null },
+    audit: cfg.audit,
+  };
+
+  const selfTest = async (): Promise<Measured> => {
+    const m = await runSelfTest({
+      enforcer,
+      target: ups.upstreams[0]!,
+      expectedDigest: () => (enforcer.via === "nftables" && enforcer.mode === "dns+nftables" ? live.digest : null),
+      someLearned: () => longLived(table),
+      expectName: (name, ms) =>
+        new Promise((resolve) => {
+          const t = setTimeout(() => (probes.delete(name), resolve(false)), ms);
+          probes.set(name, () => (clearTimeout(t), probes.delete(name), resolve(true)));
+        }),
+    });
+    const changed = state.measured?.level !== m.level || m.findings.length > 0;
+    state.measured = m;
+    if (changed) log.emit("selftest", { measured: m.level, intended: a.mode, findings: m.findings }, m.level === a.mode ? "info" : "error");
+    return m;
+  };
+
+  const status = startStatusServer(cfg.statusSocket, {
+    ready: () => state.measured !== null,
+    level: () => state.measured?.level ?? "unknown",
+    status: () => statusJson(state, Date.now()),
+    violations: (n) => violations.newestFirst(n),
+    learned: () => table.snapshot(Date.now()),
+    metrics: () => metricsText(state),
+  });
+
+  await selfTest();
+  if (cfg.readyFile) writeFileSync(cfg.readyFile, `${process.pid}\n`);
+  log.emit("ready", { mode: a.mode, measured: state.measured?.level, dns: listen.map((l) => `${l.host}:${l.port}`), status: cfg.statusSocket });
+  const selfTestTimer = setInterval(() => void selfTest(), cfg.selftestIntervalMs);
+
+  const reload = (why: string) => {
+    const path = live.path;
+    if (!path) {
+      log.emit("policy.reload.skipped", { why, reason: `policy came from ${live.source}, not a file` }, "warn");
+      return;
+    }
+    const r = loadPolicyFile(path, readText);
+    const fail = (error: string, extra: Record<string, unknown> = {}) => {
+      state.reloads.failed++;
+      state.reloads.lastError = error;
+      log.emit("policy.reload.rejected", { why, source: path, error, kept: live.digest, ...extra }, "error");
+    };
+    if (!r.ok) return fail(r.error, { problems: r.problems });
+    const next = compilePolicy(r.choice.policy, live.source, path, Date.now());
+    if (next.digest === live.digest) return;
+    if (next.policy.requireFullIsolation && a.mode !== "dns+nftables") return fail(`require_full_isolation is set but serve runs in ${a.mode}`);
+    const k = enforcer.install(next.policy);
+    if (!k.ok) return fail(`the kernel rejected the new ruleset: ${k.error}`, { line: k.line });
+    live = next;
+    state.live = next;
+    state.reloads.ok++;
+    enforcer.forget(table.prune((name) => next.decide(name).action === "allow", Date.now()));
+    log.emit("policy.applied", { why, source: live.source, digest: live.digest, rules: live.policy.rules.length });
+  };
+  const stopWatching = watchReloads(live.path, reload);
+
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+  });
+  clearInterval(selfTestTimer);
+  stopWatching();
+  status.stop();
+  await proxy.close();
+  if (cfg.cleanupOnExit) enforcer.cleanup();
+  if (cfg.readyFile && existsSync(cfg.readyFile)) rmSync(cfg.readyFile, { force: true });
+  log.emit("stopped", { ruleset: cfg.cleanupOnExit ? "removed" : "left in force (fail-closed)" });
+  return Exit.ok;
+}
+
+function upstreamsFrom(cfg: ServeConfig, self: { host: string; port: number }[]): { upstreams: Upstream[]; problems: string[] } {
+  if (cfg.upstreamSpec) return parseUpstreamList(cfg.upstreamSpec, self);
+  const r = readText("/etc/resolv.conf");
+  if (!r.ok) return { upstreams: [], problems: [`/etc/resolv.conf: ${r.error}`] };
+  return parseResolvConf(r.text, self);
+}
+
+/** An address the table holds for a while yet, so the kernel must hold it too. */
+function longLived(table: LearnTable): string | null {
+  const now = Date.now();
+  for (const entries of Object.values(table.snapshot(now))) {
+    for (const e of entries) if (e.expiresAt - now > 10_000) return e.address;
+  }
+  return null;
+}

@@ -1,0 +1,79 @@
+// What /status and /metrics show, built from serve's live state. Pure formatting.
+import type { LearnTable } from "../../core/learn/table.ts";
+import type { Measured } from "../../core/status/level.ts";
+import type { Assessment } from "../../core/probe/assess.ts";
+import type { KernelState } from "../../core/status/kernel-state.ts";
+import { COMMIT, VERSION } from "../../version.ts";
+import type { DnsProxy } from "../../effects/dns/proxy.ts";
+import { policyMode, type LivePolicy } from "./live-policy.ts";
+
+export interface ServeState {
+  startedAt: number;
+  assessment: Assessment;
+  live: LivePolicy;
+  measured: Measured | null;
+  kernel: () => KernelState | null;
+  table: LearnTable;
+  proxy: DnsProxy | null;
+  reloads: { ok: number; failed: number; lastError: string | null };
+  audit: boolean;
+}
+
+export function statusJson(s: ServeState, now: number): unknown {
+  const k = s.kernel();
+  const intended = s.assessment.mode;
+  return {
+    version: VERSION,
+    commit: COMMIT,
+    uptimeSeconds: Math.round((now - s.startedAt) / 1000),
+    mode: intended,
+    measuredLevel: s.measured?.level ?? null,
+    selfTestFindings: s.measured?.findings ?? [],
+    audit: s.audit,
+    reasons: s.assessment.reasons,
+    warning: intended === "disabled" ? "egress enforcement is DISABLED: nothing is filtered" : undefined,
+    policy: {
+      source: s.live.source,
+      digest: s.live.digest,
+      mode: policyMode(s.live.policy),
+      defaultAction: s.live.policy.defaultAction,
+      rules: s.live.policy.rules.length,
+      appliedAt: new Date(s.live.appliedAt).toISOString(),
+    },
+    kernel: k && {
+      present: k.present,
+      matches: k.digest === s.live.digest,
+      digest: k.digest,
+      filterHooked: k.filterHooked,
+      natHooked: k.natHooked,
+      learnedElements: k.learned[4] + k.learned[6],
+    },
+    learned: { names: s.table.nameCount, addresses: s.table.addressCount },
+    reloads: s.reloads,
+    dns: s.proxy?.stats() ?? null,
+  };
+}
+
+export function metricsText(s: ServeState): string {
+  const lines: string[] = [];
+  const gauge = (name: string, help: string, value: number, type = "gauge") => {
+    lines.push(`# HELP egressctl_${name} ${help}`, `# TYPE egressctl_${name} ${type}`, `egressctl_${name} ${value}`);
+  };
+  const levels = ["disabled", "dns-only", "dns+nftables"];
+  gauge("enforcement_level", `measured level: ${levels.map((l, i) => `${i}=${l}`).join(", ")}`, levels.indexOf(s.measured?.level ?? s.assessment.mode));
+  gauge("learned_addresses", "distinct addresses learned from allowed answers", s.table.addressCount);
+  gauge("learned_names", "names with learned addresses", s.table.nameCount);
+  gauge("policy_rules", "rules in the policy in force", s.live.policy.rules.length);
+  gauge("reloads_total", "policy reloads applied", s.reloads.ok, "counter");
+  gauge("reload_failures_total", "policy reloads rejected", s.reloads.failed, "counter");
+  const st = s.proxy?.stats();
+  if (st) {
+    for (const [k, v] of Object.entries(st)) {
+      if (typeof v !== "number") continue;
+      const name = `dns_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+      gauge(k === "inFlight" ? name : `${name}_total`, `DNS proxy: ${k}`, v, k === "inFlight" ? "gauge" : "counter");
+    }
+    for (const u of st.upstreams) lines.push(`egressctl_upstream_up{upstream="${u.upstream}"} ${u.up ? 1 : 0}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

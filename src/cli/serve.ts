@@ -1,0 +1,60 @@
+// `egressctl serve [FILE]`: resolve flags and environment, run the serve use case, exit
+// with its code. Everything else lives in src/app/serve/.
+import { defineCommand } from "citty";
+import { resolveServeConfig } from "../core/config/serve-config.ts";
+import { createEventLog } from "../effects/log/events.ts";
+import { ActionableError, Exit } from "./exit.ts";
+
+export default defineCommand({
+  meta: {
+    name: "serve",
+    description: `Run the sidecar: DNS proxy, learning into nftables, status socket, reload.
+
+Policy comes from FILE, else OPENSANDBOX_EGRESS_POLICY_FILE (when valid), else
+OPENSANDBOX_EGRESS_RULES, else deny-all. SIGHUP or a change of the file reloads it.
+SIGTERM stops serve and leaves the ruleset in force unless --cleanup-on-exit.
+
+Examples:
+  egressctl serve policy.yaml
+  egressctl serve --mode dns-only --upstream 192.0.2.53 policy.yaml
+  OPENSANDBOX_EGRESS_RULES='{"defaultAction":"deny","egress":[{"action":"allow","target":"*.pypi.org"}]}' egressctl serve
+  egressctl serve --ready-file /run/egressctl/ready --log-format pretty policy.yaml`,
+  },
+  args: {
+    file: { type: "positional", required: false, description: "policy file (YAML or JSON)" },
+    mode: { type: "string", description: "auto | disabled | dns-only | dns+nftables (also dns, dns+nft); default auto or OPENSANDBOX_EGRESS_MODE" },
+    upstream: { type: "string", description: "upstream resolvers, comma-separated literal addresses with optional port; default OPENSANDBOX_EGRESS_DNS_UPSTREAM, else /etc/resolv.conf" },
+    "dns-port": { type: "string", description: "port of the DNS proxy on 127.0.0.1 and ::1 (default 15353)" },
+    "status-socket": { type: "string", description: "Unix socket of the status API (default /run/egressctl/egressctl.sock)" },
+    "ready-file": { type: "string", description: "written once the proxy listens and the ruleset is loaded; removed on exit" },
+    audit: { type: "boolean", description: "log every denial but let traffic through (for rolling out a policy)" },
+    "drop-silently": { type: "boolean", description: "drop denied packets instead of rejecting them" },
+    "cleanup-on-exit": { type: "boolean", description: "remove the ruleset on SIGTERM (default: leave it in force)" },
+    "allow-host-network": { type: "boolean", description: "run even where the namespace looks like the host's" },
+    "log-format": { type: "string", description: "json (default) or pretty" },
+    "selftest-interval": { type: "string", description: "seconds between self-tests (default 300)" },
+  },
+  async run({ args }) {
+    const r = resolveServeConfig(
+      {
+        file: args.file,
+        mode: args.mode,
+        upstream: args.upstream,
+        dnsPort: args["dns-port"],
+        statusSocket: args["status-socket"],
+        readyFile: args["ready-file"],
+        audit: args.audit,
+        dropSilently: args["drop-silently"],
+        cleanupOnExit: args["cleanup-on-exit"],
+        allowHostNetwork: args["allow-host-network"],
+        logFormat: args["log-format"],
+        selftestInterval: args["selftest-interval"],
+      },
+      process.env,
+    );
+    if (!r.ok) throw new ActionableError(r.error, Exit.usage);
+    const log = createEventLog({ format: r.config.logFormat, level: r.config.logLevel, sandboxId: r.config.sandboxId });
+    const { serve } = await import("../app/serve/serve.ts");
+    process.exit(await serve(r.config, log));
+  },
+});

@@ -1,0 +1,51 @@
+// Reads `nft -j list table inet egressctl` (already parsed) into the few facts serve,
+// /status and doctor care about: which policy digest the chains carry, whether the
+// filter and nat chains are hooked, and how many learned elements there are. Pure.
+import { CHAIN_FILTER, CHAIN_NAT, LEARNED_V4, LEARNED_V6 } from "../ruleset/names.ts";
+
+export interface KernelState {
+  present: boolean;
+  digest: string | null;
+  filterHooked: boolean;
+  natHooked: boolean;
+  learned: { 4: number; 6: number };
+  /** learned addresses, for checks that one is really there */
+  learnedAddresses: string[];
+}
+
+const ABSENT: KernelState = { present: false, digest: null, filterHooked: false, natHooked: false, learned: { 4: 0, 6: 0 }, learnedAddresses: [] };
+
+type Obj = Record<string, any>;
+
+/**
+ * `chainText` is the text listing of one of our chains: nft 1.0.6 leaves chain comments
+ * (where the policy digest lives) out of its JSON, but prints them in text.
+ */
+export function readKernelState(listing: unknown, chainText = ""): KernelState {
+  const items: Obj[] = (listing as Obj | null)?.nftables ?? [];
+  if (!Array.isArray(items) || items.length === 0) return ABSENT;
+  const st: KernelState = { ...ABSENT, present: true, learned: { 4: 0, 6: 0 }, learnedAddresses: [] };
+  st.digest = digestIn(chainText);
+  for (const it of items) {
+    const chain = it.chain as Obj | undefined;
+    if (chain) {
+      st.digest = digestIn(String(chain.comment ?? "")) ?? st.digest;
+      if (chain.name === CHAIN_FILTER && chain.hook === "output") st.filterHooked = true;
+      if (chain.name === CHAIN_NAT && chain.hook === "output") st.natHooked = true;
+    }
+    const set = it.set as Obj | undefined;
+    if (set && (set.name === LEARNED_V4 || set.name === LEARNED_V6)) {
+      const elems: unknown[] = Array.isArray(set.elem) ? set.elem : [];
+      st.learned[set.name === LEARNED_V4 ? 4 : 6] += elems.length;
+      for (const e of elems) {
+        const v = typeof e === "string" ? e : (e as Obj)?.elem?.val;
+        if (typeof v === "string") st.learnedAddresses.push(v);
+      }
+    }
+  }
+  return st;
+}
+
+function digestIn(text: string): string | null {
+  return /egressctl policy sha256:([0-9a-f]{64})/.exec(text)?.[1] ?? null;
+}
