@@ -39,8 +39,11 @@ export function defaultZones(): Zone[] {
   ];
   // 300 addresses for one name: the answer needs TCP and learning must keep them all
   for (let i = 0; i < 300; i++) com.push(`many 300 A ${hostV4(i)}`);
-  // 1000 fresh names for the first-connection race test
-  for (let i = 0; i < 1000; i++) com.push(`n${i}.fresh 300 A ${hostV4(i % 500)}`);
+  // 1000 fresh names for the first-connection race test; each has an IPv6 address of
+  // its own, so no connection can succeed on an address an earlier name had learned
+  for (let i = 0; i < 1000; i++) {
+    com.push(`n${i}.fresh 300 A ${hostV4(i % 500)}`, `n${i}.fresh 300 AAAA 2001:db8:200::1:${i.toString(16)}`);
+  }
   return [
     { origin: "example.com", records: com },
     { origin: "example.net", records: ["web 300 CNAME cdn.example.org.", "plain 300 A 198.51.100.50"] },
