@@ -32,6 +32,9 @@ for p in ports(args.udp):
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     # IPV6_RECVPKTINFO so the echo names the address the datagram was sent to
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+    # IPv6 refuses to send from an address that is local only through the AnyIP route
+    # (EADDRNOTAVAIL) unless the socket may use non-local addresses: IP_FREEBIND (15)
+    s.setsockopt(socket.SOL_IP, 15, 1)
     s.bind(("::", p)); s.setblocking(False)
     sel.register(s, selectors.EVENT_READ, ("udp", p))
 
@@ -63,6 +66,8 @@ while True:
                         pktinfo = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, val[:16] + bytes(4))]
                 sock.sendmsg([b"ok " + local.encode() + b" " + data], pktinfo, 0, peer)
         except OSError:
+            if kind == "udp":
+                continue  # one failed echo must not close the port for every later test
             try:
                 sel.unregister(sock); sock.close()
             except Exception:
