@@ -79,7 +79,12 @@ function denyVerdict(env: PlanEnv): NftRule[] {
 function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
   const deny = (counter: string) => `counter name "${counter}" goto ${CHAIN_DENY}`;
   const rules: NftRule[] = [
-    { text: `oif "lo" accept`, why: "loopback, including DNS redirected to the proxy" },
+    { text: `oif "lo" accept`, why: "loopback" },
+    {
+      text: "ip daddr 127.0.0.0/8 accept",
+      why: "DNS redirected to the proxy: the nat hook rewrote the destination, but the packet keeps its original oif",
+    },
+    { text: "ip6 daddr ::1 accept" },
     { text: "ct state established,related accept", why: "replies, and flows allowed before a re-apply, keep working" },
     {
       text: "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report } accept",
