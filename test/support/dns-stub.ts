@@ -56,10 +56,10 @@ function badAnswers(query: Buffer, real: Buffer): Buffer[] {
   const garbage = Buffer.concat([real.subarray(0, 2), Buffer.from("\x80\x00garbage garbage garbage")]);
   const huge = Buffer.alloc(60_000, 0xc0);
   real.copy(huge, 0, 0, 12);
-  const loop = Buffer.from(real);
-  // point the first answer's owner at itself
-  const at = loop.indexOf(Buffer.from([0xc0, 0x0c]), 12);
-  if (at > 0) loop[at + 1] = at & 0xff;
+  // a well-formed header and question, then an answer whose owner points at itself
+  const qEnd = 12 + Buffer.byteLength(d.questions![0]!.name) + 2 + 4;
+  const loop = Buffer.concat([real.subarray(0, qEnd), Buffer.from([0xc0, qEnd & 0xff, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 198, 51, 100, 99])]);
+  loop.writeUInt16BE(1, 6);
   return [wrongId, wrongQ, garbage, huge, loop];
 }
 
