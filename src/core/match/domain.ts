@@ -5,11 +5,12 @@
 // Compiling folds that "lowest index" choice into the maps, so a lookup stops at its
 // first hit: an exact entry already holds the winner between itself and every wildcard
 // above it, and a wildcard entry the winner between itself and the wildcards above it.
-// A lookup is then one Map hit, or a walk up the labels to the nearest wildcard.
-// Decisions are created once at compile time, so a lookup allocates only the suffix
-// strings it probes.
+// A lookup is then one pass over the name's characters probing a hash table at each
+// dot (name-table.ts). Decisions are created once at compile time; a lookup allocates
+// nothing.
 import type { Decision, Policy, Rule } from "../policy/types.ts";
 import { checkName } from "../policy/name.ts";
+import { NameTable, step } from "./name-table.ts";
 
 /** Normalises a query name: lowercase, no trailing dot, punycode; null if not a DNS name. */
 export function normaliseName(name: string): string | null {
@@ -37,10 +38,19 @@ export function compileDomainMatcher(policy: Policy): DomainMatcher {
   const exact = new Map<string, Decision>();
   for (const r of firstExact.values()) exact.set(r.name!, earlier(nearestWildcard(wild, r.name!), r, decide));
 
+  const exactTable = new NameTable(exact, exact.size);
+  const wildTable = new NameTable(wild, wild.size);
   return (name: string): Decision => {
-    const e = exact.get(name);
-    if (e !== undefined) return e;
-    return nearestWildcard(wild, name) ?? fallback;
+    // One right-to-left pass: at each dot the hash of the suffix after it is ready.
+    // Longer suffixes come later and their entries already include the shorter ones.
+    let h = 0;
+    let hit: Decision | undefined;
+    for (let i = name.length - 1; i >= 0; i--) {
+      const c = name.charCodeAt(i);
+      if (c === 46) hit = wildTable.get(h, name, i + 1) ?? hit;
+      h = step(h, c);
+    }
+    return exactTable.get(h, name, 0) ?? hit ?? fallback;
   };
 }
 
