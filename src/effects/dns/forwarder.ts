@@ -120,7 +120,7 @@ async function forward(d: ForwarderDeps, query: Buffer, q: Question, transport: 
 /** A UDP client gets the full TCP answer only if it fits what the client can receive. */
 function pickForClient(got: Got, transport: "udp" | "tcp", q: ParsedQuery): Buffer {
   if (transport === "tcp" || !got.full) return got.sent.answer;
-  const limit = q.edns ? q.edns.udpSize : 512;
+  const limit = q.edns ? Math.min(q.edns.udpSize, 65_507) : 512; // 65507: IPv4 UDP payload max
   return got.full.answer.length <= limit ? got.full.answer : got.sent.answer;
 }
 

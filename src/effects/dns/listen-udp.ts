@@ -18,7 +18,11 @@ export async function listenUdp(host: string, port: number, handle: Handler, onE
         if (buf.length > MAX_DATAGRAM) return;
         handle(buf, "udp", clientLabel(raddr, rport)).then(
           (out) => {
-            if (out && !sock.closed) sock.send(out, rport, raddr);
+            try {
+              if (out && !sock.closed) sock.send(out, rport, raddr);
+            } catch (err) {
+              onError(err as Error); // e.g. the client's address went away
+            }
           },
           onError,
         );
