@@ -1,0 +1,188 @@
+// Shared helpers for the serve integration tests (modes, faults, reload): real clients in
+// the lab's sandbox namespace (kdig, curl, getent, python3) and the kernel state of
+// egressctl's table, read back with `nft -j`.
+import { renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { LAB, type Lab, waitFor } from "../../support/lab.ts";
+import { BIN, startServe, type Served } from "../../support/serve.ts";
+
+export { BIN };
+
+/** the lab's DoH stand-ins instead of the built-in list of real providers */
+export const LAB_ENV: Record<string, string> = {
+  OPENSANDBOX_EGRESS_DOH_BLOCKLIST: `${LAB.dohV4},${LAB.dohV6}`,
+  OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT: "1",
+};
+
+/** A policy document (JSON is YAML): deny by default, allow the given names. */
+export function policyText(allow: string[], extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ defaultAction: "deny", egress: allow.map((target) => ({ action: "allow", target })), ...extra });
+}
+
+let n = 0;
+/** Writes a policy into the lab's scratch directory under a fresh name. */
+export function writePolicy(lab: Lab, text: string, name = `policy-${++n}.json`): string {
+  return lab.file(name, text);
+}
+
+/** Replaces a file the way editors and config maps do: write a new file, rename it over. */
+export function replaceFile(path: string, text: string): void {
+  const tmp = join(`${path}.tmp-${++n}`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/** `serve FILE --upstream UPSTREAMS ...extra` (FILE may be null). */
+export function args(policy: string | null, upstreams: string = LAB.dnsV4, extra: string[] = []): string[] {
+  return ["serve", ...(policy ? [policy] : []), "--upstream", upstreams, ...extra];
+}
+
+export async function serve(lab: Lab, argv: string[], opts: { env?: Record<string, string>; prefix?: string[] } = {}): Promise<Served> {
+  return startServe(lab, argv, { env: { ...LAB_ENV, ...opts.env }, prefix: opts.prefix });
+}
+
+/** Runs serve and expects it to exit on its own (a refusal); returns code and output. */
+export async function serveExit(
+  lab: Lab,
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; events: Record<string, any>[]; stderr: string }> {
+  const r = await lab.exec("sandbox", [BIN, ...argv, "--status-socket", join(lab.dir, `refused-${++n}.sock`)], {
+    env: { EGRESSCTL_ASSUME_SANDBOX: "1", ...LAB_ENV, ...env },
+    timeoutMs: 15_000,
+  });
+  return { code: r.code, events: jsonLines(r.stderr), stderr: r.stderr };
+}
+
+export function jsonLines(text: string): Record<string, any>[] {
+  const out: Record<string, any>[] = [];
+  for (const l of text.split("\n")) {
+    try {
+      out.push(JSON.parse(l));
+    } catch {
+      // not a JSON line
+    }
+  }
+  return out;
+}
+
+export async function status(s: Served): Promise<Record<string, any>> {
+  const r = await s.get("/status");
+  if (r.status !== 200) throw new Error(`/status answered ${r.status}: ${r.body}`);
+  return JSON.parse(r.body);
+}
+
+export interface Dig {
+  /** NOERROR, NXDOMAIN, SERVFAIL, ... or "NOANSWER" when no reply came at all */
+  rcode: string;
+  /** A/AAAA data of the answer section, sorted */
+  addresses: string[];
+  raw: string;
+}
+
+/** One kdig query from the sandbox, as an application would send it (port 53). */
+export async function dig(lab: Lab, name: string, opts: { server?: string; type?: string; tcp?: boolean; timeout?: number } = {}): Promise<Dig> {
+  const argv = ["kdig", `+timeout=${opts.timeout ?? 4}`, "+retry=0", ...(opts.tcp ? ["+tcp"] : []), `@${opts.server ?? LAB.dnsV4}`, name, opts.type ?? "A"];
+  const r = await lab.exec("sandbox", argv, { timeoutMs: 20_000 });
+  const raw = r.stdout + r.stderr;
+  const m = /status: ([A-Z]+)/.exec(raw);
+  const addresses: string[] = [];
+  let section = "";
+  for (const line of r.stdout.split("\n")) {
+    const h = /^;; ([A-Z]+) SECTION:/.exec(line);
+    if (h) section = h[1]!;
+    else if (line.startsWith(";;") || line.trim() === "") continue;
+    else if (section === "ANSWER") {
+      const f = line.trim().split(/\s+/);
+      if (f.length >= 5 && (f[3] === "A" || f[3] === "AAAA")) addresses.push(f[4]!);
+    }
+  }
+  return { rcode: m ? m[1]! : "NOANSWER", addresses: addresses.sort(), raw };
+}
+
+/** glibc's resolver, as most programs use it: the addresses, or [] when it fails. */
+export async function getent(lab: Lab, name: string): Promise<string[]> {
+  const r = await lab.exec("sandbox", ["getent", "ahostsv4", name]);
+  if (r.code !== 0) return [];
+  return [...new Set(r.stdout.split("\n").map((l) => l.split(/\s+/)[0]!).filter(Boolean))].sort();
+}
+
+/** curl from the sandbox: exit code 0 (reached), 6 (name not resolved), 7 (refused/unreachable), 28 (timed out). */
+export async function curl(lab: Lab, target: string, port = 80): Promise<number> {
+  const h = target.includes(":") ? `[${target}]` : target;
+  const r = await lab.exec("sandbox", ["curl", "-s", "-g", "-o", "/dev/null", "--connect-timeout", "3", "--max-time", "5", `http://${h}:${port}/`]);
+  return r.code;
+}
+
+/** the egressctl table as nft's JSON objects (metainfo left out), or null when absent */
+export async function table(lab: Lab): Promise<Record<string, any>[] | null> {
+  const r = await lab.exec("sandbox", ["nft", "-j", "list", "table", "inet", "egressctl"]);
+  if (r.code !== 0) return null;
+  return JSON.parse(r.stdout).nftables.filter((o: object) => !("metainfo" in o));
+}
+
+export async function chains(lab: Lab): Promise<string[]> {
+  return ((await table(lab)) ?? []).filter((o) => "chain" in o).map((o) => o.chain.name).sort();
+}
+
+/** addresses in a learned set (learned4 / learned6), in kernel order */
+export async function learned(lab: Lab, set = "learned4"): Promise<string[]> {
+  const r = await lab.exec("sandbox", ["nft", "-j", "list", "set", "inet", "egressctl", set]);
+  if (r.code !== 0) return [];
+  const s = JSON.parse(r.stdout).nftables.find((o: any) => "set" in o)?.set;
+  return (s?.elem ?? []).map((e: any) => (typeof e === "string" ? e : e.elem?.val ?? e.val ?? JSON.stringify(e)));
+}
+
+/** the policy digest in the kernel: the comment on the filter chain (or the nat chain) */
+export async function kernelDigest(lab: Lab): Promise<string | null> {
+  for (const o of (await table(lab)) ?? []) {
+    const m = "chain" in o ? /sha256:([0-9a-f]{64})/.exec(o.chain.comment ?? "") : null;
+    if (m) return m[1]!;
+  }
+  return null;
+}
+
+/** how many tables named egressctl exist in the sandbox (any family) */
+export async function egressctlTables(lab: Lab): Promise<number> {
+  const r = await lab.exec("sandbox", ["nft", "-j", "list", "tables"]);
+  return JSON.parse(r.stdout).nftables.filter((o: any) => o.table?.name === "egressctl").length;
+}
+
+/** Removes egressctl's table in the sandbox (between tests: a stopped serve leaves it in force). */
+export async function dropTable(lab: Lab): Promise<void> {
+  await lab.exec("sandbox", ["nft", "add table inet egressctl; delete table inet egressctl"]);
+}
+
+/** Ends serve if a test left it running, and clears the kernel state it leaves behind. */
+export async function cleanup(lab: Lab, s: Served | undefined): Promise<void> {
+  if (s && s.proc.exitCode === null && s.proc.signalCode === null) await s.stop("SIGKILL");
+  await dropTable(lab);
+}
+
+/**
+ * A client loop in the sandbox: kdig queries and curls, until stop(). Returns how many
+ * rounds ran. Runs as one shell whose PID this test owns.
+ */
+export function loadLoop(lab: Lab, names: string[]): { proc: Subprocess; stop(): Promise<void> } {
+  const flag = join(lab.dir, `load-${++n}.run`);
+  writeFileSync(flag, "");
+  const body = names
+    .map((nm) => `kdig +timeout=1 +retry=0 @${LAB.dnsV4} ${nm} A >/dev/null 2>&1; curl -s -o /dev/null --connect-timeout 1 --max-time 2 http://${nm}/ >/dev/null 2>&1`)
+    .join("; ");
+  const proc = lab.spawn("sandbox", ["bash", "-c", `while [ -e '${flag}' ]; do ${body}; done`], { stdout: "ignore", stderr: "ignore" });
+  return {
+    proc,
+    async stop() {
+      const { rmSync } = await import("node:fs");
+      rmSync(flag, { force: true });
+      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      await proc.exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  await waitFor(what, check, timeoutMs);
+}
