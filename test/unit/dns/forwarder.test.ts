@@ -1,0 +1,81 @@
+// The forwarder with fake transports: ordering of learn and answer, failover, TC retry,
+// the in-flight bound, and SERVFAIL when learning fails.
+import { expect, test } from "bun:test";
+import { readAnswer } from "../../../src/core/dns/answer.ts";
+import { UpstreamHealth } from "../../../src/core/dns/health.ts";
+import { parseUpstreamList } from "../../../src/core/dns/upstreams.ts";
+import { newStats } from "../../../src/effects/dns/events.ts";
+import { type ForwarderDeps, handleQuery } from "../../../src/effects/dns/forwarder.ts";
+import type { Attempt, Question } from "../../../src/effects/dns/upstream-types.ts";
+import { decider, dnsPacket, query, rule } from "./helpers.ts";
+
+const ups = parseUpstreamList("198.51.100.53, 198.51.100.54").upstreams;
+
+function reply(query: Buffer, q: Question, n: number, tc = false): Attempt {
+  const id = query.readUInt16BE(0);
+  const answers = Array.from({ length: n }, (_, i) => ({ type: "A" as const, name: q.name, data: `10.0.${i >> 8}.${i & 255}`, ttl: 30 }));
+  const answer = dnsPacket.encode({ type: "response", id, flags: tc ? dnsPacket.TRUNCATED_RESPONSE : 0, questions: [{ type: "A", name: q.name }], answers });
+  return { ok: true, answer, info: readAnswer(answer, { ...q, id })! };
+}
+
+function deps(over: Partial<ForwarderDeps> = {}): ForwarderDeps & { log: string[] } {
+  const log: string[] = [];
+  return {
+    log,
+    upstreams: ups,
+    health: new UpstreamHealth(ups.length),
+    udp: async (i, qb, q) => (log.push(`udp${i}`), reply(qb, q, 2)),
+    tcp: async (i, qb, q) => (log.push(`tcp${i}`), reply(qb, q, 2)),
+    learn: async (b) => void log.push(`learn ${b.name} ${b.addresses.length} ttl ${b.ttl}`),
+    learnTimeoutMs: 200,
+    shouldLearn: () => true,
+    maxInFlight: 10,
+    stats: newStats(),
+    emit: (e) => void log.push(e.type),
+    decide: () => decider([rule(0, "allow", "api.example.com")]),
+    ...over,
+  };
+}
+
+const rcode = (b: Buffer | null) => b![3]! & 0xf;
+
+test("learns once, then answers with the client's ID", async () => {
+  const d = deps();
+  const out = await handleQuery(d, query("api.example.com", "A", { id: 99 }), "udp", "c");
+  expect(out!.readUInt16BE(0)).toBe(99);
+  expect(d.log).toEqual(["udp0", "learn api.example.com 2 ttl 60"]);
+});
+
+test("a failing or hanging sink gives SERVFAIL", async () => {
+  for (const learn of [async () => Promise.reject(new Error("x")), () => new Promise<void>(() => {})]) {
+    const d = deps({ learn });
+    expect(rcode(await handleQuery(d, query("api.example.com"), "udp", "c"))).toBe(2);
+    expect(d.stats.learnFailures).toBe(1);
+  }
+});
+
+test("failover to the next upstream, down event once", async () => {
+  const d = deps({ udp: async (i, qb, q) => (i === 0 ? { ok: false, why: "timeout" } : reply(qb, q, 1)) });
+  expect(rcode(await handleQuery(d, query("api.example.com"), "udp", "c"))).toBe(0);
+  expect(d.log).toContain("upstream.down");
+  expect(d.health.order()).toEqual([1, 0]);
+});
+
+test("truncated UDP answer: learned from the TCP retry, client gets what fits", async () => {
+  const d = deps({ udp: async (_i, qb, q) => reply(qb, q, 0, true), tcp: async (_i, qb, q) => reply(qb, q, 300) });
+  const out = await handleQuery(d, query("api.example.com"), "udp", "c");
+  expect(d.stats.learnedAddresses).toBe(300);
+  expect(out!.readUInt16BE(2) & 0x0200).toBeTruthy(); // no EDNS: 512 bytes, so the TC answer
+});
+
+test("beyond maxInFlight: SERVFAIL at once", async () => {
+  const d = deps({ maxInFlight: 0 });
+  expect(rcode(await handleQuery(d, query("api.example.com"), "udp", "c"))).toBe(2);
+  expect(d.stats.overloaded).toBe(1);
+});
+
+test("denied: never reaches a transport or the sink", async () => {
+  const d = deps();
+  expect(rcode(await handleQuery(d, query("evil.example.com"), "tcp", "c"))).toBe(3);
+  expect(d.log).toEqual(["dns.denied"]);
+});
