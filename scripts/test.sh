@@ -6,14 +6,16 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BUN=node_modules/.bin/bun
 out=$(mktemp)
+before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
 "$BUN" test --timeout 120000 "$@" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 pass=$(grep -Eo '^ *[0-9]+ pass' "$out" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 fail=$(grep -Eo '^ *[0-9]+ fail' "$out" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 rm -f "$out"
-left=$(ip netns list 2>/dev/null | grep -c '^egl-' || true)
-if [ "$left" -gt 0 ]; then
-  echo "leftover lab namespaces after the suite: $(ip netns list | grep '^egl-' | tr '\n' ' ')" >&2
+# namespaces this run created and did not remove (others' concurrent labs are not ours)
+left=$(comm -13 <(echo "$before") <(ip netns list 2>/dev/null | awk '{print $1}' | sort) | grep '^egl-' || true)
+if [ -n "$left" ]; then
+  echo "leftover lab namespaces after the suite: $(echo "$left" | tr '\n' ' ')" >&2
   rc=1
 fi
 if [ "$pass" -eq 0 ] && [ "$rc" -eq 0 ]; then echo "no test ran" >&2; rc=1; fi
