@@ -4,7 +4,10 @@
 import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { LAB, type Lab, waitFor } from "../../support/lab.ts";
+import { afterAll, afterEach, beforeAll } from "bun:test";
+import { startKnot } from "../../support/knot.ts";
+import { LAB, Lab, waitFor } from "../../support/lab.ts";
+import { startWorld } from "../../support/world.ts";
 import { BIN, startServe, type Served } from "../../support/serve.ts";
 
 export { BIN };
@@ -38,8 +41,35 @@ export function args(policy: string | null, upstreams: string = LAB.dnsV4, extra
   return ["serve", ...(policy ? [policy] : []), "--upstream", upstreams, ...extra];
 }
 
+/** every serve a test started, ended (if still running) after each test */
+const started: Served[] = [];
+
+/**
+ * The lab of one test file: namespaces, Knot and the world's hosts before all tests;
+ * after each test, any serve still running is killed and egressctl's table removed (a
+ * stopped serve leaves it in force); after all, the lab is destroyed.
+ */
+export function useLab(init: (lab: Lab) => void | Promise<void>): void {
+  let lab: Lab | undefined;
+  beforeAll(async () => {
+    lab = await Lab.create();
+    await startKnot(lab);
+    await startWorld(lab);
+    await init(lab);
+  });
+  afterEach(async () => {
+    for (const s of started.splice(0)) if (s.proc.exitCode === null && s.proc.signalCode === null) await s.stop("SIGKILL");
+    if (lab) await dropTable(lab);
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+}
+
 export async function serve(lab: Lab, argv: string[], opts: { env?: Record<string, string>; prefix?: string[] } = {}): Promise<Served> {
-  return startServe(lab, argv, { env: { ...LAB_ENV, ...opts.env }, prefix: opts.prefix });
+  const s = await startServe(lab, argv, { env: { ...LAB_ENV, ...opts.env }, prefix: opts.prefix });
+  started.push(s);
+  return s;
 }
 
 /** Runs serve and expects it to exit on its own (a refusal); returns code and output. */
@@ -154,12 +184,6 @@ export async function dropTable(lab: Lab): Promise<void> {
   await lab.exec("sandbox", ["nft", "add table inet egressctl; delete table inet egressctl"]);
 }
 
-/** Ends serve if a test left it running, and clears the kernel state it leaves behind. */
-export async function cleanup(lab: Lab, s: Served | undefined): Promise<void> {
-  if (s && s.proc.exitCode === null && s.proc.signalCode === null) await s.stop("SIGKILL");
-  await dropTable(lab);
-}
-
 /**
  * A client loop in the sandbox: kdig queries and curls, until stop(). Returns how many
  * rounds ran. Runs as one shell whose PID this test owns.
@@ -185,4 +209,25 @@ export function loadLoop(lab: Lab, names: string[]): { proc: Subprocess; stop():
 
 export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
   await waitFor(what, check, timeoutMs);
+}
+
+const STUB = join(import.meta.dir, "..", "..", "support", "dns-stub.ts");
+
+/** The fault-injecting stub upstream (test/support/dns-stub.ts) in the world namespace. */
+export async function startStub(lab: Lab, cfg: { listen: string; forward: string; delayMs?: number }): Promise<Subprocess> {
+  const path = lab.file(`stub-${++n}.json`, JSON.stringify(cfg));
+  const proc = lab.spawn("world", [process.execPath, STUB, path]);
+  const reader = proc.stdout.getReader();
+  let seen = "";
+  await waitFor("stub ready", async () => {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stub exited: ${await new Response(proc.stderr).text()}`);
+    seen += new TextDecoder().decode(value);
+    return seen.includes('"ready"');
+  });
+  // keep draining its query log so the pipe never fills
+  void (async () => {
+    for (;;) if ((await reader.read()).done) return;
+  })();
+  return proc;
 }

@@ -1,33 +1,22 @@
 // The degradation matrix of `egressctl serve` (CONTRACT sections 4 and 6, docs/probe.md):
 // each mode reached for the right reason, seen from the application's side (kdig, curl,
 // getent) and in the kernel (nft -j, iptables -S) of the lab's sandbox namespace.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startKnot } from "../../support/knot.ts";
 import { LAB, Lab } from "../../support/lab.ts";
 import type { Served } from "../../support/serve.ts";
-import { startWorld } from "../../support/world.ts";
-import { args, BIN, chains, cleanup, curl, dig, getent, jsonLines, policyText, serve, serveExit, status, table, writePolicy } from "./helpers-serve.ts";
+import { args, BIN, chains, curl, dig, getent, jsonLines, policyText, serve, serveExit, status, table, useLab, writePolicy } from "./helpers-serve.ts";
 
 let lab: Lab;
 let s: Served | undefined;
 /** the usual policy: two names allowed, everything else denied */
 let policy: string;
 
-beforeAll(async () => {
-  lab = await Lab.create();
-  await startKnot(lab);
-  await startWorld(lab);
+useLab((l) => {
+  lab = l;
   policy = writePolicy(lab, policyText(["api.example.com", "other.example.com"]));
-});
-afterAll(async () => {
-  await lab?.destroy();
-});
-afterEach(async () => {
-  await cleanup(lab, s);
-  s = undefined;
 });
 
 const NO_NET_ADMIN = ["setpriv", "--inh-caps=-net_admin", "--ambient-caps=-net_admin", "--bounding-set=-net_admin"];
