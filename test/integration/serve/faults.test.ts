@@ -71,6 +71,26 @@ describe("serve killed with SIGKILL under load, then restarted", () => {
   });
 });
 
+describe("serve in dns-only (iptables) killed with SIGKILL, then restarted", () => {
+  test("the redirect stays while it is down (DNS fails closed), the restart hooks it once", async () => {
+    const env = { EGRESSCTL_NFT_BACKEND: "none" };
+    const first = await serve(lab, args(policy), { env });
+    s = first;
+    expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
+    await first.stop("SIGKILL");
+    const nat = async () => (await lab.exec("sandbox", ["iptables", "-t", "nat", "-S"])).stdout;
+    expect(await nat()).toContain("-A OUTPUT -j EGRESSCTL-DNS");
+    // still redirected to the closed proxy port: no answer from the real upstream
+    expect((await dig(lab, "evil.example.com", { timeout: 2 })).addresses).toEqual([]);
+    s = await serve(lab, args(policy, LAB.dnsV4, ["--cleanup-on-exit"]), { env });
+    expect((await nat()).match(/-A OUTPUT -j EGRESSCTL-DNS/g)).toHaveLength(1);
+    expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
+    expect((await dig(lab, "api.example.com")).addresses).toEqual(["198.51.100.10"]);
+    expect(await s.stop()).toBe(0);
+    expect(await nat()).not.toContain("EGRESSCTL");
+  });
+});
+
 describe("upstream faults", () => {
   test("only a dead upstream: SERVFAIL within the timeout, serve stays up, upstream.down", async () => {
     // 198.51.100.54 is a world address where nothing listens on port 53: ICMP port unreachable

@@ -180,9 +180,19 @@ export async function egressctlTables(lab: Lab): Promise<number> {
   return JSON.parse(r.stdout).nftables.filter((o: any) => o.table?.name === "egressctl").length;
 }
 
-/** Removes egressctl's table in the sandbox (between tests: a stopped serve leaves it in force). */
+/**
+ * Removes what a stopped serve leaves in force in the sandbox, between tests: egressctl's
+ * table, and the iptables redirect of the dns-only fallback.
+ */
 export async function dropTable(lab: Lab): Promise<void> {
   await lab.exec("sandbox", ["nft", "add table inet egressctl; delete table inet egressctl"]);
+  for (const ipt of ["iptables", "ip6tables"]) {
+    while ((await lab.exec("sandbox", [ipt, "-t", "nat", "-D", "OUTPUT", "-j", "EGRESSCTL-DNS"])).code === 0) {
+      // hooked more than once by a broken run: remove every jump
+    }
+    await lab.exec("sandbox", [ipt, "-t", "nat", "-F", "EGRESSCTL-DNS"]);
+    await lab.exec("sandbox", [ipt, "-t", "nat", "-X", "EGRESSCTL-DNS"]);
+  }
 }
 
 /**

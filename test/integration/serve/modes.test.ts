@@ -59,6 +59,7 @@ describe("serve picks the strongest mode available, for the right reason", () =>
     expect(JSON.stringify(ev!.reasons)).toMatch(/CAP_NET_ADMIN/i);
     const st = await status(s);
     expect(st.mode).toBe("disabled");
+    expect(st.measuredLevel).toBe("disabled");
     expect(st.warning).toMatch(/DISABLED/);
     expect(st.kernel).toBeNull();
     // not intercepted: a name the policy denies gets Knot's real answer
@@ -85,6 +86,8 @@ describe("serve picks the strongest mode available, for the right reason", () =>
     // a normal resolver query to the upstream's address is redirected to the proxy
     expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
     expect((await dig(lab, "evil.example.com", { tcp: true })).rcode).toBe("NXDOMAIN");
+    expect((await dig(lab, "evil.example.com", { server: LAB.dnsV6 })).rcode).toBe("NXDOMAIN"); // ip6tables too
+    expect((await lab.exec("sandbox", ["ip6tables", "-t", "nat", "-S"])).stdout).toContain("-A OUTPUT -j EGRESSCTL-DNS");
     expect(await getent(lab, "api.example.com")).toEqual(["198.51.100.10"]);
     expect(await curl(lab, "api.example.com")).toBe(0);
     // the documented dns-only limitation: no Layer 2, a direct connection is not blocked
@@ -92,6 +95,7 @@ describe("serve picks the strongest mode available, for the right reason", () =>
     expect(await table(lab)).toBeNull();
     expect(await s.stop("SIGTERM")).toBe(0);
     expect(await iptablesNat()).not.toContain("EGRESSCTL");
+    expect((await lab.exec("sandbox", ["ip6tables", "-t", "nat", "-S"])).stdout).not.toContain("EGRESSCTL");
     // and DNS is no longer intercepted
     expect((await dig(lab, "evil.example.com")).addresses).toEqual(["198.51.100.66"]);
   });
@@ -105,8 +109,22 @@ describe("serve picks the strongest mode available, for the right reason", () =>
     expect(nat).toMatchObject({ type: "nat", hook: "output" });
     expect(await iptablesNat()).not.toContain("EGRESSCTL");
     expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
+    expect((await dig(lab, "evil.example.com", { server: LAB.dnsV6, type: "AAAA" })).rcode).toBe("NXDOMAIN");
     expect((await dig(lab, "api.example.com")).addresses).toEqual(["198.51.100.10"]);
+    // no Layer 2: nothing is learned into the kernel and a direct connection goes through
     expect(await curl(lab, "198.51.100.66")).toBe(0);
+  });
+
+  test("--mode disabled where everything is available: disabled because it was asked for, still loud", async () => {
+    s = await serve(lab, args(policy, LAB.dnsV4, ["--mode", "disabled"]));
+    const ev = s.events.find((e) => e.event === "mode");
+    expect(ev).toMatchObject({ mode: "disabled", level: "error" });
+    expect(JSON.stringify(ev!.reasons)).toMatch(/asked for/);
+    const st = await status(s);
+    expect(st).toMatchObject({ mode: "disabled", measuredLevel: "disabled" });
+    expect(st.warning).toMatch(/DISABLED/);
+    expect((await dig(lab, "evil.example.com")).addresses).toEqual(["198.51.100.66"]);
+    expect(await table(lab)).toBeNull();
   });
 
   test("require_full_isolation with --mode dns-only: exit 4 before touching anything", async () => {

@@ -2,11 +2,11 @@
 // and a change the kernel rejects. Seen from the application's side (kdig, curl, getent)
 // and in the kernel (nft -j) of the lab's sandbox namespace.
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Lab } from "../../support/lab.ts";
 import type { Served } from "../../support/serve.ts";
-import { args, curl, dig, getent, kernelDigest, learned, loadLoop, policyText, replaceFile, serve, status, table, useLab, writePolicy } from "./helpers-serve.ts";
+import { args, curl, dig, getent, kernelDigest, learned, loadLoop, policyText, replaceFile, serve, startStub, status, table, useLab, writePolicy } from "./helpers-serve.ts";
 
 let lab: Lab;
 useLab((l) => {
@@ -99,6 +99,22 @@ describe("a changed policy file", () => {
     expect(await kernelDigest(lab)).toBe(ev.digest);
   });
 
+  test("dns-only through iptables: a reload changes what the proxy answers", async () => {
+    const path = join(lab.dir, "iptables.json");
+    writeFileSync(path, policyText(["api.example.com"]));
+    const s = await serve(lab, args(path, undefined, ["--cleanup-on-exit"]), { env: { EGRESSCTL_NFT_BACKEND: "none" } });
+    expect((await status(s)).mode).toBe("dns-only");
+    expect((await dig(lab, "other.example.com")).rcode).toBe("NXDOMAIN");
+    replaceFile(path, policyText(["other.example.com"]));
+    await s.waitEvent((e) => e.event === "policy.applied" && e.why !== undefined);
+    expect((await dig(lab, "other.example.com")).addresses).toEqual(["198.51.100.11"]);
+    expect((await dig(lab, "api.example.com")).rcode).toBe("NXDOMAIN");
+    const nat = (await lab.exec("sandbox", ["iptables", "-t", "nat", "-S"])).stdout;
+    expect(nat.match(/-A OUTPUT -j EGRESSCTL-DNS/g)).toHaveLength(1);
+    expect(await table(lab)).toBeNull();
+    expect(await s.stop()).toBe(0);
+  });
+
   test("SIGHUP with a policy that came from OPENSANDBOX_EGRESS_RULES: nothing to reload, said so", async () => {
     const s = await serve(lab, args(null), { env: { OPENSANDBOX_EGRESS_RULES: policyText(["api.example.com"]) } });
     const digest = await kernelDigest(lab);
@@ -107,6 +123,25 @@ describe("a changed policy file", () => {
     expect(ev.why).toBe("SIGHUP");
     expect(await kernelDigest(lab)).toBe(digest);
     expect((await dig(lab, "api.example.com")).addresses).toEqual(["198.51.100.10"]);
+  });
+});
+
+describe("a reload racing an answer in flight", () => {
+  // BUG (reported, skipped until fixed): an answer to a name that was allowed when the
+  // query arrived, but is denied by the time the upstream answers, is still learned; the
+  // reload's prune ran before it, so the address stays in learned4 for the answer's TTL.
+  test.skip("an answer that arrives after a reload denied its name is not learned", async () => {
+    await startStub(lab, { listen: "198.51.100.61", forward: "198.51.100.53", delayMs: 2000 });
+    const path = join(lab.dir, "race.json");
+    writeFileSync(path, policyText(["api.example.com", "other.example.com"]));
+    const s = await serve(lab, args(path, "198.51.100.61"), { env: { OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT: "5" } });
+    const inFlight = dig(lab, "other.example.com", { timeout: 8 });
+    await Bun.sleep(300);
+    replaceFile(path, policyText(["api.example.com"]));
+    await s.waitEvent((e) => e.event === "policy.applied" && e.why !== undefined);
+    await inFlight;
+    expect(await learned(lab)).not.toContain("198.51.100.11");
+    expect(await curl(lab, "198.51.100.11")).toBe(7);
   });
 });
 
@@ -151,6 +186,18 @@ describe("a reload that must not land", () => {
     expect(await kernelDigest(lab)).toBe(digest);
     expect((await dig(lab, "plain.example.net")).rcode).toBe("NXDOMAIN");
     expect((await dig(lab, "other.example.com")).rcode).toBe("NOERROR");
+  });
+
+  test("the file deleted: rejected (cannot read it), the old policy stays", async () => {
+    const path = join(lab.dir, "deleted.json");
+    const s = await learnBefore(path);
+    const digest = await kernelDigest(lab);
+    rmSync(path);
+    const ev = await s.waitEvent((e) => e.event === "policy.reload.rejected");
+    expect(ev.error).toMatch(/cannot read/);
+    expect(await kernelDigest(lab)).toBe(digest);
+    expect((await dig(lab, "other.example.com")).addresses).toEqual(["198.51.100.11"]);
+    expect(await learned(lab)).toContain("198.51.100.11");
   });
 
   test("require_full_isolation added while serve runs dns-only: rejected, the old policy stays", async () => {
