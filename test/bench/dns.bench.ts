@@ -1,0 +1,211 @@
+// DNS throughput benchmark (not a test): part of `make bench`, or on its own
+//   node_modules/.bin/bun test/bench/dns.bench.ts
+// One lab, Knot in the world with 2000 names, and dnsperf in the sandbox sending the same
+// load (4 clients, the 2000 names, type A) to each resolver in turn:
+//   knot direct, dnsmasq forwarding (no cache), dnsmasq + --nftset, egressctl serve
+//   (dns+nftables, learning every answer), egressctl serve dns-only, egressctl answering
+//   denied names locally (NXDOMAIN); and, for reference, a minimal Bun forwarder without
+//   and with learning through libnftables (test/bench/dns-min-forwarder.ts).
+// It reports ratios and never asserts speed: the machines are shared and noisy, so a ratio
+// from one run means something, an absolute number does not (docs/benchmarks.md).
+// Knot and the dnsmasq runs come first, before any egressctl table exists in the sandbox.
+// BENCH_DNS_SECONDS (default 10) sets the length of each measured run.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { LAB, Lab, waitFor } from "../support/lab.ts";
+import { startKnot } from "../support/knot.ts";
+import { startServe, type Served } from "../support/serve.ts";
+import { hostV4 } from "../support/zones.ts";
+import { parseDnsperf, type Dnsperf } from "./dns-perf.ts";
+
+const SECONDS = Number(process.env.BENCH_DNS_SECONDS ?? 10);
+const WARMUP_SECONDS = 1;
+const CLIENTS = 4;
+const NAMES = 2000;
+const PROXY_PORT = 15353;
+const DNSMASQ_PORT = 5300;
+const MIN_PORT = 5301;
+const MIN_FORWARDER = join(import.meta.dir, "dns-min-forwarder.ts");
+
+interface Row {
+  tool: string;
+  run: Dnsperf;
+  /** CPU seconds the server process used during the measured run (user + system) */
+  cpu: number | null;
+  note?: string;
+}
+
+const lab = await Lab.create();
+const rows: Row[] = [];
+const rss: { when: string; kb: number | null }[] = [];
+const started = performance.now();
+try {
+  const records = Array.from({ length: NAMES }, (_, i) => `n${i}.bench 300 A ${hostV4(i % 500)}`);
+  const knot = await startKnot(lab, { zones: [{ origin: "example.com", records }], listen: [LAB.dnsV4] });
+  const queries = lab.file("queries.txt", Array.from({ length: NAMES }, (_, i) => `n${i}.bench.example.com A\n`).join(""));
+
+  const dnsperf = async (tool: string, server: string, port: number, pid: number | null, expect: string, note?: string) => {
+    const args = ["dnsperf", "-s", server, "-p", String(port), "-d", queries, "-c", String(CLIENTS), "-t", "2"];
+    await lab.exec("sandbox", [...args, "-l", String(WARMUP_SECONDS)], { timeoutMs: 30_000 });
+    const cpu0 = pid ? cpuSeconds(pid) : null;
+    const r = await lab.exec("sandbox", [...args, "-l", String(SECONDS)], { timeoutMs: (SECONDS + 30) * 1000 });
+    const cpu1 = pid ? cpuSeconds(pid) : null;
+    const run = parseDnsperf(r.stdout);
+    if (!run) throw new Error(`dnsperf against ${tool}: no statistics (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+    // a fast wrong answer is no result: every answer must carry the expected code
+    if (!run.rcodes.startsWith(`${expect} `) || run.rcodes.includes(",")) note = `${note ? note + "; " : ""}unexpected rcodes: ${run.rcodes}`;
+    rows.push({ tool, run, cpu: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, note });
+    process.stderr.write(`  ${tool}: ${Math.round(run.qps)} q/s\n`);
+  };
+
+  // 1. the upstream itself
+  await dnsperf("knot direct", LAB.dnsV4, 53, knot.proc.pid, "NOERROR");
+
+  // 2. dnsmasq as a plain forwarder, no cache
+  const dnsmasqArgs = (name: string, extra: string[]) => [
+    "dnsmasq", "-k", "--no-resolv", `--server=${LAB.dnsV4}`, "--cache-size=0", `--port=${DNSMASQ_PORT}`,
+    "--listen-address=127.0.0.1", "--bind-interfaces", "--no-hosts", `--pid-file=${lab.dir}/${name}.pid`, "--user=root", ...extra,
+  ];
+  {
+    const p = lab.spawn("sandbox", dnsmasqArgs("dnsmasq", []));
+    await waitAnswers(lab, "127.0.0.1", DNSMASQ_PORT, p);
+    await dnsperf("dnsmasq (no cache)", "127.0.0.1", DNSMASQ_PORT, p.pid, "NOERROR");
+    await lab.stop(p);
+  }
+
+  // 3. dnsmasq adding every answer to timed nftables sets (table `inet bench`, ours)
+  const benchTable = async () => {
+    await lab.exec("sandbox", ["nft", "delete", "table", "inet", "bench"]);
+    const nft = await lab.exec("sandbox", ["nft", "-f", "-"], {
+      stdin: `table inet bench {
+  set set4 { type ipv4_addr; flags timeout; timeout 300s; }
+  set set6 { type ipv6_addr; flags timeout; timeout 300s; }
+}\n`,
+    });
+    if (nft.code !== 0) throw new Error(`nft: ${nft.stderr}`);
+  };
+  const noteSet = async () => {
+    const row = rows[rows.length - 1]!;
+    row.note = `${row.note ? row.note + "; " : ""}set4 holds ${await setSize(lab, "inet bench set4")} addresses`;
+  };
+  {
+    await benchTable();
+    const p = lab.spawn("sandbox", dnsmasqArgs("dnsmasq-nftset", ["--nftset=/example.com/4#inet#bench#set4,6#inet#bench#set6"]));
+    await waitAnswers(lab, "127.0.0.1", DNSMASQ_PORT, p);
+    await dnsperf("dnsmasq + nftset", "127.0.0.1", DNSMASQ_PORT, p.pid, "NOERROR");
+    await noteSet();
+    await lab.stop(p);
+  }
+
+  // reference: a minimal Bun forwarder (test/bench/dns-min-forwarder.ts), without and
+  // with one libnftables call per answer: what the runtime allows, without egressctl
+  for (const learn of [false, true]) {
+    await benchTable();
+    const p = lab.spawn("sandbox", [process.execPath, MIN_FORWARDER, String(MIN_PORT), LAB.dnsV4, ...(learn ? ["--learn"] : [])]);
+    await waitAnswers(lab, "127.0.0.1", MIN_PORT, p);
+    await dnsperf(`minimal Bun forwarder${learn ? " + learning" : ""}`, "127.0.0.1", MIN_PORT, p.pid, "NOERROR");
+    if (learn) await noteSet();
+    await lab.stop(p);
+  }
+  await lab.exec("sandbox", ["nft", "delete", "table", "inet", "bench"]);
+
+  // 4.-6. egressctl serve, queried directly at its proxy port
+  const policy = (name: string, yaml: string) => lab.file(name, yaml);
+  const allow = policy("allow.yaml", 'defaultAction: deny\negress:\n  - { action: allow, target: "*.bench.example.com" }\n');
+  const denyAll = policy("deny.yaml", "defaultAction: deny\negress: []\n");
+  const serve = async (tool: string, file: string, mode: string, expect: string, measureRss: boolean) => {
+    const served: Served = await startServe(lab, ["serve", file, "--upstream", LAB.dnsV4, "--mode", mode, "--cleanup-on-exit", "--dns-port", String(PROXY_PORT)]);
+    try {
+      const pid = served.proc.pid;
+      if (measureRss) rss.push({ when: `${tool}, idle after ready`, kb: vmRssKb(pid) });
+      await dnsperf(tool, "127.0.0.1", PROXY_PORT, pid, expect);
+      const row = rows[rows.length - 1]!;
+      if (mode === "dns+nftables") {
+        const n = await setSize(lab, "inet egressctl learned4");
+        row.note = `${row.note ? row.note + "; " : ""}learned4 holds ${n} addresses`;
+      }
+      if (measureRss) rss.push({ when: `${tool}, after the load`, kb: vmRssKb(pid) });
+      // the proxy's own counters: a learning failure or overload answers SERVFAIL fast
+      const st = (JSON.parse((await served.get("/status")).body || "{}") as { dns?: Record<string, number> }).dns ?? {};
+      const counters = ["learnBatches", "learnFailures", "servfail", "overloaded", "upstreamTimeouts"].map((k) => `${k} ${st[k] ?? "?"}`).join(", ");
+      row.note = `${row.note ? row.note + "; " : ""}${counters}`;
+    } finally {
+      await served.stop();
+    }
+  };
+  await serve("egressctl dns+nftables", allow, "dns+nftables", "NOERROR", true);
+  await serve("egressctl dns-only", allow, "dns-only", "NOERROR", true);
+  await serve("egressctl denied (local NXDOMAIN)", denyAll, "dns+nftables", "NXDOMAIN", false);
+} finally {
+  await lab.destroy();
+}
+
+report();
+
+function report(): void {
+  const knot = rows.find((r) => r.tool === "knot direct")?.run.qps;
+  const nftset = rows.find((r) => r.tool === "dnsmasq + nftset")?.run.qps;
+  const ratio = (q: number, base?: number) => (base ? (q / base).toFixed(2) : "-");
+  const head = ["tool", "q/s", "avg latency", "lost", "server CPU/1k q", "vs knot", "vs dnsmasq+nftset"];
+  const body = rows.map((r) => [
+    r.tool,
+    Math.round(r.run.qps).toString(),
+    `${(r.run.avgLatencyS * 1000).toFixed(2)} ms`,
+    `${r.run.lost} (${((100 * r.run.lost) / Math.max(1, r.run.sent)).toFixed(2)}%)`,
+    r.cpu === null ? "-" : `${((r.cpu * 1000) / Math.max(1, r.run.completed) * 1000).toFixed(1)} ms`,
+    ratio(r.run.qps, knot),
+    ratio(r.run.qps, nftset),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
+  console.log(`\nDNS throughput: dnsperf -c ${CLIENTS} -l ${SECONDS} over ${NAMES} names (type A), from the sandbox; ${navigatorCores()} cores`);
+  console.log(line(head));
+  console.log(`|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|")}|`);
+  for (const b of body) console.log(line(b));
+  for (const r of rows) if (r.note) console.log(`  ${r.tool}: ${r.note}`);
+  console.log("\negressctl resident memory (VmRSS):");
+  for (const m of rss) console.log(`  ${m.when.padEnd(44)} ${m.kb === null ? "?" : `${(m.kb / 1024).toFixed(1)} MB`}`);
+  console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s; one run on a shared machine: compare ratios, not absolute numbers)`);
+}
+
+/** utime + stime of a process, in seconds (clock ticks of 1/100 s on Linux). */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15 of proc(5)
+  } catch {
+    return null;
+  }
+}
+
+function vmRssKb(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function navigatorCores(): number {
+  return navigator.hardwareConcurrency;
+}
+
+async function setSize(l: Lab, set: string): Promise<number> {
+  const r = await l.exec("sandbox", ["nft", "-j", "list", "set", ...set.split(" ")]);
+  try {
+    const j = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
+    return j.nftables.find((x) => x.set)?.set?.elem?.length ?? 0;
+  } catch {
+    return -1;
+  }
+}
+
+async function waitAnswers(l: Lab, server: string, port: number, p: { exitCode: number | null; stderr: ReadableStream }): Promise<void> {
+  await waitFor(`a resolver on ${server}:${port}`, async () => {
+    if (p.exitCode !== null) throw new Error(`exited ${p.exitCode}: ${await new Response(p.stderr).text()}`);
+    const r = await l.exec("sandbox", ["kdig", "+short", "+timeout=1", "+retry=0", `@${server}`, "-p", String(port), "n0.bench.example.com", "A"]);
+    return r.code === 0 && r.stdout.trim().length > 0;
+  });
+}
