@@ -22,7 +22,7 @@ export interface Enforcer {
   readonly mode: ProbeMode;
   readonly via: "nftables" | "iptables" | null;
   install(policy: Policy): InstallResult;
-  learn(elements: LearnElement[]): Promise<void>;
+  learn(elements: LearnElement[], name: string): Promise<void>;
   forget(addresses: { family: 4 | 6; address: string }[]): void;
   kernelState(): KernelState | null;
   cleanup(): void;
@@ -49,9 +49,9 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
       const r = nft.run(renderRuleset(plan));
       return r.ok ? { ok: true, digest: plan.policyDigest } : r;
     },
-    async learn(elements) {
+    async learn(elements, name) {
       if (!learning || elements.length === 0) return;
-      const r = nft.run(renderLearn(elements));
+      const r = nft.run(renderLearn(elements, name));
       // the proxy turns this into SERVFAIL: never answer with an address we failed to allow
       if (!r.ok) throw new Error(`learning ${elements.length} address(es) failed: ${r.error}`);
     },

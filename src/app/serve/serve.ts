@@ -8,7 +8,9 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { ServeConfig } from "../../core/config/serve-config.ts";
 import { parseResolvConf, parseUpstreamList, type Upstream } from "../../core/dns/upstreams.ts";
 import { tableSink } from "../../core/learn/sink.ts";
-import { LearnTable } from "../../core/learn/table.ts";
+import { LearnTable, type LearnBatch } from "../../core/learn/table.ts";
+import { adoptLearned } from "../../core/learn/adopt.ts";
+import type { Enforcer } from "./enforcer.ts";
 import { assess } from "../../core/probe/assess.ts";
 import { parseMode } from "../../core/probe/modes.ts";
 import { dohList } from "../../core/ruleset/doh.ts";
@@ -93,13 +95,23 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     return live.decide(name);
   };
 
+  // A query allowed when it arrived may be answered after a reload denied its name: the
+  // reload's prune has already run, so learning now would reopen what it closed. The
+  // check and the kernel write happen in one tick, so no reload can fall between them.
+  // Refusing makes the proxy answer SERVFAIL.
+  const sink = tableSink(table, (els, name) => enforcer.learn(els, name));
+  const learnUnlessDeniedMeanwhile = (batch: LearnBatch) => {
+    if (live.decide(batch.name).action !== "allow") return Promise.reject(new Error(`${batch.name} was denied by a reload while its answer was in flight`));
+    return sink(batch);
+  };
+
   let proxy: DnsProxy;
   try {
     proxy = await startDnsProxy({
       listen,
       upstreams: ups.upstreams,
       decide,
-      learn: tableSink(table, (els) => enforcer.learn(els)),
+      learn: learnUnlessDeniedMeanwhile,
       shouldLearn: (addr) => live.shouldLearn(addr),
       timeoutMs: cfg.upstreamTimeoutMs,
       onEvent: (ev) => eventToLog(ev, log, violations),
@@ -116,6 +128,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     return Exit.kernelRejected;
   }
   log.emit("policy.applied", { source: live.source, digest: live.digest, rules: live.policy.rules.length, via: enforcer.via });
+  adopt(enforcer, table, live, log);
 
   const state: ServeState = {
     startedAt: Date.now(),
@@ -199,6 +212,16 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   if (cfg.readyFile && existsSync(cfg.readyFile)) rmSync(cfg.readyFile, { force: true });
   log.emit("stopped", { ruleset: cfg.cleanupOnExit ? "removed" : "left in force (fail-closed)" });
   return Exit.ok;
+}
+
+/** Takes over the learned elements a killed serve left in the kernel (docs/serve.md). */
+function adopt(enforcer: Enforcer, table: LearnTable, live: LivePolicy, log: EventLog): void {
+  if (enforcer.mode !== "dns+nftables") return;
+  const entries = enforcer.kernelState()?.learnedEntries ?? [];
+  if (entries.length === 0) return;
+  const { adopted, remove } = adoptLearned(entries, table, (name) => live.decide(name).action === "allow", Date.now());
+  enforcer.forget(remove);
+  log.emit("learned.adopted", { adopted, removed: remove.length });
 }
 
 function upstreamsFrom(cfg: ServeConfig, self: { host: string; port: number }[]): { upstreams: Upstream[]; problems: string[] } {

@@ -5,9 +5,9 @@
 // delete of an absent element is the adapter's to tolerate).
 import type { LearnBatch, LearnElement, LearnSink, LearnTable } from "./table.ts";
 
-export function tableSink(table: LearnTable, write: (elements: LearnElement[]) => Promise<void>, now: () => number = Date.now): LearnSink {
+export function tableSink(table: LearnTable, write: (elements: LearnElement[], name: string) => Promise<void>, now: () => number = Date.now): LearnSink {
   return async (batch: LearnBatch) => {
     if (batch.addresses.length === 0) return;
-    await write(table.add(batch, now()));
+    await write(table.add(batch, now()), batch.name);
   };
 }

@@ -10,6 +10,9 @@ export interface LearnedElement {
   timeoutSec: number;
 }
 
+/** nft refuses comments over 128 bytes; such a name is left out (adopted as unknown). */
+export const MAX_COMMENT = 128;
+
 const setOf = (f: 4 | 6) => (f === 4 ? LEARNED_V4 : LEARNED_V6);
 
 function byFamily<E extends { family: 4 | 6 }>(els: readonly E[], line: (set: string, items: E[]) => string): string {
@@ -21,12 +24,22 @@ function byFamily<E extends { family: 4 | 6 }>(els: readonly E[], line: (set: st
   return out;
 }
 
-/** `add element` lines (at most one per family); "" for an empty batch. */
-export function renderLearn(elements: readonly LearnedElement[]): string {
+/**
+ * `add element` lines (at most one per family); "" for an empty batch. `name`, the name
+ * the batch was learned under, becomes each element's comment, so a restarted serve can
+ * tell which name an adopted address belongs to (docs/serve.md). The kernel keeps the
+ * first comment an element got; a later re-add only refreshes the timeout.
+ */
+export function renderLearn(elements: readonly LearnedElement[], name?: string): string {
+  const comment = commentOf(name);
   return byFamily(elements, (set, items) =>
-    `add element ${T} ${set} { ${items.map((e) => `${e.address} timeout ${Math.max(1, Math.round(e.timeoutSec))}s`).join(", ")} }`,
+    `add element ${T} ${set} { ${items.map((e) => `${e.address} timeout ${Math.max(1, Math.round(e.timeoutSec))}s${comment}`).join(", ")} }`,
   );
 }
+
+// Names reaching here passed the proxy's check (only [a-z0-9_-] labels), so they
+// need no escaping inside the quotes.
+const commentOf = (name: string | undefined) => (name && name.length <= MAX_COMMENT ? ` comment "${name}"` : "");
 
 /**
  * Removes learned addresses. `delete element` of an absent element fails the whole

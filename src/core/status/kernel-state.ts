@@ -11,9 +11,18 @@ export interface KernelState {
   learned: { 4: number; 6: number };
   /** learned addresses, for checks that one is really there */
   learnedAddresses: string[];
+  /** learned elements with the name in their comment (null: none) and seconds left */
+  learnedEntries: LearnedEntry[];
 }
 
-const ABSENT: KernelState = { present: false, digest: null, filterHooked: false, natHooked: false, learned: { 4: 0, 6: 0 }, learnedAddresses: [] };
+export interface LearnedEntry {
+  family: 4 | 6;
+  address: string;
+  name: string | null;
+  expiresSec: number;
+}
+
+const ABSENT: KernelState = { present: false, digest: null, filterHooked: false, natHooked: false, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [] };
 
 type Obj = Record<string, any>;
 
@@ -24,7 +33,7 @@ type Obj = Record<string, any>;
 export function readKernelState(listing: unknown, chainText = ""): KernelState {
   const items: Obj[] = (listing as Obj | null)?.nftables ?? [];
   if (!Array.isArray(items) || items.length === 0) return ABSENT;
-  const st: KernelState = { ...ABSENT, present: true, learned: { 4: 0, 6: 0 }, learnedAddresses: [] };
+  const st: KernelState = { ...ABSENT, present: true, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [] };
   st.digest = digestIn(chainText);
   for (const it of items) {
     const chain = it.chain as Obj | undefined;
@@ -36,10 +45,14 @@ export function readKernelState(listing: unknown, chainText = ""): KernelState {
     const set = it.set as Obj | undefined;
     if (set && (set.name === LEARNED_V4 || set.name === LEARNED_V6)) {
       const elems: unknown[] = Array.isArray(set.elem) ? set.elem : [];
-      st.learned[set.name === LEARNED_V4 ? 4 : 6] += elems.length;
+      const family = set.name === LEARNED_V4 ? 4 : 6;
+      st.learned[family] += elems.length;
       for (const e of elems) {
-        const v = typeof e === "string" ? e : (e as Obj)?.elem?.val;
-        if (typeof v === "string") st.learnedAddresses.push(v);
+        const el = typeof e === "string" ? { val: e } : ((e as Obj)?.elem ?? {});
+        if (typeof el.val !== "string") continue;
+        st.learnedAddresses.push(el.val);
+        const name = typeof el.comment === "string" && el.comment ? el.comment : null;
+        st.learnedEntries.push({ family, address: el.val, name, expiresSec: Number(el.expires ?? el.timeout ?? 0) });
       }
     }
   }

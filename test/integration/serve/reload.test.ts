@@ -127,10 +127,9 @@ describe("a changed policy file", () => {
 });
 
 describe("a reload racing an answer in flight", () => {
-  // BUG (reported, skipped until fixed): an answer to a name that was allowed when the
-  // query arrived, but is denied by the time the upstream answers, is still learned; the
-  // reload's prune ran before it, so the address stays in learned4 for the answer's TTL.
-  test.skip("an answer that arrives after a reload denied its name is not learned", async () => {
+  // An answer to a name that was allowed when the query arrived, but is denied by the
+  // time the upstream answers, must not be learned: the reload's prune already ran.
+  test("an answer that arrives after a reload denied its name is not learned", async () => {
     await startStub(lab, { listen: "198.51.100.61", forward: "198.51.100.53", delayMs: 2000 });
     const path = join(lab.dir, "race.json");
     writeFileSync(path, policyText(["api.example.com", "other.example.com"]));
@@ -252,13 +251,11 @@ describe("a reload that must not land", () => {
   });
 });
 
-// BUG (reported to the lead, skipped until fixed): a restarted serve adopts the learned
-// sets but not the knowledge of which name each address was learned for (its LearnTable
-// starts empty, src/app/serve/serve.ts:86), so neither a reload (serve.ts:185, prune only
-// sees this process's entries) nor the start itself (serve.ts:112) removes addresses of
-// names the policy no longer allows: they stay reachable until their timeout (up to a day).
+// A restarted serve adopts the learned sets together with the name each address was
+// learned under (the element's comment), so both its start and later reloads can remove
+// the addresses of names the policy no longer allows.
 describe("learned addresses a previous serve left behind", () => {
-  test.skip("a reload after a restart removes those of names the new policy denies", async () => {
+  test("a reload after a restart removes those of names the new policy denies", async () => {
     const path = join(lab.dir, "restart.json");
     const first = await learnBefore(path);
     await first.stop("SIGKILL");
@@ -273,7 +270,7 @@ describe("learned addresses a previous serve left behind", () => {
     expect(await learned(lab)).toEqual(expect.arrayContaining(["198.51.100.10", "198.51.100.20"]));
   });
 
-  test.skip("a restart with a changed policy removes those of names it denies, keeps the others", async () => {
+  test("a restart with a changed policy removes those of names it denies, keeps the others", async () => {
     const path = join(lab.dir, "restart-changed.json");
     const first = await learnBefore(path);
     await first.stop("SIGKILL");
