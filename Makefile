@@ -3,7 +3,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts' 2>/dev/null) package.json scripts/build.ts
 
-.PHONY: setup build demo test test-unit test-integration typecheck bench bench-policy clean
+.PHONY: setup build demo test test-unit test-integration typecheck bench bench-policy bench-apply clean
 
 setup:
 	@scripts/setup.sh
@@ -36,6 +36,10 @@ bench: build
 
 bench-policy: build
 	$(BUN) test/bench/policy.bench.ts
+
+# apply and learned-element costs, library vs binary, in a lab namespace (needs root)
+bench-apply: setup
+	$(BUN) test/bench/apply.bench.ts
 
 clean:
 	rm -rf dist

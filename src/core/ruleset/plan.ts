@@ -44,7 +44,7 @@ export function planRuleset(policy: Policy, env: PlanEnv): Ruleset {
     base: { type: "nat", hook: "output", priority: -100, policy: "accept" },
     comment,
     rules: [
-      { text: `meta mark ${hex(env.exemptMark)} return`, why: "the proxy's own upstream queries (SO_MARK, needs CAP_NET_ADMIN) are not redirected" },
+      { text: `meta mark ${hex(env.exemptMark)} return`, why: "the proxy's own upstream queries (SO_MARK; see docs/security.md) are not redirected" },
       { text: `udp dport 53 redirect to :${env.proxyPort}`, why: "every other DNS packet, IPv4 and IPv6, goes to the proxy on 127.0.0.1/[::1]" },
       { text: `tcp dport 53 redirect to :${env.proxyPort}` },
     ],

@@ -1,0 +1,126 @@
+// Benchmark (not a test): how long `apply` takes for policies of 1k, 10k and 100k CIDRs,
+// and what adding learned elements costs in batches of 1, 8 and 64, through libnftables
+// and through the nft binary. Runs inside a lab namespace: this file re-executes itself
+// there with --inside (bun:ffi calls act on the namespace of the calling process).
+// Run: make bench-apply   (or: node_modules/.bin/bun test/bench/apply.bench.ts)
+// Goal: 10k CIDRs applied in <= 150 ms. Machines are shared and noisy: read the ratios.
+import { parseCidr } from "../../src/core/net/ip.ts";
+import type { Policy, Rule } from "../../src/core/policy/types.ts";
+import { dohList } from "../../src/core/ruleset/doh.ts";
+import { renderLearn } from "../../src/core/ruleset/learn.ts";
+import { DEFAULT_PROXY_PORT, EXEMPT_MARK } from "../../src/core/ruleset/names.ts";
+import { planRuleset } from "../../src/core/ruleset/plan.ts";
+import { renderDelete, renderRuleset } from "../../src/core/ruleset/render.ts";
+import { openNftBackend, type NftBackend } from "../../src/effects/nft/backend.ts";
+
+const SIZES = (process.env.BENCH_SIZES ?? "1000,10000,100000").split(",").map(Number);
+const BATCHES = [1, 8, 64];
+// Learning is measured twice: nft 1.0.6 refreshes its cache of the whole table before
+// every command, so the cost of one `add element` grows with the static ruleset.
+const LEARN_WITH = 10_000;
+
+if (process.argv.includes("--inside")) await inside();
+else await outside();
+
+async function outside(): Promise<void> {
+  const { Lab } = await import("../support/lab.ts");
+  const lab = await Lab.create();
+  try {
+    const r = await lab.exec("sandbox", [process.execPath, import.meta.path, "--inside"], { timeoutMs: 600_000 });
+    process.stdout.write(r.stdout);
+    if (r.code !== 0) throw new Error(`benchmark failed (${r.code}): ${r.stderr}`);
+  } finally {
+    await lab.destroy();
+  }
+}
+
+/**
+ * n disjoint CIDRs in documentation space (2001:db8::/32), alternating allow/deny so
+ * nothing coalesces. Built as a Policy directly: loading text is the policy engine's
+ * cost, measured by its own benchmark (test/bench/policy.bench.ts).
+ */
+function bigPolicy(n: number): Policy {
+  const rules: Rule[] = [];
+  for (let i = 0; i < n; i++) {
+    const target = `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`;
+    rules.push({ index: i, action: i % 2 ? "deny" : "allow", raw: target, kind: "cidr", target, cidr: parseCidr(target)! });
+  }
+  return { defaultAction: "deny", requireFullIsolation: false, rules };
+}
+
+function ms(t0: number): number {
+  return performance.now() - t0;
+}
+
+function backend(kind: "library" | "binary"): NftBackend {
+  const b = openNftBackend({ EGRESSCTL_NFT_BACKEND: kind });
+  if ("unavailable" in b) throw new Error(b.unavailable);
+  return b;
+}
+
+function must(b: NftBackend, script: string): void {
+  const r = b.run(script);
+  if (!r.ok) throw new Error(r.error.slice(0, 500));
+}
+
+async function inside(): Promise<void> {
+  const env = {
+    mode: "dns+nftables" as const, proxyPort: DEFAULT_PROXY_PORT, upstreams: [], exemptMark: EXEMPT_MARK,
+    doh: dohList("203.0.113.143,2001:db8:200::143").list, audit: false, dropSilently: false,
+  };
+  const out: string[] = [
+    "| CIDRs | resolve+plan+render | kernel, first apply (library) | kernel, re-apply (library) | kernel, re-apply (binary) | total re-apply (library) |",
+    "|---:|---:|---:|---:|---:|---:|",
+  ];
+  const lib = backend("library");
+  const bin = backend("binary");
+  for (const n of SIZES) {
+    const policy = bigPolicy(n);
+    let t = performance.now();
+    const script = renderRuleset(planRuleset(policy, env));
+    const tRender = ms(t);
+    must(lib, renderDelete());
+    t = performance.now();
+    must(lib, script);
+    const tFirst = ms(t);
+    // re-apply: median of 3, the case serve meets on every policy change
+    const again = (b: NftBackend) => median([0, 1, 2].map(() => ((t = performance.now()), must(b, script), ms(t))));
+    const tLib = again(lib);
+    const tBin = again(bin);
+    process.stderr.write(`${n}: ${f(tRender)} ${f(tFirst)} ${f(tLib)} ${f(tBin)}\n`);
+    out.push(`| ${n.toLocaleString("en")} | ${f(tRender)} | ${f(tFirst)} | ${f(tLib)} | ${f(tBin)} | **${f(tRender + tLib)}** |`);
+    if (n === LEARN_WITH) learnedCosts(out, `with the ${n.toLocaleString("en")}-CIDR ruleset loaded`, lib, bin);
+  }
+  must(lib, renderDelete());
+  must(lib, renderRuleset(planRuleset({ defaultAction: "deny", requireFullIsolation: false, rules: [] }, env)));
+  learnedCosts(out, "with an empty policy loaded", lib, bin);
+  must(lib, renderDelete());
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+function learnedCosts(out: string[], what: string, lib: NftBackend, bin: NftBackend): void {
+  out.push("", `Learned elements, ${what}:`, "", "| batch | library per batch | library per element | binary per batch | binary per element |", "|---:|---:|---:|---:|---:|");
+  let k = 0;
+  for (const size of BATCHES) {
+    const cost = (b: NftBackend) => {
+      const rounds = 30;
+      const t0 = performance.now();
+      for (let r = 0; r < rounds; r++) {
+        const els = Array.from({ length: size }, () => ({ family: 6 as const, address: `2001:db8:ffff::${(k++).toString(16)}`, timeoutSec: 300 }));
+        must(b, renderLearn(els));
+      }
+      return ms(t0) / rounds;
+    };
+    const l = cost(lib);
+    const b = cost(bin);
+    out.push(`| ${size} | ${f(l)} | ${f(l / size)} | ${f(b)} | ${f(b / size)} |`);
+  }
+}
+
+function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+}
+
+function f(x: number): string {
+  return x >= 10 ? `${x.toFixed(0)} ms` : `${x.toFixed(2)} ms`;
+}
