@@ -66,7 +66,7 @@ describe("apply", () => {
 
   test("other tables and iptables rules are left as they are", async () => {
     await nft(lab, "add table inet other; add chain inet other c { type filter hook output priority 10; }; add rule inet other c counter");
-    expect((await lab.exec("sandbox", ["iptables", "-A", "OUTPUT", "-d", "192.0.2.99", "-j", "ACCEPT"])).code).toBe(0);
+    expect((await lab.exec("sandbox", ["iptables", "-w", "-A", "OUTPUT", "-d", "192.0.2.99", "-j", "ACCEPT"])).code).toBe(0);
     const other = (await nft(lab, "-j", "list", "table", "inet", "other")).stdout;
     const ipt = (await lab.exec("sandbox", ["iptables-save", "-t", "filter"])).stdout.replace(/^#.*\n/gm, "");
     await mustApply(lab, P1);
