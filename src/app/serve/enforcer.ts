@@ -4,7 +4,10 @@
 //   dns+nftables: the full table (redirect + filter + learned sets)
 //   dns-only:     only the redirect, through nftables or else iptables; learning is a no-op
 //   disabled:     nothing at all
+import { release } from "node:os";
+import { KernelExpiry, refreshesTimeouts } from "../../core/learn/kernel-expiry.ts";
 import type { LearnElement } from "../../core/learn/table.ts";
+import { LearnWriter, TRANSIENT } from "../../core/learn/writer.ts";
 import type { Policy } from "../../core/policy/types.ts";
 import type { Mode as ProbeMode } from "../../core/probe/modes.ts";
 import { renderForget, renderLearn } from "../../core/ruleset/learn.ts";
@@ -22,7 +25,12 @@ export interface Enforcer {
   readonly mode: ProbeMode;
   readonly via: "nftables" | "iptables" | null;
   install(policy: Policy): InstallResult;
-  learn(elements: LearnElement[], name: string): Promise<void>;
+  /**
+   * Puts learned addresses into the kernel. Nothing returned: the kernel already holds
+   * them long enough, answer now. A promise: answer only once it resolves (a rejection
+   * means SERVFAIL). `stillWanted` is asked again right before the kernel write.
+   */
+  learn(elements: LearnElement[], name: string, stillWanted?: () => boolean): Promise<void> | void;
   forget(addresses: { family: 4 | 6; address: string }[]): void;
   kernelState(): KernelState | null;
   cleanup(): void;
@@ -41,6 +49,18 @@ export function createEnforcer(
 
 function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<PlanEnv, "mode">): Enforcer {
   const learning = mode === "dns+nftables";
+  // Writes coalesced per event-loop turn, and skipped when the kernel already holds the
+  // addresses long enough (src/core/learn/writer.ts, docs/dns.md "Kernel writes").
+  const writer = new LearnWriter({
+    write(groups) {
+      const r = nft.run(groups.map((g) => renderLearn(g.elements, g.name)).join(""));
+      return r.ok ? r : { ok: false, error: r.error };
+    },
+    schedule: (flush) => void setImmediate(flush),
+    now: () => performance.now(),
+    kernel: refreshesTimeouts(release()) ? new KernelExpiry() : null,
+    transient: (e) => TRANSIENT.test(e),
+  });
   return {
     mode,
     via: "nftables",
@@ -49,14 +69,16 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
       const r = nft.run(renderRuleset(plan));
       return r.ok ? { ok: true, digest: plan.policyDigest } : r;
     },
-    async learn(elements, name) {
+    learn(elements, name, stillWanted) {
       if (!learning || elements.length === 0) return;
-      const r = nft.run(renderLearn(elements, name));
-      // the proxy turns this into SERVFAIL: never answer with an address we failed to allow
-      if (!r.ok) throw new Error(`learning ${elements.length} address(es) failed: ${r.error}`);
+      // the proxy turns a rejection into SERVFAIL: never answer with an address we failed to allow
+      return writer.learn(elements, name, stillWanted);
     },
     forget(addresses) {
-      if (learning && addresses.length) nft.run(renderForget(addresses));
+      if (!learning || addresses.length === 0) return;
+      writer.beforeRemoval();
+      nft.run(renderForget(addresses));
+      writer.removed(addresses);
     },
     kernelState() {
       try {
@@ -80,7 +102,7 @@ function iptablesRedirect(port: number): Enforcer {
       const r = installIptablesRedirect(port);
       return r.ok ? { ok: true, digest: null } : r;
     },
-    learn: async () => {},
+    learn() {},
     forget() {},
     kernelState: () => null,
     cleanup: removeIptablesRedirect,
@@ -92,7 +114,7 @@ function nothing(): Enforcer {
     mode: "disabled",
     via: null,
     install: () => ({ ok: true, digest: null }),
-    learn: async () => {},
+    learn() {},
     forget() {},
     kernelState: () => null,
     cleanup() {},

@@ -96,14 +96,19 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   };
 
   // A query allowed when it arrived may be answered after a reload denied its name: the
-  // reload's prune has already run, so learning now would reopen what it closed. The
-  // check and the kernel write happen in one tick, so no reload can fall between them.
-  // Refusing makes the proxy answer SERVFAIL.
-  const sink = tableSink(table, (els, name) => enforcer.learn(els, name));
+  // reload's prune has already run, so learning now would reopen what it closed. It is
+  // checked when the answer arrives, and again (stillAllowed) by the enforcer's writer
+  // right before the kernel write it coalesces to the end of the turn: that check and
+  // the write happen in one tick, so no reload can fall between them (and a reload's
+  // forget writes what waits first). Refusing makes the proxy answer SERVFAIL.
+  const stillAllowed = (name: string) => () => live.decide(name).action === "allow";
+  const sink = tableSink(table, (els, name) => enforcer.learn(els, name, stillAllowed(name)));
   const learnUnlessDeniedMeanwhile = (batch: LearnBatch) => {
     if (live.decide(batch.name).action !== "allow") return Promise.reject(new Error(`${batch.name} was denied by a reload while its answer was in flight`));
     return sink(batch);
   };
+  // Modes that learn nothing keep no table and check no rebinding guard per answer.
+  const learning = enforcer.mode === "dns+nftables";
 
   let proxy: DnsProxy;
   try {
@@ -111,8 +116,8 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       listen,
       upstreams: ups.upstreams,
       decide,
-      learn: learnUnlessDeniedMeanwhile,
-      shouldLearn: (addr) => live.shouldLearn(addr),
+      learn: learning ? learnUnlessDeniedMeanwhile : null,
+      shouldLearn: learning ? (addr) => live.shouldLearn(addr) : null,
       timeoutMs: cfg.upstreamTimeoutMs,
       onEvent: (ev) => eventToLog(ev, log, violations),
     });

@@ -13,8 +13,12 @@ export interface LearnBatch {
   ttl: number;
 }
 
-/** Awaited by the proxy before it sends the answer; a rejection makes the answer SERVFAIL. */
-export type LearnSink = (batch: LearnBatch) => Promise<void>;
+/**
+ * Called by the proxy before it sends the answer. Nothing returned: the addresses are
+ * already enforced, answer now. A promise: awaited first; a rejection (or a throw)
+ * makes the answer SERVFAIL.
+ */
+export type LearnSink = (batch: LearnBatch) => Promise<void> | void;
 
 /** What the kernel adapter adds: the element and the timeout it should carry. */
 export interface LearnElement extends LearnedAddress {

@@ -21,9 +21,11 @@ export interface ForwarderDeps {
   health: UpstreamHealth;
   udp: (i: number, query: Buffer, q: Question) => Promise<Attempt>;
   tcp: (i: number, query: Buffer, q: Question) => Promise<Attempt>;
-  learn: LearnSink;
+  /** null: nothing is learned (dns-only, disabled), and nothing is checked for it */
+  learn: LearnSink | null;
   learnTimeoutMs: number;
-  shouldLearn: (a: LearnedAddress) => boolean;
+  /** the rebinding guard; null learns every address */
+  shouldLearn: ((a: LearnedAddress) => boolean) | null;
   maxInFlight: number;
   stats: DnsStats;
   emit: (ev: DnsEvent) => void;
@@ -66,18 +68,22 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
     const q: Question = { name: action.name, qtype: action.qtype, qclass: action.qclass };
     const got = await forward(d, action.query, q, transport);
     if (!got) return fail("no upstream answered");
-    const learnFrom = got.full ?? got.sent;
-    const keep = learnFrom.info.addresses.filter(d.shouldLearn);
-    d.stats.learnSkipped += learnFrom.info.addresses.length - keep.length;
-    if (keep.length > 0) {
-      try {
-        const batch = { name: action.name, addresses: keep, ttl: learnTtl(learnFrom.info.ttl) };
-        await withTimeout(Promise.resolve().then(() => d.learn(batch)), d.learnTimeoutMs);
-        d.stats.learnBatches++;
-        d.stats.learnedAddresses += keep.length;
-      } catch {
-        d.stats.learnFailures++;
-        return fail("learning the answer's addresses failed");
+    if (d.learn) {
+      const learnFrom = got.full ?? got.sent;
+      const all = learnFrom.info.addresses;
+      const keep = d.shouldLearn ? all.filter(d.shouldLearn) : all;
+      d.stats.learnSkipped += all.length - keep.length;
+      if (keep.length > 0) {
+        try {
+          const pending = d.learn({ name: action.name, addresses: keep, ttl: learnTtl(learnFrom.info.ttl) });
+          // nothing returned: the kernel already holds the addresses, answer now
+          if (pending) await withTimeout(pending, d.learnTimeoutMs);
+          d.stats.learnBatches++;
+          d.stats.learnedAddresses += keep.length;
+        } catch (e) {
+          d.stats.learnFailures++;
+          return fail(`learning the answer's addresses failed: ${shortError(e)}`);
+        }
       }
     }
     return withId(pickForClient(got, transport, action.q), action.q.id);
@@ -124,9 +130,15 @@ function pickForClient(got: Got, transport: "udp" | "tcp", q: ParsedQuery): Buff
   return got.full.answer.length <= limit ? got.full.answer : got.sent.answer;
 }
 
+/** the first line of an error, at most 160 characters, for the dns.servfail event */
+export function shortError(e: unknown): string {
+  const text = (e instanceof Error ? e.message : String(e)).trim().split("\n")[0]!.trim();
+  return text.length > 160 ? `${text.slice(0, 157)}...` : text || "unknown error";
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("timeout")), ms);
+    const t = setTimeout(() => reject(new Error(`no answer from the kernel writer within ${ms} ms`)), ms);
     p.then(
       (v) => (clearTimeout(t), resolve(v)),
       (e) => (clearTimeout(t), reject(e)),

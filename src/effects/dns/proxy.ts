@@ -21,9 +21,10 @@ export interface DnsProxyOptions {
   listen?: { host: string; port: number }[];
   upstreams: Upstream[];
   decide: Decide;
-  learn: LearnSink;
+  /** null: nothing is learned (dns-only, disabled): no guard is checked, no table kept */
+  learn: LearnSink | null;
   /** the rebinding guard; default learns every address */
-  shouldLearn?: (a: LearnedAddress) => boolean;
+  shouldLearn?: ((a: LearnedAddress) => boolean) | null;
   /** per upstream attempt; default 2000 */
   timeoutMs?: number;
   /** how long the learn sink may take before the answer becomes SERVFAIL; default 2000 */
@@ -71,7 +72,7 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
       tcp: (i, query, q) => tcpQuery(opts.upstreams[i]!, query, q, timeoutMs, mark),
       learn: opts.learn,
       learnTimeoutMs: opts.learnTimeoutMs ?? 2000,
-      shouldLearn: opts.shouldLearn ?? (() => true),
+      shouldLearn: opts.shouldLearn ?? null,
       maxInFlight: opts.maxInFlight ?? 1024,
       stats,
       emit,

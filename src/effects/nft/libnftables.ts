@@ -48,12 +48,16 @@ export function openLibraryBackend(path: string): NftBackend | { unavailable: st
   };
   const exec = (script: string): NftResult => {
     const r = collect(f.nft_run_cmd_from_buffer(ctx, Buffer.from(script + "\0")));
-    return r.ok || r.line !== undefined ? r : locate(script, r);
+    if (r.ok || r.line !== undefined) return r;
+    // One line (a learn write, a listing): nothing to locate, it is line 1.
+    const body = script.endsWith("\n") ? script.slice(0, -1) : script;
+    return body.includes("\n") ? locate(script, r) : { ...r, line: 1, text: body };
   };
   // libnftables 1.0.6 reports errors in buffer input without a line number and echoes
   // the buffer's first line instead of the failing one. Scripts read from a file get
-  // `FILE:LINE:COL` right, so on failure (rare, off the hot path) the same script is
-  // checked again from a private temporary file, without committing, to find the line.
+  // `FILE:LINE:COL` right, so on failure of a script of several lines (rare, off the hot
+  // path) the same script is checked again from a private temporary file, without
+  // committing, to find the line.
   const locate = (script: string, first: NftResult & { ok: false }): NftResult => {
     const dir = mkdtempSync(join(tmpdir(), "egressctl-nft-"));
     const file = join(dir, "ruleset.nft");

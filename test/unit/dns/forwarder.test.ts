@@ -79,3 +79,34 @@ test("denied: never reaches a transport or the sink", async () => {
   expect(rcode(await handleQuery(d, query("evil.example.com"), "tcp", "c"))).toBe(3);
   expect(d.log).toEqual(["dns.denied"]);
 });
+
+test("a sink returning nothing (the kernel already holds the addresses): answered at once", async () => {
+  const d = deps({ learn: (b) => void d.log.push(`learn ${b.name}`) });
+  const out = await handleQuery(d, query("api.example.com", "A", { id: 7 }), "udp", "c");
+  expect(out!.readUInt16BE(0)).toBe(7);
+  expect(d.stats.learnBatches).toBe(1);
+  expect(d.log).toEqual(["udp0", "learn api.example.com"]);
+});
+
+test("a sink that throws: SERVFAIL, with the error's first line as the reason", async () => {
+  const events: unknown[] = [];
+  const d = deps({
+    learn: () => {
+      throw new Error("Error: Could not process rule: No buffer space available\nadd element inet egressctl learned4 { ... }");
+    },
+    emit: (e) => void events.push(e),
+  });
+  expect(rcode(await handleQuery(d, query("api.example.com"), "udp", "c"))).toBe(2);
+  expect(events).toEqual([
+    { type: "dns.servfail", name: "api.example.com", client: "c", reason: "learning the answer's addresses failed: Error: Could not process rule: No buffer space available" },
+  ]);
+});
+
+test("not learning (learn null): no sink, no rebinding guard, answered as is", async () => {
+  let guarded = 0;
+  const d = deps({ learn: null, shouldLearn: () => (guarded++, true) });
+  const out = await handleQuery(d, query("api.example.com", "A", { id: 5 }), "udp", "c");
+  expect(out!.readUInt16BE(0)).toBe(5);
+  expect(guarded).toBe(0);
+  expect(d.stats.learnBatches + d.stats.learnSkipped).toBe(0);
+});

@@ -1,0 +1,205 @@
+// Skipping kernel writes that change nothing (KernelExpiry, time passed in) and
+// coalescing the rest per event-loop turn (LearnWriter, with a manual scheduler).
+import { describe, expect, test } from "bun:test";
+import { HEADROOM_SEC, KernelExpiry, refreshesTimeouts } from "../../../src/core/learn/kernel-expiry.ts";
+import type { LearnElement } from "../../../src/core/learn/table.ts";
+import { type LearnGroup, LearnWriter, TRANSIENT, type WriteResult } from "../../../src/core/learn/writer.ts";
+
+const el = (address: string, timeoutSec: number): LearnElement => ({ family: address.includes(":") ? 6 : 4, address, timeoutSec });
+
+describe("KernelExpiry", () => {
+  test("an address not yet written is always planned, with headroom", () => {
+    const k = new KernelExpiry();
+    expect(k.plan([el("198.51.100.1", 300)], 0)).toEqual([el("198.51.100.1", 300 + HEADROOM_SEC)]);
+  });
+
+  test("skips while the written expiry outlasts what the answer needs, writes again after", () => {
+    const k = new KernelExpiry(60);
+    k.wrote([el("198.51.100.1", 360)], 0); // in the kernel until 360 s
+    expect(k.plan([el("198.51.100.1", 300)], 0)).toEqual([]);
+    expect(k.plan([el("198.51.100.1", 300)], 60_000)).toEqual([]); // needs until 360 s exactly
+    expect(k.plan([el("198.51.100.1", 300)], 60_001)).toEqual([el("198.51.100.1", 360)]);
+    // a longer TTL than was written: written at once
+    expect(k.plan([el("198.51.100.1", 3600)], 1000)).toEqual([el("198.51.100.1", 3660)]);
+    // only the addresses that need it
+    expect(k.plan([el("198.51.100.1", 60), el("198.51.100.2", 60)], 1000)).toEqual([el("198.51.100.2", 120)]);
+  });
+
+  test("expired in the kernel: written again; swept from memory", () => {
+    const k = new KernelExpiry(60);
+    k.wrote([el("198.51.100.1", 120)], 0);
+    expect(k.holds("198.51.100.1", 119_999)).toBe(120_000);
+    expect(k.holds("198.51.100.1", 120_000)).toBeNull();
+    expect(k.plan([el("198.51.100.1", 60)], 200_000)).toEqual([el("198.51.100.1", 120)]);
+    k.wrote([el("198.51.100.2", 120)], 200_000); // a later write sweeps what expired
+    expect(k.size).toBe(1);
+  });
+
+  test("forget (prune, adoption) and clear: the next answer writes again", () => {
+    const k = new KernelExpiry(60);
+    k.wrote([el("198.51.100.1", 3600), el("198.51.100.2", 3600)], 0);
+    k.forget([{ address: "198.51.100.1" }]);
+    expect(k.plan([el("198.51.100.1", 60), el("198.51.100.2", 60)], 0)).toEqual([el("198.51.100.1", 120)]);
+    k.clear();
+    expect(k.plan([el("198.51.100.2", 60)], 0)).toEqual([el("198.51.100.2", 120)]);
+  });
+
+  test("only kernels that refresh timeouts on re-add (>= 6.10) are trusted", () => {
+    expect(refreshesTimeouts("6.18.0-1-amd64")).toBe(true);
+    expect(refreshesTimeouts("6.10.0")).toBe(true);
+    expect(refreshesTimeouts("7.0.1")).toBe(true);
+    expect(refreshesTimeouts("6.9.12")).toBe(false);
+    expect(refreshesTimeouts("5.15.0-91-generic")).toBe(false);
+    expect(refreshesTimeouts("garbage")).toBe(false);
+  });
+});
+
+function harness(results: WriteResult[] = [], kernel: KernelExpiry | null = new KernelExpiry(60)) {
+  const writes: LearnGroup[][] = [];
+  const queued: (() => void)[] = [];
+  let now = 0;
+  const w = new LearnWriter({
+    write(groups) {
+      writes.push(groups.map((g) => ({ name: g.name, elements: g.elements.map((e) => ({ ...e })) })));
+      return results.shift() ?? { ok: true };
+    },
+    schedule: (f) => void queued.push(f),
+    now: () => now,
+    kernel,
+    transient: (e) => TRANSIENT.test(e),
+  });
+  const turn = () => queued.splice(0).forEach((f) => f());
+  return { w, writes, turn, queued, setNow: (t: number) => (now = t) };
+}
+
+/** settles a promise into a label, so order and outcome can be compared */
+function track(p: Promise<void> | undefined, log: string[], label: string): void {
+  if (!p) return void log.push(`${label} now`);
+  p.then(
+    () => log.push(`${label} ok`),
+    (e: Error) => log.push(`${label} failed: ${e.message}`),
+  );
+}
+
+describe("LearnWriter", () => {
+  test("answers of one turn: one transaction, one group per name, each address once; nothing released before it", async () => {
+    const h = harness();
+    const log: string[] = [];
+    track(h.w.learn([el("198.51.100.1", 300), el("2001:db8::1", 300)], "a.example"), log, "a");
+    track(h.w.learn([el("198.51.100.1", 600), el("198.51.100.2", 60)], "b.example"), log, "b");
+    track(h.w.learn([el("198.51.100.3", 60)], "a.example"), log, "a2");
+    await Bun.sleep(0);
+    expect(log).toEqual([]); // nothing answered before the write
+    expect(h.queued.length).toBe(1); // one flush scheduled for the turn
+    h.turn();
+    await Bun.sleep(0);
+    expect(h.writes).toEqual([
+      [
+        { name: "a.example", elements: [el("198.51.100.1", 660), el("2001:db8::1", 360), el("198.51.100.3", 120)] },
+        { name: "b.example", elements: [el("198.51.100.2", 120)] },
+      ],
+    ]);
+    expect(log).toEqual(["a ok", "b ok", "a2 ok"]);
+    expect(h.w.counts.writes).toBe(1);
+  });
+
+  test("after a committed write, answers the kernel already covers are released at once, without a write", async () => {
+    const h = harness();
+    const log: string[] = [];
+    track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "first");
+    h.turn();
+    await Bun.sleep(0);
+    h.setNow(30_000);
+    track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "second");
+    track(h.w.learn([el("198.51.100.1", 300), el("198.51.100.9", 300)], "a.example"), log, "third");
+    h.turn();
+    await Bun.sleep(0);
+    expect(log).toEqual(["first ok", "second now", "third ok"]);
+    expect(h.writes.length).toBe(2);
+    expect(h.writes[1]).toEqual([{ name: "a.example", elements: [el("198.51.100.9", 360)] }]);
+  });
+
+  test("a failed combined write fails every answer in it, and records nothing", async () => {
+    const h = harness([{ ok: false, error: "Error: Could not process rule: No such file or directory" }]);
+    const log: string[] = [];
+    track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "a");
+    track(h.w.learn([el("198.51.100.2", 300)], "b.example"), log, "b");
+    h.turn();
+    await Bun.sleep(0);
+    expect(log).toEqual(["a failed: Error: Could not process rule: No such file or directory", "b failed: Error: Could not process rule: No such file or directory"]);
+    expect(h.writes.length).toBe(1); // not transient: no retry
+    // nothing recorded: the next answer writes again
+    track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "again");
+    h.turn();
+    await Bun.sleep(0);
+    expect(log.at(-1)).toBe("again ok");
+    expect(h.writes.length).toBe(2);
+  });
+
+  test("a transient failure is retried once; two fail everything", async () => {
+    const busy: WriteResult = { ok: false, error: "Error: Could not process rule: Device or resource busy" };
+    const h = harness([busy, { ok: true }, busy, busy]);
+    const log: string[] = [];
+    track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "a");
+    h.turn();
+    await Bun.sleep(0);
+    track(h.w.learn([el("198.51.100.2", 300)], "b.example"), log, "b");
+    h.turn();
+    await Bun.sleep(0);
+    expect(log).toEqual(["a ok", "b failed: Error: Could not process rule: Device or resource busy"]);
+    expect(h.writes.length).toBe(4);
+    expect(h.w.counts).toMatchObject({ writes: 1, failed: 1, retried: 2 });
+  });
+
+  test("a write that throws fails its answers", async () => {
+    const h = harness();
+    const w = new LearnWriter({ write: () => { throw new Error("boom"); }, schedule: (f) => f(), now: () => 0, kernel: null });
+    const log: string[] = [];
+    track(w.learn([el("198.51.100.1", 300)], "a.example"), log, "a");
+    await Bun.sleep(0);
+    expect(log).toEqual(["a failed: boom"]);
+    expect(h.writes).toEqual([]);
+  });
+
+  test("stillWanted is asked at the flush: a name denied meanwhile is rejected and not written", async () => {
+    const h = harness();
+    const log: string[] = [];
+    let allowed = true;
+    track(h.w.learn([el("198.51.100.1", 300)], "gone.example", () => allowed), log, "gone");
+    // the same address for a name still allowed: written under that name
+    track(h.w.learn([el("198.51.100.1", 300), el("198.51.100.2", 300)], "keep.example", () => true), log, "keep");
+    allowed = false;
+    h.turn();
+    await Bun.sleep(0);
+    expect(log).toEqual(["gone failed: gone.example was denied by a reload while its answer was in flight", "keep ok"]);
+    expect(h.writes).toEqual([[{ name: "keep.example", elements: [el("198.51.100.1", 360), el("198.51.100.2", 360)] }]]);
+  });
+
+  test("before a removal, what waits is written first; removed addresses are written again next time", async () => {
+    const h = harness();
+    const log: string[] = [];
+    track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "a");
+    h.w.beforeRemoval(); // a reload's forget, in the same turn
+    await Bun.sleep(0);
+    expect(log).toEqual(["a ok"]);
+    h.w.removed([{ address: "198.51.100.1" }]);
+    track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "b");
+    h.turn(); // the flush scheduled by the first answer, then the second's
+    h.turn();
+    await Bun.sleep(0);
+    expect(log).toEqual(["a ok", "b ok"]);
+    expect(h.writes.length).toBe(2);
+  });
+
+  test("without a kernel record (old kernels) every answer writes, without headroom", async () => {
+    const h = harness([], null);
+    const log: string[] = [];
+    for (const n of [1, 2]) {
+      track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, `a${n}`);
+      h.turn();
+      await Bun.sleep(0);
+    }
+    expect(log).toEqual(["a1 ok", "a2 ok"]);
+    expect(h.writes).toEqual([[{ name: "a.example", elements: [el("198.51.100.1", 300)] }], [{ name: "a.example", elements: [el("198.51.100.1", 300)] }]]);
+  });
+});
