@@ -11,7 +11,8 @@ import { LearnWriter, TRANSIENT } from "../../core/learn/writer.ts";
 import type { Policy } from "../../core/policy/types.ts";
 import type { Mode as ProbeMode } from "../../core/probe/modes.ts";
 import { renderForget, renderLearn } from "../../core/ruleset/learn.ts";
-import { CHAIN_NAT, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
+import { CHAIN_NAT, DENIED_V4, DENIED_V6, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
+import { readDeniedFlows, type DeniedFlow } from "../../core/events/net-denied.ts";
 import type { PlanEnv } from "../../core/ruleset/model.ts";
 import { planRuleset } from "../../core/ruleset/plan.ts";
 import { renderDelete, renderRuleset } from "../../core/ruleset/render.ts";
@@ -33,6 +34,8 @@ export interface Enforcer {
   learn(elements: LearnElement[], name: string, stillWanted?: () => boolean): Promise<void> | void;
   forget(addresses: { family: 4 | 6; address: string }[]): void;
   kernelState(): KernelState | null;
+  /** flows the kernel denied recently (net.denied); empty where nothing filters */
+  deniedFlows(): DeniedFlow[];
   cleanup(): void;
 }
 
@@ -88,6 +91,14 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
         return null;
       }
     },
+    deniedFlows() {
+      if (!learning) return [];
+      try {
+        return [...readDeniedFlows(nft.listSetJson(DENIED_V4), 4), ...readDeniedFlows(nft.listSetJson(DENIED_V6), 6)];
+      } catch {
+        return []; // table gone or unreadable: the self-test reports that
+      }
+    },
     cleanup() {
       nft.run(renderDelete());
     },
@@ -105,6 +116,7 @@ function iptablesRedirect(port: number): Enforcer {
     learn() {},
     forget() {},
     kernelState: () => null,
+    deniedFlows: () => [],
     cleanup: removeIptablesRedirect,
   };
 }
@@ -117,6 +129,7 @@ function nothing(): Enforcer {
     learn() {},
     forget() {},
     kernelState: () => null,
+    deniedFlows: () => [],
     cleanup() {},
   };
 }

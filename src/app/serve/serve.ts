@@ -28,6 +28,7 @@ import { runSelfTest } from "./selftest.ts";
 import { metricsText, statusJson, type ServeState } from "./status-view.ts";
 import { startStatusServer } from "./status-server.ts";
 import { Ring } from "../../core/events/ring.ts";
+import { DeniedFlowTracker } from "../../core/events/net-denied.ts";
 import { Exit } from "../../cli/exit.ts";
 import { eventToLog } from "./dns-events.ts";
 
@@ -178,6 +179,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   if (cfg.readyFile) writeFileSync(cfg.readyFile, `${process.pid}\n`);
   log.emit("ready", { mode: a.mode, measured: state.measured?.level, dns: listen.map((l) => `${l.host}:${l.port}`), status: cfg.statusSocket });
   const selfTestTimer = setInterval(() => void selfTest(), cfg.selftestIntervalMs);
+  const netDeniedTimer = watchNetDenied(enforcer, table, log, violations);
 
   const reload = (why: string) => {
     const path = live.path;
@@ -210,6 +212,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     process.once("SIGINT", () => resolve());
   });
   clearInterval(selfTestTimer);
+  clearInterval(netDeniedTimer);
   stopWatching();
   status.stop();
   await proxy.close();
@@ -217,6 +220,24 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   if (cfg.readyFile && existsSync(cfg.readyFile)) rmSync(cfg.readyFile, { force: true });
   log.emit("stopped", { ruleset: cfg.cleanupOnExit ? "removed" : "left in force (fail-closed)" });
   return Exit.ok;
+}
+
+/**
+ * net.denied events: once a second, the flows the kernel noted in its denied sets that
+ * were not there at the last look, with the name the address was learned under when
+ * serve knows it (an address learned, then cut off by a deny CIDR, DoT or DoH rule).
+ */
+function watchNetDenied(enforcer: Enforcer, table: LearnTable, log: EventLog, violations: Ring<Record<string, unknown>>): ReturnType<typeof setInterval> {
+  const tracker = new DeniedFlowTracker();
+  return setInterval(() => {
+    const now = Date.now();
+    for (const f of tracker.newFlows(enforcer.deniedFlows())) {
+      const name = table.namesOf(f.destination, now)[0];
+      const rec = { destination: f.destination, port: f.port, protocol: f.protocol, ...(name ? { name } : {}) };
+      violations.push({ event: "net.denied", at: new Date(now).toISOString(), ...rec });
+      log.emitLimited(f.destination, "net.denied", rec, "warn");
+    }
+  }, 1000);
 }
 
 /** Takes over the learned elements a killed serve left in the kernel (docs/serve.md). */

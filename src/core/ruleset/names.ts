@@ -27,6 +27,18 @@ export const LEARN_TTL_MAX = 86_400;
 /** default timeout of the learned sets: only for elements added without their own */
 export const LEARNED_DEFAULT_TIMEOUT = 300;
 
+/**
+ * Timed sets of recently denied (address, protocol, port) flows, filled by the kernel
+ * from the deny chain and read by serve for `net.denied` events. An element lives
+ * DENIED_TIMEOUT seconds and a repeat does not refresh it, so each flow is reported at
+ * most once a minute however hard a program retries; when the set is full the kernel
+ * skips recording (the denial itself still happens and is counted).
+ */
+export const DENIED_V4 = "denied4";
+export const DENIED_V6 = "denied6";
+export const DENIED_TIMEOUT = 60;
+export const DENIED_SIZE = 4096;
+
 /** chains: the filter (Layer 2), the DNS redirect (Layer 1), and the one denial verdict */
 export const CHAIN_FILTER = "output";
 export const CHAIN_NAT = "dns_redirect";

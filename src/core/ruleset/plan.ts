@@ -8,7 +8,7 @@ import { mergeCidrs, rangeText } from "./elements.ts";
 import type { NftChain, NftRule, NftSet, PlanEnv, Ruleset } from "./model.ts";
 import {
   AUDIT_LOG_PREFIX, AUDIT_LOG_RATE, CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, COUNTERS, DOH_PORT,
-  DOT_PORT, LEARNED_DEFAULT_TIMEOUT, LEARNED_V4, LEARNED_V6,
+  DENIED_V4, DENIED_V6, DOT_PORT, LEARNED_DEFAULT_TIMEOUT, LEARNED_V4, LEARNED_V6,
 } from "./names.ts";
 
 const IP: Record<Family, string> = { 4: "ip", 6: "ip6" };
@@ -63,6 +63,19 @@ export function planRuleset(policy: Policy, env: PlanEnv): Ruleset {
 
 /** The one place that decides what a denial does: reject, drop, or (audit) log and let through. */
 function denyVerdict(env: PlanEnv): NftRule[] {
+  return [...recordDenied(), ...verdict(env)];
+}
+
+/** Every denial (or, in audit, would-be denial) of a TCP/UDP flow is noted for net.denied. */
+function recordDenied(): NftRule[] {
+  const flow = (f: "ip" | "ip6") => `${f} daddr . meta l4proto . th dport`;
+  return [
+    { text: `meta nfproto ipv4 meta l4proto { tcp, udp } add @${DENIED_V4} { ${flow("ip")} }`, why: "note the flow for serve's net.denied events (a full set skips the note, never the verdict)" },
+    { text: `meta nfproto ipv6 meta l4proto { tcp, udp } add @${DENIED_V6} { ${flow("ip6")} }` },
+  ];
+}
+
+function verdict(env: PlanEnv): NftRule[] {
   if (env.audit) {
     return [
       { text: `limit rate ${AUDIT_LOG_RATE} log prefix "${AUDIT_LOG_PREFIX}"`, why: "audit: log what would be denied (rate-limited), then let it through" },

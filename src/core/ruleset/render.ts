@@ -7,7 +7,10 @@
 //      the whole transaction; chains go before the sets and chains they reference;
 //   3. create the new static sets, their elements, and the chains with their rules.
 import type { NftChain, NftSet, Ruleset } from "./model.ts";
-import { CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, LEARNED_V4, LEARNED_V6, STATIC_SETS, TABLE_FAMILY, TABLE_NAME } from "./names.ts";
+import {
+  CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, DENIED_SIZE, DENIED_TIMEOUT, DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6,
+  STATIC_SETS, TABLE_FAMILY, TABLE_NAME,
+} from "./names.ts";
 
 export const T = `${TABLE_FAMILY} ${TABLE_NAME}`;
 const ADDR: Record<4 | 6, string> = { 4: "ipv4_addr", 6: "ipv6_addr" };
@@ -30,6 +33,8 @@ export function renderRuleset(r: Ruleset): string {
     `add table ${T}`,
     learnedSetDecl(4, r.learnedTimeout),
     learnedSetDecl(6, r.learnedTimeout),
+    deniedSetDecl(4),
+    deniedSetDecl(6),
     ...r.counters.map((c) => `add counter ${T} ${c}`),
     "",
     "# Replace: remove the previous chains and static sets (add first: delete of an absent object fails).",
@@ -44,6 +49,11 @@ export function renderRuleset(r: Ruleset): string {
 function learnedSetDecl(family: 4 | 6, timeout: number): string {
   const name = family === 4 ? LEARNED_V4 : LEARNED_V6;
   return `add set ${T} ${name} { type ${ADDR[family]}; flags timeout; timeout ${timeout}s; }`;
+}
+
+function deniedSetDecl(family: 4 | 6): string {
+  const name = family === 4 ? DENIED_V4 : DENIED_V6;
+  return `add set ${T} ${name} { type ${ADDR[family]} . inet_proto . inet_service; flags dynamic,timeout; timeout ${DENIED_TIMEOUT}s; size ${DENIED_SIZE}; }`;
 }
 
 function staticSetDecl(name: string, family: 4 | 6): string {

@@ -15,6 +15,8 @@ export interface NftBackend {
   run(script: string, opts?: { check?: boolean }): NftResult;
   /** `nft -j list table inet egressctl` parsed; null when the table does not exist */
   listTableJson(): unknown | null;
+  /** `nft -j list set inet egressctl NAME` parsed; null when absent */
+  listSetJson(name: string): unknown | null;
 }
 
 export function openNftBackend(env: Record<string, string | undefined> = process.env): NftBackend | { unavailable: string } {

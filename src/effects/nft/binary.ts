@@ -17,5 +17,6 @@ export function openBinaryBackend(): NftBackend | { unavailable: string } {
     kind: "binary",
     run: (script, opts) => exec([...(opts?.check ? ["-c"] : []), "-f", "/dev/stdin"], script),
     listTableJson: () => parseListing(exec(["-j", "list", "table", TABLE_FAMILY, TABLE_NAME])),
+    listSetJson: (name) => parseListing(exec(["-j", "list", "set", TABLE_FAMILY, TABLE_NAME, name])),
   };
 }

@@ -84,14 +84,17 @@ export function openLibraryBackend(path: string): NftBackend | { unavailable: st
         f.nft_ctx_set_dry_run(ctx, (dryRun = false));
       }
     },
-    listTableJson() {
-      const flags = f.nft_ctx_output_get_flags(ctx);
-      f.nft_ctx_output_set_flags(ctx, flags | OUTPUT_JSON);
-      try {
-        return parseListing(exec(`list table ${TABLE_FAMILY} ${TABLE_NAME}`));
-      } finally {
-        f.nft_ctx_output_set_flags(ctx, flags);
-      }
-    },
+    listTableJson: () => listJson(`table ${TABLE_FAMILY} ${TABLE_NAME}`),
+    listSetJson: (name) => listJson(`set ${TABLE_FAMILY} ${TABLE_NAME} ${name}`),
   };
+
+  function listJson(what: string): unknown | null {
+    const flags = f.nft_ctx_output_get_flags(ctx);
+    f.nft_ctx_output_set_flags(ctx, flags | OUTPUT_JSON);
+    try {
+      return parseListing(exec(`list ${what}`));
+    } finally {
+      f.nft_ctx_output_set_flags(ctx, flags);
+    }
+  }
 }

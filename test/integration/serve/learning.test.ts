@@ -85,6 +85,13 @@ test("rebinding guard: an allowed name answering with a denied address does not 
   expect(r.answers).toEqual(["A 203.0.113.99"]); // the answer is passed on untouched
   expect(await learned(lab, 4)).not.toContain("203.0.113.99");
   expect((await curl(lab, "http://rebind.example.com/")).code).toBe(7);
+  await served.waitEvent((e) => e.event === "net.denied" && e.destination === "203.0.113.99" && e.port === 80);
+});
+
+test("a learned address used for DNS-over-TLS: net.denied names the name it was learned under", async () => {
+  expect((await curl(lab, "http://www.example.com:853/", "-4")).code).toBe(7);
+  const ev = await served.waitEvent((e) => e.event === "net.denied" && e.destination === "198.51.100.20" && e.port === 853);
+  expect(ev.name).toBe("www.example.com");
 });
 
 test("the status socket reports what was learned", async () => {

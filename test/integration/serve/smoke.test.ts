@@ -105,6 +105,14 @@ except Exception as e:
     expect(bun.stdout.trim()).toMatch(/^ok (198\.51\.100\.10|2001:db8:100::10) 80$/);
     const v = JSON.parse((await served.get("/violations")).body);
     expect(v.some((e: any) => e.name === "other.example.com" && e.rule === "default deny")).toBe(true);
+    // the refused connections are events too: destination, port and protocol
+    const tcp = await served.waitEvent((e) => e.event === "net.denied" && e.destination === "198.51.100.11" && e.port === 80);
+    expect(tcp.protocol).toBe("tcp");
+    expect(tcp.level).toBe("warn");
+    await served.waitEvent((e) => e.event === "net.denied" && e.destination === "2001:db8:100::11" && e.protocol === "tcp");
+    await served.waitEvent((e) => e.event === "net.denied" && e.destination === "198.51.100.11" && e.protocol === "udp" && e.port === 9);
+    const v2 = JSON.parse((await served.get("/violations")).body);
+    expect(v2.some((e: any) => e.event === "net.denied" && e.destination === "198.51.100.11" && e.port === 80)).toBe(true);
   });
 });
 

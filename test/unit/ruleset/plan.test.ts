@@ -40,7 +40,7 @@ describe("planRuleset", () => {
   test("deny default: fail closed (chain policy drop, final rule rejects)", () => {
     const c = filter(planRuleset(P, env()));
     expect(c.base!.policy).toBe("drop");
-    expect(planRuleset(P, env()).chains.find((x) => x.name === CHAIN_DENY)!.rules.map((x) => x.text)).toEqual([
+    expect(verdict(planRuleset(P, env()))).toEqual([
       "meta l4proto tcp reject with tcp reset",
       "reject with icmpx admin-prohibited",
     ]);
@@ -56,14 +56,24 @@ describe("planRuleset", () => {
   test("audit: log and accept, never drop", () => {
     const r = planRuleset(P, env({ audit: true, dropSilently: true }));
     expect(filter(r).base!.policy).toBe("accept");
-    const deny = r.chains.find((x) => x.name === CHAIN_DENY)!.rules.map((x) => x.text);
+    const deny = verdict(r);
     expect(deny[0]).toMatch(/^limit rate .* log prefix "egressctl-audit: "$/);
     expect(deny[1]).toBe("accept");
   });
 
   test("drop-silently: plain drop", () => {
     const r = planRuleset(P, env({ dropSilently: true }));
-    expect(r.chains.find((x) => x.name === CHAIN_DENY)!.rules.map((x) => x.text)).toEqual(["drop"]);
+    expect(verdict(r)).toEqual(["drop"]);
+  });
+
+  test("every variant of the deny chain first notes TCP/UDP flows for net.denied", () => {
+    for (const e of [env(), env({ audit: true }), env({ dropSilently: true })]) {
+      const deny = planRuleset(P, e).chains.find((x) => x.name === CHAIN_DENY)!.rules.map((x) => x.text);
+      expect(deny.slice(0, 2)).toEqual([
+        "meta nfproto ipv4 meta l4proto { tcp, udp } add @denied4 { ip daddr . meta l4proto . th dport }",
+        "meta nfproto ipv6 meta l4proto { tcp, udp } add @denied6 { ip6 daddr . meta l4proto . th dport }",
+      ]);
+    }
   });
 
   test("named upstreams narrow the mark exemption", () => {
@@ -77,3 +87,8 @@ describe("planRuleset", () => {
     expect(nat.rules.map((r) => r.text)).toEqual(["meta mark 0x00000007 return", "udp dport 53 redirect to :5300", "tcp dport 53 redirect to :5300"]);
   });
 });
+
+/** the deny chain's verdict rules, after the two that note the flow */
+function verdict(r: ReturnType<typeof planRuleset>): string[] {
+  return r.chains.find((x) => x.name === CHAIN_DENY)!.rules.map((x) => x.text).slice(2);
+}

@@ -1,0 +1,52 @@
+// Reads the kernel's sets of recently denied flows (denied4/denied6, filled by the deny
+// chain) and tells which flows are new since the last look, for `net.denied` events.
+// Pure: the parsed `nft -j list set` output in, flows out. The kernel does the rate
+// limiting: a flow stays in its set for DENIED_TIMEOUT seconds and a repeat does not
+// refresh it, so each flow is new at most once a minute.
+export interface DeniedFlow {
+  family: 4 | 6;
+  destination: string;
+  protocol: string;
+  port: number;
+  /** seconds the kernel keeps the entry */
+  expiresSec: number;
+}
+
+type Obj = Record<string, any>;
+
+export function readDeniedFlows(listing: unknown, family: 4 | 6): DeniedFlow[] {
+  const items: Obj[] = (listing as Obj | null)?.nftables ?? [];
+  const out: DeniedFlow[] = [];
+  for (const it of Array.isArray(items) ? items : []) {
+    const elems: unknown[] = Array.isArray(it?.set?.elem) ? it.set.elem : [];
+    for (const e of elems) {
+      const el = ((e as Obj)?.elem ?? e) as Obj | null;
+      const concat: unknown = el?.val?.concat;
+      if (!Array.isArray(concat)) continue;
+      const [destination, protocol, port] = concat;
+      if (typeof destination !== "string" || typeof protocol !== "string") continue;
+      out.push({ family, destination, protocol, port: Number(port), expiresSec: Number(el?.expires ?? 0) });
+    }
+  }
+  return out;
+}
+
+/** Remembers what the last look saw; a flow is new when absent then, or re-added since. */
+export class DeniedFlowTracker {
+  private seen = new Map<string, number>();
+
+  newFlows(current: readonly DeniedFlow[]): DeniedFlow[] {
+    const next = new Map<string, number>();
+    const fresh: DeniedFlow[] = [];
+    for (const f of current) {
+      const key = `${f.destination} ${f.protocol} ${f.port}`;
+      const before = this.seen.get(key);
+      // an entry only counts down; more time left than last time means it expired and
+      // the kernel added it again between two looks
+      if (before === undefined || f.expiresSec > before + 1) fresh.push(f);
+      next.set(key, f.expiresSec);
+    }
+    this.seen = next;
+    return fresh;
+  }
+}
