@@ -142,7 +142,7 @@ describe("--drop-silently", () => {
     expect((await curl(lab, v4.unlisted)).code).toBe(28);
     expect((await curl(lab, v6.unlisted)).code).toBe(28);
     expect(await udp(lab, v4.unlisted, 9)).toBe("error EPERM"); // local drop: see UDP_DENIED
-  });
+  }, 20_000); // two connect timeouts of 3 s each, by design
 });
 
 describe("--audit", () => {
