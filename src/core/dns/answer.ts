@@ -2,7 +2,7 @@
 // guard), and which addresses does it carry for the query name (what gets learned).
 // Pure; a malformed answer is reported as null and the caller ignores it.
 import { LEARN_TTL_MAX, LEARN_TTL_MIN } from "../ruleset/names.ts";
-import { formatAddress, type Family } from "../net/ip.ts";
+import type { Family } from "../net/ip.ts";
 import { CLASS_IN, HEADER_LEN, TYPE_A, TYPE_AAAA, TYPE_CNAME, readName, readRecord, u16 } from "./wire.ts";
 
 export interface Expect {
@@ -55,9 +55,7 @@ export function readAnswer(buf: Uint8Array, expect: Expect): AnswerInfo | null {
     if (r.type === TYPE_A && len === 4) {
       addrs.push({ owner: r.owner.name, family: 4, address: `${buf[r.rdStart]}.${buf[r.rdStart + 1]}.${buf[r.rdStart + 2]}.${buf[r.rdStart + 3]}`, ttl });
     } else if (r.type === TYPE_AAAA && len === 16) {
-      let v = 0n;
-      for (let k = 0; k < 16; k++) v = (v << 8n) | BigInt(buf[r.rdStart + k]!);
-      addrs.push({ owner: r.owner.name, family: 6, address: formatAddress(6, v), ttl });
+      addrs.push({ owner: r.owner.name, family: 6, address: formatV6(buf, r.rdStart), ttl });
     } else if (r.type === TYPE_CNAME) {
       const target = readName(buf, r.rdStart);
       if (!target || target.end !== r.rdEnd) return null;
@@ -84,6 +82,35 @@ export function readAnswer(buf: Uint8Array, expect: Expect): AnswerInfo | null {
   }
   return { truncated: (flags & 0x0200) !== 0, rcode: flags & 0xf, addresses, ttl: maxTtl };
 }
+
+/**
+ * The 16 bytes at `off` as RFC 5952 text, exactly as formatAddress(6, ...) writes it
+ * (the longest run of two or more zero groups compressed, the first on ties; IPv4-mapped
+ * addresses with a dotted tail), without a BigInt per address.
+ */
+export function formatV6(buf: Uint8Array, off: number): string {
+  if (u16(buf, off) === 0 && u16(buf, off + 2) === 0 && u16(buf, off + 4) === 0 && u16(buf, off + 6) === 0 && u16(buf, off + 8) === 0 && u16(buf, off + 10) === 0xffff) {
+    return `::ffff:${buf[off + 12]}.${buf[off + 13]}.${buf[off + 14]}.${buf[off + 15]}`;
+  }
+  let full = u16(buf, off).toString(16);
+  for (let i = 2; i < 16; i += 2) full += `:${u16(buf, off + i).toString(16)}`;
+  let at = -1;
+  let len = 0;
+  let zeros = 0;
+  for (const m of full.matchAll(ZERO_RUN)) {
+    const t = m[0];
+    const n = (t.length - (t[0] === ":" ? 1 : 0) - (t.endsWith(":") ? 1 : 0) + 1) / 2;
+    if (n > zeros) {
+      at = m.index;
+      len = t.length;
+      zeros = n;
+    }
+  }
+  return at < 0 ? full : `${full.slice(0, at)}::${full.slice(at + len)}`;
+}
+
+/** two or more zero groups with the colons around them */
+const ZERO_RUN = /(?:^|:)0(?::0)+(?::|$)/g;
 
 /**
  * The lifetime of a learned element. The longest record TTL, because every record of

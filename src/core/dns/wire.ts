@@ -27,8 +27,6 @@ export interface NameRead {
   compressed: boolean;
 }
 
-const PLAIN = /^[a-z0-9_-]+$/;
-
 /** Reads a possibly compressed name at `off`; null if it runs out of bounds or loops. */
 export function readName(buf: Uint8Array, off: number): NameRead | null {
   let pos = off;
@@ -59,14 +57,29 @@ export function readName(buf: Uint8Array, off: number): NameRead | null {
     if (pos + 1 + len > buf.length) return null;
     wire += len + 1;
     if (wire > MAX_NAME_WIRE) return null;
-    let label = latin1(buf, pos + 1, pos + 1 + len).toLowerCase();
-    if (!PLAIN.test(label)) {
+    let label = plainLabel(buf, pos + 1, pos + 1 + len);
+    if (label === null) {
       odd = true;
-      label = escapeLabel(label);
+      label = escapeLabel(latin1(buf, pos + 1, pos + 1 + len).toLowerCase());
     }
     name = name === "" ? label : `${name}.${label}`;
     pos += 1 + len;
   }
+}
+
+/**
+ * The label lowercased when every byte is in [A-Za-z0-9_-] (almost every label), else
+ * null. Byte by byte: no Buffer view and no regex per label on the hot path.
+ */
+function plainLabel(buf: Uint8Array, start: number, end: number): string | null {
+  let label = "";
+  for (let i = start; i < end; i++) {
+    let c = buf[i]!;
+    if (c >= 65 && c <= 90) c += 32;
+    else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95)) return null;
+    label += String.fromCharCode(c);
+  }
+  return label;
 }
 
 function latin1(buf: Uint8Array, start: number, end: number): string {

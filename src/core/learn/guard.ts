@@ -13,10 +13,21 @@ import type { LearnedAddress } from "../dns/answer.ts";
  * defaultAction deny, every learned address would otherwise be refused).
  */
 export function rebindingGuard(matchAddress: (a: Address) => Decision): (a: LearnedAddress) => boolean {
+  // The same addresses come back answer after answer: the verdict is kept per address
+  // text (the guard is rebuilt with every policy, and so is this cache). Bounded: when
+  // full it starts over, which costs a re-parse, never a wrong verdict.
+  const verdicts = new Map<string, boolean>();
   return (a) => {
+    const known = verdicts.get(a.address);
+    if (known !== undefined) return known;
     const parsed = parseAddress(a.address);
-    if (!parsed) return false;
-    const d = matchAddress(parsed);
-    return !(d.action === "deny" && d.rule !== undefined);
+    const d = parsed ? matchAddress(parsed) : null;
+    const ok = d !== null && !(d.action === "deny" && d.rule !== undefined);
+    if (verdicts.size >= GUARD_CACHE) verdicts.clear();
+    verdicts.set(a.address, ok);
+    return ok;
   };
 }
+
+/** addresses whose verdict is remembered per policy */
+export const GUARD_CACHE = 8192;

@@ -64,12 +64,16 @@ export class UdpUpstream {
     for (const p of [...pending.values()]) p.done({ ok: false, why });
   }
 
-  /** One attempt: resolves with the first matching answer, or a failure after timeoutMs. */
+  /**
+   * One attempt: resolves with the first matching answer, or a failure after timeoutMs.
+   * The ID is written into `query` itself (no copy per attempt): the caller's buffer is
+   * the proxy's own upstream query, sent synchronously here and re-stamped per attempt.
+   */
   query(query: Buffer, q: Question, timeoutMs: number): Promise<Attempt> {
     const m = this.members[randomInt(this.members.length)]!;
     let id = randomInt(65536);
     while (m.pending.has(id)) id = randomInt(65536);
-    const msg = Buffer.from(query);
+    const msg = query;
     msg.writeUInt16BE(id, 0);
     return new Promise<Attempt>((resolve) => {
       const timer = setTimeout(() => done({ ok: false, why: "timeout" }), timeoutMs);

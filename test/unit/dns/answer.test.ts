@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { learnTtl, readAnswer, withId } from "../../../src/core/dns/answer.ts";
+import { formatV6, learnTtl, readAnswer, withId } from "../../../src/core/dns/answer.ts";
+import { formatAddress } from "../../../src/core/net/ip.ts";
 import { LEARN_TTL_MAX, LEARN_TTL_MIN } from "../../../src/core/ruleset/names.ts";
 import { dnsPacket } from "./helpers.ts";
 
@@ -79,3 +80,23 @@ test.each([
   [300, 300],
   [10 ** 9, LEARN_TTL_MAX],
 ])("learnTtl(%p) = %p", (ttl, want) => expect(learnTtl(ttl)).toBe(want));
+
+test("formatV6 writes what formatAddress(6) writes, without BigInt", () => {
+  const cases: number[][] = [
+    new Array(16).fill(0),
+    [...new Array(15).fill(0), 1],
+    [0x20, 0x01, 0x0d, 0xb8, ...new Array(12).fill(0)],
+    [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0], // two runs, first longest? no: second
+    [0x20, 0x01, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1], // equal runs: first
+    [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 0], // one zero group: not compressed
+    [...new Array(10).fill(0), 0xff, 0xff, 192, 0, 2, 1], // IPv4-mapped
+    [...new Array(12).fill(0), 192, 0, 2, 1],
+    new Array(16).fill(0xff),
+  ];
+  for (let n = 0; n < 2000; n++) cases.push(Array.from({ length: 16 }, () => (Math.random() < 0.5 ? 0 : Math.floor(Math.random() * 256))));
+  for (const c of cases) {
+    const bytes = Uint8Array.from([9, 9, ...c]);
+    const big = c.reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+    expect(formatV6(bytes, 2)).toBe(formatAddress(6, big));
+  }
+});
