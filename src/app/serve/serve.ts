@@ -22,7 +22,8 @@ import { openNftBackend } from "../../effects/nft/backend.ts";
 import { gatherFacts } from "../../effects/probe/facts.ts";
 import { createEnforcer } from "./enforcer.ts";
 import { compilePolicy, type LivePolicy } from "./live-policy.ts";
-import { choosePolicy, loadPolicyFile, type ReadText } from "./policy-source.ts";
+import { choosePolicy, type ReadText } from "./policy-source.ts";
+import { createReloader } from "./reloader.ts";
 import { watchReloads } from "./reload.ts";
 import { runSelfTest } from "./selftest.ts";
 import { metricsText, statusJson, type ServeState } from "./status-view.ts";
@@ -181,30 +182,19 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   const selfTestTimer = setInterval(() => void selfTest(), cfg.selftestIntervalMs);
   const netDeniedTimer = watchNetDenied(enforcer, table, log, violations);
 
-  const reload = (why: string) => {
-    const path = live.path;
-    if (!path) {
-      log.emit("policy.reload.skipped", { why, reason: `policy came from ${live.source}, not a file` }, "warn");
-      return;
-    }
-    const r = loadPolicyFile(path, readText);
-    const fail = (error: string, extra: Record<string, unknown> = {}) => {
-      state.reloads.failed++;
-      state.reloads.lastError = error;
-      log.emit("policy.reload.rejected", { why, source: path, error, kept: live.digest, ...extra }, "error");
-    };
-    if (!r.ok) return fail(r.error, { problems: r.problems });
-    const next = compilePolicy(r.choice.policy, live.source, path, Date.now());
-    if (next.digest === live.digest) return;
-    if (next.policy.requireFullIsolation && a.mode !== "dns+nftables") return fail(`require_full_isolation is set but serve runs in ${a.mode}`);
-    const k = enforcer.install(next.policy);
-    if (!k.ok) return fail(`the kernel rejected the new ruleset: ${k.error}`, { line: k.line });
-    live = next;
-    state.live = next;
-    state.reloads.ok++;
-    enforcer.forget(table.prune((name) => next.decide(name).action === "allow", Date.now()));
-    log.emit("policy.applied", { why, source: live.source, digest: live.digest, rules: live.policy.rules.length });
-  };
+  const reload = createReloader({
+    mode: a.mode,
+    enforcer,
+    table,
+    log,
+    read: readText,
+    live: () => live,
+    swap: (next) => {
+      live = next;
+      state.live = next;
+    },
+    counts: state.reloads,
+  });
   const stopWatching = watchReloads(live.path, reload);
 
   await new Promise<void>((resolve) => {

@@ -115,12 +115,13 @@ describe("a changed policy file", () => {
     expect(await s.stop()).toBe(0);
   });
 
-  test("SIGHUP with a policy that came from OPENSANDBOX_EGRESS_RULES: nothing to reload, said so", async () => {
+  test("SIGHUP with a policy that came from OPENSANDBOX_EGRESS_RULES: no file to read, said so; the same policy is re-installed", async () => {
     const s = await serve(lab, args(null), { env: { OPENSANDBOX_EGRESS_RULES: policyText(["api.example.com"]) } });
     const digest = await kernelDigest(lab);
     s.proc.kill("SIGHUP");
     const ev = await s.waitEvent((e) => e.event === "policy.reload.skipped");
     expect(ev.why).toBe("SIGHUP");
+    await s.waitEvent((e) => e.event === "policy.reinstalled" && e.digest === digest);
     expect(await kernelDigest(lab)).toBe(digest);
     expect((await dig(lab, "api.example.com")).addresses).toEqual(["198.51.100.10"]);
   });
