@@ -70,6 +70,9 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
     install(policy) {
       const plan = planRuleset(policy, { ...env, mode });
       const r = nft.run(renderRuleset(plan));
+      // the learned sets may have been created anew (a re-install after drift): forget
+      // what the writer believes the kernel holds, so the next answers write again
+      if (r.ok) writer.forgetAll();
       return r.ok ? { ok: true, digest: plan.policyDigest } : r;
     },
     learn(elements, name, stillWanted) {

@@ -135,6 +135,11 @@ export class LearnWriter {
     this.d.kernel?.forget(addresses);
   }
 
+  /** After the learned sets may have been replaced: every address is written again. */
+  forgetAll(): void {
+    this.d.kernel?.clear();
+  }
+
   private attempt(groups: readonly LearnGroup[]): WriteResult {
     try {
       return this.d.write(groups);

@@ -191,6 +191,20 @@ describe("LearnWriter", () => {
     expect(h.writes.length).toBe(2);
   });
 
+  test("forgetAll (the ruleset was installed again): every address is written again", async () => {
+    const h = harness();
+    const log: string[] = [];
+    track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "a");
+    h.turn();
+    await Bun.sleep(0);
+    h.w.forgetAll();
+    track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "b");
+    h.turn();
+    await Bun.sleep(0);
+    expect(log).toEqual(["a ok", "b ok"]);
+    expect(h.writes.length).toBe(2);
+  });
+
   test("without a kernel record (old kernels) every answer writes, without headroom", async () => {
     const h = harness([], null);
     const log: string[] = [];
