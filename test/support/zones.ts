@@ -20,6 +20,7 @@ export function defaultZones(): Zone[] {
     "evil 300 A 198.51.100.66",
     "v6only 300 AAAA 2001:db8:100::30",
     "short 1 A 198.51.100.12",
+    "twin 300 A 198.51.100.12", // shares short's address
     "long 86400 A 198.51.100.13",
     // a CNAME chain (Knot is authoritative, not recursive, so it follows CNAMEs only
     // inside one zone): every address at its end is learned under www

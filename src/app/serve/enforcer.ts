@@ -5,9 +5,10 @@
 //   dns-only:     only the redirect, through nftables or else iptables; learning is a no-op
 //   disabled:     nothing at all
 import { release } from "node:os";
-import { KernelExpiry, refreshesTimeouts } from "../../core/learn/kernel-expiry.ts";
+import { KernelExpiry } from "../../core/learn/kernel-expiry.ts";
 import type { LearnElement } from "../../core/learn/table.ts";
-import { LearnWriter, TRANSIENT } from "../../core/learn/writer.ts";
+import { LearnWriter, TRANSIENT, type LearnWriterDeps } from "../../core/learn/writer.ts";
+import { detectElementRefresh, type RefreshMethod } from "../../effects/nft/element-refresh.ts";
 import type { Policy } from "../../core/policy/types.ts";
 import type { Mode as ProbeMode } from "../../core/probe/modes.ts";
 import { renderForget, renderLearn } from "../../core/ruleset/learn.ts";
@@ -34,6 +35,8 @@ export interface Enforcer {
   learn(elements: LearnElement[], name: string, stillWanted?: () => boolean): Promise<void> | void;
   forget(addresses: { family: 4 | 6; address: string }[]): void;
   kernelState(): KernelState | null;
+  /** how learned elements get a longer life: re-add, or replace (kernels before 6.10) */
+  refreshMethod(): { method: RefreshMethod; how: string } | null;
   /** flows the kernel denied recently (net.denied); empty where nothing filters */
   deniedFlows(): DeniedFlow[];
   cleanup(): void;
@@ -54,16 +57,22 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
   const learning = mode === "dns+nftables";
   // Writes coalesced per event-loop turn, and skipped when the kernel already holds the
   // addresses long enough (src/core/learn/writer.ts, docs/dns.md "Kernel writes").
-  const writer = new LearnWriter({
+  // How a learned element's life is extended is measured after the first install (the
+  // sets must exist): re-add (Linux >= 6.10), or replace in one transaction. Only with
+  // re-add does a record of what the kernel holds let writes be skipped.
+  let refresh: { method: RefreshMethod; how: string } | null = null;
+  const deps: LearnWriterDeps = {
     write(groups) {
-      const r = nft.run(groups.map((g) => renderLearn(g.elements, g.name)).join(""));
+      const replace = refresh?.method === "replace";
+      const r = nft.run(groups.map((g) => renderLearn(g.elements, g.name, { replace })).join(""));
       return r.ok ? r : { ok: false, error: r.error };
     },
     schedule: (flush) => void setImmediate(flush),
     now: () => performance.now(),
-    kernel: refreshesTimeouts(release()) ? new KernelExpiry() : null,
+    kernel: null,
     transient: (e) => TRANSIENT.test(e),
-  });
+  };
+  const writer = new LearnWriter(deps);
   return {
     mode,
     via: "nftables",
@@ -73,6 +82,10 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
       // the learned sets may have been created anew (a re-install after drift): forget
       // what the writer believes the kernel holds, so the next answers write again
       if (r.ok) writer.forgetAll();
+      if (r.ok && learning && !refresh) {
+        refresh = detectElementRefresh(nft, process.env, release());
+        deps.kernel = refresh.method === "refresh" ? new KernelExpiry() : null;
+      }
       return r.ok ? { ok: true, digest: plan.policyDigest } : r;
     },
     learn(elements, name, stillWanted) {
@@ -94,6 +107,7 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
         return null;
       }
     },
+    refreshMethod: () => refresh,
     deniedFlows() {
       if (!learning) return [];
       try {
@@ -119,6 +133,7 @@ function iptablesRedirect(port: number): Enforcer {
     learn() {},
     forget() {},
     kernelState: () => null,
+    refreshMethod: () => null,
     deniedFlows: () => [],
     cleanup: removeIptablesRedirect,
   };
@@ -132,6 +147,7 @@ function nothing(): Enforcer {
     learn() {},
     forget() {},
     kernelState: () => null,
+    refreshMethod: () => null,
     deniedFlows: () => [],
     cleanup() {},
   };

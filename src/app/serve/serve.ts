@@ -135,6 +135,8 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     return Exit.kernelRejected;
   }
   log.emit("policy.applied", { source: live.source, digest: live.digest, rules: live.policy.rules.length, via: enforcer.via });
+  const refresh = enforcer.refreshMethod();
+  if (refresh) log.emit("learn.refresh", refresh);
   adopt(enforcer, table, live, log);
 
   const state: ServeState = {

@@ -30,11 +30,15 @@ function byFamily<E extends { family: 4 | 6 }>(els: readonly E[], line: (set: st
  * tell which name an adopted address belongs to (docs/serve.md). The kernel keeps the
  * first comment an element got; a later re-add only refreshes the timeout.
  */
-export function renderLearn(elements: readonly LearnedElement[], name?: string): string {
+export function renderLearn(elements: readonly LearnedElement[], name?: string, opts: { replace?: boolean } = {}): string {
   const comment = commentOf(name);
-  return byFamily(elements, (set, items) =>
-    `add element ${T} ${set} { ${items.map((e) => `${e.address} timeout ${Math.max(1, Math.round(e.timeoutSec))}s${comment}`).join(", ")} }`,
-  );
+  return byFamily(elements, (set, items) => {
+    const add = `add element ${T} ${set} { ${items.map((e) => `${e.address} timeout ${Math.max(1, Math.round(e.timeoutSec))}s${comment}`).join(", ")} }`;
+    // Kernels before 6.10 ignore the timeout of a re-added element, so a refresh would be
+    // lost: there each element is replaced (absent-safe add, delete, add) in the same
+    // transaction, so a packet sees the old element or the new one, never neither.
+    return opts.replace ? `${forgetLines(set, items)}\n${add}` : add;
+  });
 }
 
 // Names reaching here passed the proxy's check (only [a-z0-9_-] labels), so they
@@ -47,8 +51,10 @@ const commentOf = (name: string | undefined) => (name && name.length <= MAX_COMM
  * ever skipped it vanishes by itself) and then deleted.
  */
 export function renderForget(elements: readonly { family: 4 | 6; address: string }[]): string {
-  return byFamily(elements, (set, items) => {
-    const list = items.map((e) => e.address).join(", ");
-    return `add element ${T} ${set} { ${items.map((e) => `${e.address} timeout 1s`).join(", ")} }\ndelete element ${T} ${set} { ${list} }`;
-  });
+  return byFamily(elements, forgetLines);
+}
+
+function forgetLines(set: string, items: readonly { address: string }[]): string {
+  const list = items.map((e) => e.address).join(", ");
+  return `add element ${T} ${set} { ${items.map((e) => `${e.address} timeout 1s`).join(", ")} }\ndelete element ${T} ${set} { ${list} }`;
 }
