@@ -65,15 +65,19 @@ describe("apply", () => {
   });
 
   test("other tables and iptables rules are left as they are", async () => {
-    await nft(lab, "add table inet other; add chain inet other c { type filter hook output priority 10; }; add rule inet other c counter");
+    // the foreign counter matches an address nothing sends to, so stray packets (IPv6
+    // neighbour discovery, say) cannot change the listing; iptables-save's chain
+    // counters are masked for the same reason
+    await nft(lab, "add table inet other; add chain inet other c { type filter hook output priority 10; }; add rule inet other c ip daddr 192.0.2.98 counter");
     expect((await lab.exec("sandbox", ["iptables", "-w", "-A", "OUTPUT", "-d", "192.0.2.99", "-j", "ACCEPT"])).code).toBe(0);
     const other = (await nft(lab, "-j", "list", "table", "inet", "other")).stdout;
-    const ipt = (await lab.exec("sandbox", ["iptables-save", "-t", "filter"])).stdout.replace(/^#.*\n/gm, "");
+    const iptSave = async () => (await lab.exec("sandbox", ["iptables-save", "-t", "filter"])).stdout.replace(/^#.*\n/gm, "").replace(/\[\d+:\d+\]/g, "[n:n]");
+    const ipt = await iptSave();
     await mustApply(lab, P1);
     await mustApply(lab, P2, ["--mode", "dns-only"]);
     await lab.exec("sandbox", [BIN, "apply", "--delete"], { env: LAB_ENV });
     expect((await nft(lab, "-j", "list", "table", "inet", "other")).stdout).toBe(other);
-    expect((await lab.exec("sandbox", ["iptables-save", "-t", "filter"])).stdout.replace(/^#.*\n/gm, "")).toBe(ipt);
+    expect(await iptSave()).toBe(ipt);
     await nft(lab, "delete", "table", "inet", "other");
   });
 
