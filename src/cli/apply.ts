@@ -8,14 +8,14 @@ import { applyPolicy, type ApplyAction, type ApplyOutcome } from "../app/apply.t
 import { decodePolicyBytes } from "../core/policy/bytes.ts";
 import { humanLine } from "../core/policy/report.ts";
 import { parseUpstreamList } from "../core/dns/upstreams.ts";
-import { dohList } from "../core/ruleset/doh.ts";
+import { dohFromSettings } from "../core/ruleset/doh.ts";
+import { envFlag } from "../core/config/env-flag.ts";
+import { parseMode } from "../core/probe/modes.ts";
 import type { Mode } from "../core/ruleset/model.ts";
 import { DEFAULT_PROXY_PORT, DOH_BLOCKLIST_ENV } from "../core/ruleset/names.ts";
 import { openNftBackend } from "../effects/nft/backend.ts";
 import { ActionableError, Exit } from "./exit.ts";
 import { log } from "./log.ts";
-
-const MODES: Record<string, Mode> = { "dns-only": "dns-only", dns: "dns-only", "dns+nftables": "dns+nftables", "dns+nft": "dns+nftables" };
 
 export default defineCommand({
   meta: {
@@ -52,12 +52,14 @@ Examples:
     if ([args.delete, args["dry-run"], args.check].filter(Boolean).length > 1) usage("use at most one of --dry-run, --check, --delete");
     const file = args._[0];
     if (action !== "delete" && !file) usage("no policy file given; usage: egressctl apply FILE [--dry-run|--check]");
-    const mode = MODES[(args.mode ?? "dns+nftables").trim().toLowerCase()];
-    if (!mode) usage(`unknown --mode "${args.mode}"; use dns+nftables or dns-only`);
+    // apply loads a ruleset, so only the two modes that have one make sense here
+    const parsed = parseMode(args.mode ?? "dns+nftables");
+    if (parsed !== "dns-only" && parsed !== "dns+nftables") usage(`unknown --mode "${args.mode}"; use dns+nftables or dns-only (aliases dns+nft, dns)`);
+    const mode: Mode = parsed;
     const proxyPort = Number(args["proxy-port"] ?? DEFAULT_PROXY_PORT);
     if (!Number.isInteger(proxyPort) || proxyPort < 1 || proxyPort > 65535) usage(`--proxy-port must be 1-65535, got '${args["proxy-port"]}'`);
     const env = process.env;
-    const doh = dohList(/^(0|false|no|off)$/i.test(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443?.trim() ?? "") ? "" : env[DOH_BLOCKLIST_ENV]);
+    const doh = dohFromSettings(envFlag(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443, true), env[DOH_BLOCKLIST_ENV]);
     const up = parseUpstreamList(env.OPENSANDBOX_EGRESS_DNS_UPSTREAM ?? "");
     const bad = [...doh.problems.map((p) => `${DOH_BLOCKLIST_ENV}: ${p}`), ...up.problems.map((p) => `OPENSANDBOX_EGRESS_DNS_UPSTREAM: ${p}`)];
     if (bad.length) usage(bad.join("\n"));

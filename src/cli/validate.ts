@@ -6,10 +6,10 @@ import { defineCommand } from "citty";
 import { ActionableError, Exit } from "./exit.ts";
 import { log } from "./log.ts";
 import { loadPolicyText } from "../core/policy/load.ts";
+import { MODE_SPELLINGS, parseMode } from "../core/probe/modes.ts";
 import { decodePolicyBytes } from "../core/policy/bytes.ts";
 import { humanReport, jsonReport, type FileResult } from "../core/policy/report.ts";
 
-const MODES = ["auto", "disabled", "dns-only", "dns", "dns+nftables", "dns+nft"];
 // Far above any real policy (100k rules is about 4 MB); stops a mistaken path to a
 // disk image from being read into memory.
 const MAX_BYTES = 64 << 20;
@@ -31,15 +31,13 @@ Examples:
   args: {
     file: { type: "positional", required: false, description: "policy files, YAML or JSON; \"-\" reads stdin" },
     json: { type: "boolean", description: "print the stable JSON report (see docs/policy.md)" },
-    mode: { type: "string", description: `enforcement mode the policy is for: ${MODES.join(", ")}` },
+    mode: { type: "string", description: `enforcement mode the policy is for: ${MODE_SPELLINGS.join(", ")}` },
   },
   run({ args }) {
     const files = args._;
     if (files.length === 0) throw new ActionableError("no policy file given; usage: egressctl validate FILE... [--json]", Exit.usage);
-    const mode = args.mode === "dns" ? "dns-only" : args.mode;
-    if (mode !== undefined && !MODES.includes(mode)) {
-      throw new ActionableError(`unknown --mode "${args.mode}"; use one of: ${MODES.join(", ")}`, Exit.usage);
-    }
+    const mode = args.mode === undefined ? undefined : parseMode(args.mode);
+    if (mode === null) throw new ActionableError(`unknown --mode "${args.mode}"; use one of: ${MODE_SPELLINGS.join(", ")}`, Exit.usage);
     const results: FileResult[] = [];
     let unreadable = 0;
     for (const file of files) {

@@ -13,7 +13,7 @@ import { adoptLearned } from "../../core/learn/adopt.ts";
 import type { Enforcer } from "./enforcer.ts";
 import { assess } from "../../core/probe/assess.ts";
 import { parseMode } from "../../core/probe/modes.ts";
-import { dohList } from "../../core/ruleset/doh.ts";
+import { dohFromSettings } from "../../core/ruleset/doh.ts";
 import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
 import type { Measured } from "../../core/status/level.ts";
 import { startDnsProxy, type DnsProxy } from "../../effects/dns/proxy.ts";
@@ -69,7 +69,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     log.emit("serve.refused", { reason: "no usable upstream resolver: set --upstream or OPENSANDBOX_EGRESS_DNS_UPSTREAM" }, "error");
     return Exit.runtime;
   }
-  const doh = cfg.blockDoh443 ? dohList(cfg.dohBlocklist) : { list: { 4: [], 6: [] }, problems: [] };
+  const doh = dohFromSettings(cfg.blockDoh443, cfg.dohBlocklist);
   for (const p of doh.problems) log.emit("doh.ignored", { problem: p }, "warn");
 
   const backend = a.redirect === "nftables" ? openNftBackend(process.env) : null;

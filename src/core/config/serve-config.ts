@@ -2,6 +2,7 @@
 // process.env and the parsed flags. Flags win over environment (CONTRACT section 6);
 // the OPENSANDBOX_EGRESS_* names keep their OpenSandbox meaning.
 import { DEFAULT_PROXY_PORT } from "../ruleset/names.ts";
+import { envFlag } from "./env-flag.ts";
 
 export interface ServeFlags {
   file?: string;
@@ -55,8 +56,6 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     }
     return n;
   };
-  const bool = (s: string | undefined, dflt: boolean): boolean =>
-    s === undefined || s === "" ? dflt : !/^(0|false|no|off)$/i.test(s.trim());
 
   const logFormat = flags.logFormat ?? "json";
   if (logFormat !== "json" && logFormat !== "pretty") errors.push(`--log-format must be json or pretty, got '${logFormat}'`);
@@ -74,10 +73,10 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     audit: flags.audit ?? false,
     dropSilently: flags.dropSilently ?? false,
     cleanupOnExit: flags.cleanupOnExit ?? false,
-    allowHostNetwork: flags.allowHostNetwork ?? bool(env.EGRESSCTL_ASSUME_SANDBOX, false),
+    allowHostNetwork: flags.allowHostNetwork ?? envFlag(env.EGRESSCTL_ASSUME_SANDBOX, false),
     // set-but-empty is meaningful: it turns the built-in DoH list off
     dohBlocklist: env.OPENSANDBOX_EGRESS_DOH_BLOCKLIST,
-    blockDoh443: bool(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443, true),
+    blockDoh443: envFlag(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443, true),
     logFormat: logFormat === "pretty" ? "pretty" : "json",
     logLevel: env.OPENSANDBOX_EGRESS_LOG_LEVEL ?? "info",
     sandboxId: env.OPENSANDBOX_EGRESS_SANDBOX_ID || undefined,

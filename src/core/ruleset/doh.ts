@@ -36,6 +36,15 @@ export interface DohList {
  * disables DoH blocking by address), else the built-in list. Bad entries are reported,
  * not silently dropped, so a typo cannot quietly unblock a provider.
  */
+/**
+ * The list for OpenSandbox's two settings together: OPENSANDBOX_EGRESS_BLOCK_DOH_443=false
+ * turns the address block off, else OPENSANDBOX_EGRESS_DOH_BLOCKLIST (when set) replaces
+ * the built-in list. One place, so apply and serve cannot read them differently.
+ */
+export function dohFromSettings(block: boolean, override: string | undefined): { list: DohList; problems: string[] } {
+  return dohList(block ? override : "");
+}
+
 export function dohList(override: string | undefined): { list: DohList; problems: string[] } {
   const entries = override === undefined ? BUILTIN_DOH : override.split(",").map((s) => s.trim()).filter(Boolean);
   const list: DohList = { 4: [], 6: [] };
