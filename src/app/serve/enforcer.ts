@@ -7,7 +7,7 @@
 import { release } from "node:os";
 import { KernelExpiry } from "../../core/learn/kernel-expiry.ts";
 import type { LearnElement } from "../../core/learn/table.ts";
-import { LearnWriter, TRANSIENT, type LearnWriterDeps } from "../../core/learn/writer.ts";
+import { LearnWriter, TRANSIENT, type LearnGroup, type LearnWriterDeps } from "../../core/learn/writer.ts";
 import { detectElementRefresh, type RefreshMethod } from "../../effects/nft/element-refresh.ts";
 import type { Policy } from "../../core/policy/types.ts";
 import type { Mode as ProbeMode } from "../../core/probe/modes.ts";
@@ -20,6 +20,7 @@ import { renderDelete, renderRuleset } from "../../core/ruleset/render.ts";
 import { readKernelState, type KernelState } from "../../core/status/kernel-state.ts";
 import { installIptablesRedirect, removeIptablesRedirect } from "../../effects/iptables/redirect.ts";
 import type { NftBackend } from "../../effects/nft/backend.ts";
+import { openNetlinkWriter, type NetlinkWriter } from "../../effects/nft/netlink-writer.ts";
 
 export type InstallResult = { ok: true; digest: string | null } | { ok: false; error: string; line?: number; text?: string };
 
@@ -61,11 +62,22 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
   // sets must exist): re-add (Linux >= 6.10), or replace in one transaction. Only with
   // re-add does a record of what the kernel holds let writes be skipped.
   let refresh: { method: RefreshMethod; how: string } | null = null;
+  // With re-add, writes go straight to the kernel over netlink where that socket opens:
+  // libnftables re-reads every interval set before each command (docs/ruleset.md
+  // "Learning cost"). Any netlink failure is retried once through libnftables, which
+  // also carries every replace write. EGRESSCTL_LEARN_WRITER=nft keeps libnftables only.
+  let netlink: NetlinkWriter | null = null;
+  const viaNft = (groups: readonly LearnGroup[], replace: boolean) => {
+    const r = nft.run(groups.map((g) => renderLearn(g.elements, g.name, { replace })).join(""));
+    return r.ok ? r : { ok: false as const, error: r.error };
+  };
   const deps: LearnWriterDeps = {
     write(groups) {
-      const replace = refresh?.method === "replace";
-      const r = nft.run(groups.map((g) => renderLearn(g.elements, g.name, { replace })).join(""));
-      return r.ok ? r : { ok: false, error: r.error };
+      if (!netlink || refresh?.method !== "refresh") return viaNft(groups, refresh?.method === "replace");
+      const r = netlink.write(groups);
+      if (r.ok) return r;
+      const again = viaNft(groups, false);
+      return again.ok ? again : { ok: false, error: `${r.error}; then libnftables: ${again.error}` };
     },
     schedule: (flush) => void setImmediate(flush),
     now: () => performance.now(),
@@ -85,6 +97,7 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
       if (r.ok && learning && !refresh) {
         refresh = detectElementRefresh(nft, process.env, release());
         deps.kernel = refresh.method === "refresh" ? new KernelExpiry() : null;
+        netlink = refresh.method === "refresh" ? learnNetlink(process.env) : null;
       }
       return r.ok ? { ok: true, digest: plan.policyDigest } : r;
     },
@@ -120,6 +133,13 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
       nft.run(renderDelete());
     },
   };
+}
+
+/** the netlink learn writer unless EGRESSCTL_LEARN_WRITER=nft, or it cannot open (then libnftables) */
+function learnNetlink(env: Record<string, string | undefined>): NetlinkWriter | null {
+  if (env.EGRESSCTL_LEARN_WRITER === "nft") return null;
+  const w = openNetlinkWriter();
+  return "unavailable" in w ? null : w;
 }
 
 function iptablesRedirect(port: number): Enforcer {

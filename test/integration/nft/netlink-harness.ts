@@ -1,0 +1,21 @@
+// Runs inside a lab namespace (lab.exec): reads one request as JSON on stdin, writes it
+// through the netlink writer, prints the result as JSON. bun:ffi acts on the namespace of
+// this process, which is why this is a separate script.
+//   {"groups": [{name, elements: [{family, address, timeoutSec}]}]}            -> write()
+//   {"messages": [{set, comment?, elements: [{key: [bytes], timeoutMs}]}]}     -> send()
+//   {"repeat": N, ...}: the same write N times on the one socket (reuse)
+import { openNetlinkWriter } from "../../../src/effects/nft/netlink-writer.ts";
+
+const req = JSON.parse(await Bun.stdin.text());
+const w = openNetlinkWriter();
+if ("unavailable" in w) {
+  console.log(JSON.stringify({ unavailable: w.unavailable }));
+  process.exit(0);
+}
+const results = [];
+for (let i = 0; i < (req.repeat ?? 1); i++) {
+  if (req.groups) results.push(w.write(req.groups));
+  else results.push(w.send(req.messages.map((m: { set: string; comment?: string; elements: { key: number[]; timeoutMs: number }[] }) => ({ ...m, elements: m.elements.map((e) => ({ key: Uint8Array.from(e.key), timeoutMs: e.timeoutMs })) }))));
+}
+w.close();
+console.log(JSON.stringify(results.length === 1 ? results[0] : results));
