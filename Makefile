@@ -3,7 +3,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts' 2>/dev/null) package.json scripts/build.ts
 
-.PHONY: setup build demo test test-unit test-integration typecheck bench bench-policy bench-apply clean
+.PHONY: setup build demo test test-unit test-integration typecheck bench bench-policy bench-apply bench-learn clean
 
 setup:
 	@scripts/setup.sh
@@ -40,6 +40,10 @@ bench-policy: build
 # apply and learned-element costs, library vs binary, in a lab namespace (needs root)
 bench-apply: setup
 	$(BUN) test/bench/apply.bench.ts
+
+# one learn write, raw netlink vs libnftables, under static policies of 0/1k/10k CIDRs (needs root)
+bench-learn: setup
+	$(BUN) test/bench/learn.bench.ts
 
 clean:
 	rm -rf dist

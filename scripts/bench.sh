@@ -3,7 +3,9 @@
 # asserted: these machines are shared and noisy). In order:
 #   1. the policy engine     (make bench-policy, test/bench/policy.bench.ts)
 #   2. applying rulesets     (make bench-apply, when that target exists)
-#   3. DNS throughput        (test/bench/dns.bench.ts: dnsperf against Knot, dnsmasq,
+#   3. learn writes         (make bench-learn, test/bench/learn.bench.ts: raw netlink vs
+#                             libnftables, one write under static policies of 0/1k/10k CIDRs)
+#   4. DNS throughput        (test/bench/dns.bench.ts: dnsperf against Knot, dnsmasq,
 #                             dnsmasq --nftset, a minimal Bun forwarder and egressctl serve)
 # Needs root (lab namespaces). Checks that no lab namespace is left behind.
 set -uo pipefail
@@ -26,6 +28,9 @@ if make -n bench-apply >/dev/null 2>&1; then
 else
   echo "skipped: no 'bench-apply' target in the Makefile yet"
 fi
+
+section "learn writes"
+make --no-print-directory bench-learn || rc=1
 
 section "DNS throughput"
 "$BUN" test/bench/dns.bench.ts || rc=1

@@ -4,14 +4,11 @@
 // there with --inside (bun:ffi calls act on the namespace of the calling process).
 // Run: make bench-apply   (or: node_modules/.bin/bun test/bench/apply.bench.ts)
 // Goal: 10k CIDRs applied in <= 150 ms. Machines are shared and noisy: read the ratios.
-import { parseCidr } from "../../src/core/net/ip.ts";
-import type { Policy, Rule } from "../../src/core/policy/types.ts";
-import { dohList } from "../../src/core/ruleset/doh.ts";
 import { renderLearn } from "../../src/core/ruleset/learn.ts";
-import { DEFAULT_PROXY_PORT, EXEMPT_MARK } from "../../src/core/ruleset/names.ts";
 import { planRuleset } from "../../src/core/ruleset/plan.ts";
 import { renderDelete, renderRuleset } from "../../src/core/ruleset/render.ts";
 import { openNftBackend, type NftBackend } from "../../src/effects/nft/backend.ts";
+import { BENCH_ENV, bigPolicy, runInLab } from "./support.ts";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1000,10000,100000").split(",").map(Number);
 const BATCHES = [1, 8, 64];
@@ -20,33 +17,7 @@ const BATCHES = [1, 8, 64];
 const LEARN_WITH = 10_000;
 
 if (process.argv.includes("--inside")) await inside();
-else await outside();
-
-async function outside(): Promise<void> {
-  const { Lab } = await import("../support/lab.ts");
-  const lab = await Lab.create();
-  try {
-    const r = await lab.exec("sandbox", [process.execPath, import.meta.path, "--inside"], { timeoutMs: 600_000 });
-    process.stdout.write(r.stdout);
-    if (r.code !== 0) throw new Error(`benchmark failed (${r.code}): ${r.stderr}`);
-  } finally {
-    await lab.destroy();
-  }
-}
-
-/**
- * n disjoint CIDRs in documentation space (2001:db8::/32), alternating allow/deny so
- * nothing coalesces. Built as a Policy directly: loading text is the policy engine's
- * cost, measured by its own benchmark (test/bench/policy.bench.ts).
- */
-function bigPolicy(n: number): Policy {
-  const rules: Rule[] = [];
-  for (let i = 0; i < n; i++) {
-    const target = `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`;
-    rules.push({ index: i, action: i % 2 ? "deny" : "allow", raw: target, kind: "cidr", target, cidr: parseCidr(target)! });
-  }
-  return { defaultAction: "deny", requireFullIsolation: false, rules };
-}
+else await runInLab(import.meta.path);
 
 function ms(t0: number): number {
   return performance.now() - t0;
@@ -64,10 +35,7 @@ function must(b: NftBackend, script: string): void {
 }
 
 async function inside(): Promise<void> {
-  const env = {
-    mode: "dns+nftables" as const, proxyPort: DEFAULT_PROXY_PORT, upstreams: [], exemptMark: EXEMPT_MARK,
-    doh: dohList("203.0.113.143,2001:db8:200::143").list, audit: false, dropSilently: false,
-  };
+  const env = BENCH_ENV;
   const out: string[] = [
     "| CIDRs | resolve+plan+render | kernel, first apply (library) | kernel, re-apply (library) | kernel, re-apply (binary) | total re-apply (library) |",
     "|---:|---:|---:|---:|---:|---:|",
