@@ -57,18 +57,31 @@ export function openLibraryBackend(path: string): NftBackend | { unavailable: st
   // the buffer's first line instead of the failing one. Scripts read from a file get
   // `FILE:LINE:COL` right, so on failure of a script of several lines (rare, off the hot
   // path) the same script is checked again from a private temporary file, without
-  // committing, to find the line.
+  // committing, to find the line. Locating is a nicety: when the temporary file cannot
+  // be made (a read-only /tmp, as sidecars often have) or anything else goes wrong, the
+  // first result is returned as it is, never an exception in place of the kernel's answer.
   const locate = (script: string, first: NftResult & { ok: false }): NftResult => {
-    const dir = mkdtempSync(join(tmpdir(), "egressctl-nft-"));
+    let dir: string;
+    try {
+      dir = mkdtempSync(join(tmpdir(), "egressctl-nft-"));
+    } catch {
+      return first;
+    }
     const file = join(dir, "ruleset.nft");
     try {
       writeFileSync(file, script, { mode: 0o600 });
       f.nft_ctx_set_dry_run(ctx, true);
       const again = collect(f.nft_run_cmd_from_filename(ctx, Buffer.from(file + "\0")));
       return !again.ok && again.line !== undefined ? { ...again, error: again.error.replace(file, "ruleset") } : first;
+    } catch {
+      return first;
     } finally {
       f.nft_ctx_set_dry_run(ctx, dryRun);
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // a leftover empty directory in /tmp is not worth failing over
+      }
     }
   };
   let dryRun = false;

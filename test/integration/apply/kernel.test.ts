@@ -3,6 +3,8 @@
 // iptables rules are never touched, and a transaction the kernel rejects halfway leaves
 // the previous ruleset exactly as it was.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { Lab } from "../../support/lab.ts";
 import { goldenCases } from "../../golden/cases.ts";
 import { apply, BIN, LAB_ENV, mustApply, nft, rawTable, requireBinary, tableState } from "./support.ts";
@@ -133,4 +135,28 @@ describe("failures", () => {
       await nft(lab, "delete chain inet egressctl intruder");
     });
   }
+
+  test("kernel rejects with a read-only temporary directory (library): still exit 5 with the kernel's message", async () => {
+    // The library backend re-checks a failed script from a temporary file to find the
+    // line. On a read-only /tmp (common for sidecars) that file cannot be made: the
+    // kernel's refusal must still be reported, not an exception. The read-only directory
+    // is a tmpfs mounted read-only in a private mount namespace of this one command.
+    await mustApply(lab, P1);
+    await nft(lab, "add chain inet egressctl intruder; add rule inet egressctl intruder ip daddr @allow4 accept");
+    const before = await rawTable(lab);
+    const ro = join(lab.dir, "ro-tmp");
+    mkdirSync(ro);
+    const file = lab.file("policy-ro.yaml", P2);
+    const r = await lab.exec(
+      "sandbox",
+      ["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount -t tmpfs -o ro tmpfs "$0" && touch "$0/x" 2>/dev/null && exit 99; TMPDIR="$0" exec "$@"', ro, BIN, "apply", file],
+      { env: { ...LAB_ENV, EGRESSCTL_NFT_BACKEND: "library" } },
+    );
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain("the kernel rejected the ruleset");
+    expect(r.stderr).toContain("Device or resource busy");
+    expect(r.stderr).not.toMatch(/EROFS|read-only file system/i);
+    expect(await rawTable(lab)).toBe(before);
+    await nft(lab, "delete chain inet egressctl intruder");
+  });
 });
