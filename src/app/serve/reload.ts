@@ -4,17 +4,26 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 
-export function watchReloads(path: string | undefined, reload: (why: string) => void, debounceMs = 200): () => void {
+/** where SIGHUP comes from: the process, or a test's own emitter */
+export type SignalSource = Pick<NodeJS.EventEmitter, "on" | "off">;
+
+export function watchReloads(path: string | undefined, reload: (why: string) => void, debounceMs = 200, signals: SignalSource = process): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
+  // A SIGHUP asks for a re-install even of an unchanged policy; a file event in the same
+  // quiet period must not turn it into a plain reload, so the SIGHUP sticks.
+  let hup = false;
   const soon = (why: string) => {
+    if (why === "SIGHUP") hup = true;
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = null;
-      reload(why);
+      const reason = hup ? "SIGHUP" : why;
+      hup = false;
+      reload(reason);
     }, debounceMs);
   };
   const onHup = () => soon("SIGHUP");
-  process.on("SIGHUP", onHup);
+  signals.on("SIGHUP", onHup);
   let watcher: FSWatcher | null = null;
   if (path) {
     const name = basename(path);
@@ -29,7 +38,7 @@ export function watchReloads(path: string | undefined, reload: (why: string) => 
     }
   }
   return () => {
-    process.off("SIGHUP", onHup);
+    signals.off("SIGHUP", onHup);
     watcher?.close();
     if (timer) clearTimeout(timer);
   };

@@ -9,6 +9,7 @@ import type { EventLog } from "../../effects/log/events.ts";
 import type { Enforcer } from "./enforcer.ts";
 import { compilePolicy, type LivePolicy } from "./live-policy.ts";
 import { loadPolicyFile, type ReadText } from "./policy-source.ts";
+import { logPolicyWarnings } from "./policy-warnings.ts";
 
 export interface ReloadContext {
   mode: Mode;
@@ -36,6 +37,7 @@ export function createReloader(ctx: ReloadContext): (why: string) => void {
       const r = loadPolicyFile(live.path, ctx.read);
       if (!r.ok) return fail(r.error, { problems: r.problems });
       next = compilePolicy(r.choice.policy, live.source, live.path, Date.now());
+      if (next.digest !== live.digest) logPolicyWarnings(log, live.path, r.choice.warnings, next.policy, ctx.mode);
     } else if (sighup) {
       log.emit("policy.reload.skipped", { why, reason: `policy came from ${live.source}, not a file; re-installing it` }, "warn");
     }

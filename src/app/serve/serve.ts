@@ -23,6 +23,7 @@ import { gatherFacts } from "../../effects/probe/facts.ts";
 import { createEnforcer } from "./enforcer.ts";
 import { compilePolicy, type LivePolicy } from "./live-policy.ts";
 import { choosePolicy, type ReadText } from "./policy-source.ts";
+import { logPolicyWarnings } from "./policy-warnings.ts";
 import { createReloader } from "./reloader.ts";
 import { watchReloads } from "./reload.ts";
 import { runSelfTest } from "./selftest.ts";
@@ -42,6 +43,10 @@ const readText: ReadText = (path) => {
 };
 
 export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
+  // SIGHUP's default action ends the process: until the reload handler is in place, a
+  // HUP (sent early by a supervisor, say) is ignored; start-up reads the newest file anyway.
+  const ignoreHup = () => {};
+  process.on("SIGHUP", ignoreHup);
   const wantMode = parseMode(cfg.mode);
   if (wantMode === null) {
     log.emit("serve.refused", { reason: `unknown mode '${cfg.mode}' (auto, disabled, dns-only, dns+nftables, dns, dns+nft)` }, "error");
@@ -61,6 +66,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     return Exit.unavailable;
   }
   log.emit("mode", { mode: a.mode, redirect: a.redirect, reasons: a.reasons }, a.mode === "disabled" ? "error" : "info");
+  logPolicyWarnings(log, chosen.choice.source, chosen.choice.warnings, chosen.choice.policy, a.mode);
 
   const listen = [{ host: "127.0.0.1", port: cfg.dnsPort }, ...(facts.ipv6.enabled ? [{ host: "::1", port: cfg.dnsPort }] : [])];
   const ups = upstreamsFrom(cfg, listen);
@@ -198,6 +204,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     counts: state.reloads,
   });
   const stopWatching = watchReloads(live.path, reload);
+  process.off("SIGHUP", ignoreHup);
 
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", () => resolve());

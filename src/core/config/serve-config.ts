@@ -47,11 +47,11 @@ export type ConfigResult = { ok: true; config: ServeConfig } | { ok: false; erro
 
 export function resolveServeConfig(flags: ServeFlags, env: Record<string, string | undefined>): ConfigResult {
   const errors: string[] = [];
-  const num = (what: string, s: string | undefined, dflt: number, min: number, max: number): number => {
+  const num = (what: string, s: string | undefined, dflt: number, min: number, max: number, integer = false): number => {
     if (s === undefined || s === "") return dflt;
     const n = Number(s);
-    if (!Number.isFinite(n) || n < min || n > max) {
-      errors.push(`${what} must be a number from ${min} to ${max}, got '${s}'`);
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      errors.push(`${what} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}, got '${s}'`);
       return dflt;
     }
     return n;
@@ -67,13 +67,14 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     mode: (flags.mode ?? env.OPENSANDBOX_EGRESS_MODE ?? "auto").trim() || "auto",
     upstreamSpec: flags.upstream ?? (env.OPENSANDBOX_EGRESS_DNS_UPSTREAM || undefined),
     upstreamTimeoutMs: num("OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT", env.OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT, 2, 0.05, 60) * 1000,
-    dnsPort: num("--dns-port", flags.dnsPort, DEFAULT_PROXY_PORT, 1, 65535),
+    dnsPort: num("--dns-port", flags.dnsPort, DEFAULT_PROXY_PORT, 1, 65535, true),
     statusSocket: flags.statusSocket ?? env.EGRESSCTL_STATUS_SOCKET ?? DEFAULT_STATUS_SOCKET,
     readyFile: flags.readyFile,
     audit: flags.audit ?? false,
     dropSilently: flags.dropSilently ?? false,
     cleanupOnExit: flags.cleanupOnExit ?? false,
-    allowHostNetwork: flags.allowHostNetwork ?? envFlag(env.EGRESSCTL_ASSUME_SANDBOX, false),
+    // EGRESSCTL_ASSUME_SANDBOX is read once, by the probe's facts (assess honours it)
+    allowHostNetwork: flags.allowHostNetwork ?? false,
     // set-but-empty is meaningful: it turns the built-in DoH list off
     dohBlocklist: env.OPENSANDBOX_EGRESS_DOH_BLOCKLIST,
     blockDoh443: envFlag(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443, true),

@@ -27,6 +27,13 @@ export interface LearnElement extends LearnedAddress {
 
 /** At least 256 per name (CONTRACT 3); 1024 leaves room for large CDN pools. */
 export const MAX_PER_NAME = 1024;
+/**
+ * Names held at once. A wildcard allow over a zone that answers every name (a wildcard
+ * record) would otherwise let a program grow the table without bound, one random name
+ * per query. When full, the name recorded longest ago is forgotten (O(1), Map order);
+ * its kernel elements simply live out their timeouts.
+ */
+export const MAX_NAMES = 65_536;
 /** expired entries are swept at most this often, so the table follows the TTLs */
 const SWEEP_EVERY_MS = 30_000;
 
@@ -39,7 +46,10 @@ export class LearnTable {
   private byAddress = new Map<string, Set<string>>();
   private lastSweep = 0;
 
-  constructor(private readonly maxPerName = MAX_PER_NAME) {}
+  constructor(
+    private readonly maxPerName = MAX_PER_NAME,
+    private readonly maxNames = MAX_NAMES,
+  ) {}
 
   /**
    * Records a batch and returns the elements for the kernel, each with the longest
@@ -49,7 +59,10 @@ export class LearnTable {
   add(batch: LearnBatch, now: number): LearnElement[] {
     if (now - this.lastSweep >= SWEEP_EVERY_MS) this.expire(now);
     let entries = this.byName.get(batch.name);
-    if (!entries) this.byName.set(batch.name, (entries = new Map()));
+    if (!entries) {
+      if (this.byName.size >= this.maxNames) this.evictOldestName();
+      this.byName.set(batch.name, (entries = new Map()));
+    }
     const expiresAt = now + batch.ttl * 1000;
     const out: LearnElement[] = [];
     for (const a of batch.addresses) {
@@ -97,6 +110,12 @@ export class LearnTable {
     return [...orphans.values()];
   }
 
+  /** Forgets everything: the kernel's learned sets were emptied. */
+  clear(): void {
+    this.byName.clear();
+    this.byAddress.clear();
+  }
+
   /** Drops expired entries. */
   expire(now: number): void {
     this.lastSweep = now;
@@ -132,6 +151,14 @@ export class LearnTable {
       if (e && e.expiresAt > latest) latest = e.expiresAt;
     }
     return latest;
+  }
+
+  private evictOldestName(): void {
+    const oldest = this.byName.keys().next().value;
+    if (oldest === undefined) return;
+    const entries = this.byName.get(oldest)!;
+    for (const address of [...entries.keys()]) this.forget(oldest, entries, address);
+    this.byName.delete(oldest);
   }
 
   private evictSoonest(name: string, entries: Map<string, Entry>): void {

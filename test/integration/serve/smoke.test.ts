@@ -30,8 +30,14 @@ describe("dns-only mode", () => {
     const p = policy(`defaultAction: deny
 egress:
   - { action: allow, target: "*.pypi.example.com" }
+  - { action: deny, target: 203.0.113.0/24 }
 `);
     served = await startServe(lab, serveArgs(p, ["--mode", "dns-only"]), { env: DOH_ENV });
+    // policy warnings are logged: the wildcard's apex is not listed, and CIDR rules do
+    // nothing in dns-only mode
+    const warnings = served.events.filter((e) => e.event === "policy.warning");
+    expect(warnings.some((w) => w.path === "egress[0].target" && w.message.includes(`does not match "pypi.example.com" itself`))).toBe(true);
+    expect(warnings.some((w) => w.code === "ignored-in-mode")).toBe(true);
     // the application asks the resolver from resolv.conf; the redirect sends it to serve
     const denied = await dig(lab, "evil.example.com", "+edns");
     expect(denied.status).toBe("NXDOMAIN");

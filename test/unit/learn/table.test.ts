@@ -79,3 +79,16 @@ test("rebinding guard: verdicts remembered per address, same answers, bounded", 
   for (let i = 0; i < 10_000; i++) guard(v4(`10.0.${i >> 8}.${i & 255}`));
   expect(guard(v4("203.0.113.99"))).toBe(false); // after the cache started over: still right
 });
+
+describe("LearnTable bounds", () => {
+  test("at most maxNames names: the one recorded longest ago is forgotten, with its reverse entries", () => {
+    const t = new LearnTable(1024, 3);
+    for (const [i, n] of ["a.example", "b.example", "c.example", "d.example"].entries()) {
+      t.add({ name: n, addresses: [{ family: 4, address: `198.51.100.${i + 1}` }], ttl: 60 }, 1000);
+    }
+    expect(Object.keys(t.snapshot(1000))).toEqual(["b.example", "c.example", "d.example"]);
+    expect(t.namesOf("198.51.100.1", 1000)).toEqual([]);
+    expect(t.nameCount).toBe(3);
+    expect(t.addressCount).toBe(3);
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, test } from "bun:test";
+import { resolveServeConfig } from "../../../src/core/config/serve-config.ts";
+import { envFlag } from "../../../src/core/config/env-flag.ts";
+
+const ok = (flags: Parameters<typeof resolveServeConfig>[0], env: Record<string, string> = {}) => {
+  const r = resolveServeConfig(flags, env);
+  if (!r.ok) throw new Error(r.error);
+  return r.config;
+};
+
+describe("resolveServeConfig", () => {
+  test("defaults", () => {
+    const c = ok({});
+    expect(c).toMatchObject({ mode: "auto", dnsPort: 15353, upstreamTimeoutMs: 2000, statusSocket: "/run/egressctl/egressctl.sock", audit: false, blockDoh443: true, logFormat: "json", allowHostNetwork: false });
+    expect(c.dohBlocklist).toBeUndefined();
+  });
+
+  test("flags win over the OpenSandbox environment", () => {
+    const env = { OPENSANDBOX_EGRESS_MODE: "dns", OPENSANDBOX_EGRESS_DNS_UPSTREAM: "192.0.2.1" };
+    expect(ok({}, env)).toMatchObject({ mode: "dns", upstreamSpec: "192.0.2.1" });
+    expect(ok({ mode: "dns+nftables", upstream: "192.0.2.2" }, env)).toMatchObject({ mode: "dns+nftables", upstreamSpec: "192.0.2.2" });
+  });
+
+  test("OpenSandbox variables keep their meaning", () => {
+    const c = ok({}, {
+      OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT: "0.5",
+      OPENSANDBOX_EGRESS_BLOCK_DOH_443: "false",
+      OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "",
+      OPENSANDBOX_EGRESS_SANDBOX_ID: "sb-1",
+      OPENSANDBOX_EGRESS_LOG_LEVEL: "debug",
+      OPENSANDBOX_EGRESS_POLICY_FILE: "/etc/p.json",
+    });
+    expect(c).toMatchObject({ upstreamTimeoutMs: 500, blockDoh443: false, dohBlocklist: "", sandboxId: "sb-1", logLevel: "debug", envPolicyFile: "/etc/p.json" });
+  });
+
+  test("bad numbers and formats are usage errors, every one listed", () => {
+    const r = resolveServeConfig({ dnsPort: "15353.5", logFormat: "xml", selftestInterval: "0" }, { OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT: "soon" });
+    expect(r.ok).toBe(false);
+    const e = (r as { error: string }).error;
+    expect(e).toContain("--dns-port must be a whole number from 1 to 65535, got '15353.5'");
+    expect(e).toContain("--log-format must be json or pretty");
+    expect(e).toContain("OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT");
+    expect(e).toContain("--selftest-interval");
+    expect(resolveServeConfig({ dnsPort: "70000" }, {}).ok).toBe(false);
+  });
+
+  test("EGRESSCTL_ASSUME_SANDBOX is not read here (the probe's facts read it, once)", () => {
+    expect(ok({}, { EGRESSCTL_ASSUME_SANDBOX: "1" }).allowHostNetwork).toBe(false);
+    expect(ok({ allowHostNetwork: true }).allowHostNetwork).toBe(true);
+  });
+});
+
+test("envFlag: unset or empty is the default; 0/false/no/off are false; anything else true", () => {
+  expect(envFlag(undefined, true)).toBe(true);
+  expect(envFlag(" ", false)).toBe(false);
+  for (const f of ["0", "false", "No", "OFF"]) expect(envFlag(f, true)).toBe(false);
+  for (const t of ["1", "true", "yes", "on"]) expect(envFlag(t, false)).toBe(true);
+});
