@@ -1,7 +1,10 @@
 // The `apply` use case: policy text -> ruleset -> one kernel transaction. Takes its
-// effects (the nft backend) as a parameter and returns an outcome; the command maps
-// outcomes to exit codes and prints. Never touches anything but table inet egressctl.
+// effects (the facts of the namespace, the nft backend) as parameters and returns an
+// outcome; the command maps outcomes to exit codes and prints. Never touches anything but
+// table inet egressctl, and nothing at all in what looks like the host's namespace.
 import { loadPolicyText, type Problem } from "../core/policy/load.ts";
+import { assess } from "../core/probe/assess.ts";
+import type { ProbeFacts } from "../core/probe/types.ts";
 import type { DohList } from "../core/ruleset/doh.ts";
 import type { Mode, Upstream } from "../core/ruleset/model.ts";
 import { EXEMPT_MARK } from "../core/ruleset/names.ts";
@@ -22,9 +25,16 @@ export interface ApplyRequest {
   proxyPort: number;
   upstreams: Upstream[];
   doh: DohList;
+  /** --allow-host-network: touch the kernel even where the namespace looks like the host's */
+  allowHostNetwork: boolean;
 }
 
 export interface ApplyEffects {
+  /**
+   * The namespace's facts, as probe and serve gather them (EGRESSCTL_ASSUME_SANDBOX
+   * included); read only before the kernel is needed, never for --dry-run.
+   */
+  gatherFacts(): Promise<ProbeFacts>;
   /** opened only when the kernel is needed, so --dry-run works without nft or root */
   openBackend(): NftBackend | { unavailable: string };
 }
@@ -35,7 +45,7 @@ export type ApplyOutcome =
   | { kind: "unavailable"; reason: string }
   | { kind: "rejected"; error: string; line?: number; text?: string };
 
-export function applyPolicy(req: ApplyRequest, fx: ApplyEffects): ApplyOutcome {
+export async function applyPolicy(req: ApplyRequest, fx: ApplyEffects): Promise<ApplyOutcome> {
   let script: string;
   let digest: string | undefined;
   let warnings: Problem[] = [];
@@ -45,6 +55,10 @@ export function applyPolicy(req: ApplyRequest, fx: ApplyEffects): ApplyOutcome {
     const { policy, problems } = loadPolicyText(req.text ?? "", { source: req.source, mode: req.mode });
     if (!policy) return { kind: "invalid", problems };
     warnings = problems;
+    // as serve refuses (exit 4) rather than degrade: a dns-only ruleset filters nothing
+    if (req.action !== "dry-run" && policy.requireFullIsolation && req.mode !== "dns+nftables") {
+      return { kind: "unavailable", reason: `the policy has require_full_isolation: true, but --mode ${req.mode} filters no packets; use --mode dns+nftables (nothing was loaded)` };
+    }
     const plan = planRuleset(policy, {
       mode: req.mode,
       proxyPort: req.proxyPort,
@@ -58,6 +72,11 @@ export function applyPolicy(req: ApplyRequest, fx: ApplyEffects): ApplyOutcome {
     digest = plan.policyDigest;
     if (req.action === "dry-run") return { kind: "ok", action: req.action, ruleset: script, digest, warnings };
   }
+  // The checks serve makes before it touches anything: in the machine's own namespace a
+  // default-deny filter would cut off the host. --delete too: it only removes our table,
+  // but an operator doing it on the host is in the wrong namespace.
+  const refusal = hostRefusal(await fx.gatherFacts(), req.allowHostNetwork);
+  if (refusal) return { kind: "unavailable", reason: refusal };
   const backend = fx.openBackend();
   if ("unavailable" in backend) return { kind: "unavailable", reason: backend.unavailable };
   const r = backend.run(script, { check: req.action === "check" });
@@ -68,3 +87,10 @@ export function applyPolicy(req: ApplyRequest, fx: ApplyEffects): ApplyOutcome {
 }
 
 const firstLine = (s: string) => s.split("\n")[0]!;
+
+/** The host-network part of probe's judgement (assess), with what apply did not do. */
+function hostRefusal(facts: ProbeFacts, allowHostNetwork: boolean): string | null {
+  const a = assess(facts, { allowHostNetwork });
+  if (!a.hostNetworkSuspected || allowHostNetwork || !a.refusal) return null;
+  return `${a.refusal.message}. Nothing was changed.`;
+}

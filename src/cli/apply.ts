@@ -1,5 +1,5 @@
 // `egressctl apply FILE [--dry-run] [--check] [--delete] [--mode M] [--audit]
-// [--drop-silently] [--proxy-port N]`: resolve arguments, call the apply use case,
+// [--drop-silently] [--proxy-port N] [--allow-host-network]`: resolve arguments, call the apply use case,
 // print, map the outcome to an exit code (CONTRACT section 2). Ruleset text goes to
 // stdout, everything else to stderr.
 import { readFileSync } from "node:fs";
@@ -14,6 +14,7 @@ import { parseMode } from "../core/probe/modes.ts";
 import type { Mode } from "../core/ruleset/model.ts";
 import { DEFAULT_PROXY_PORT, DOH_BLOCKLIST_ENV } from "../core/ruleset/names.ts";
 import { openNftBackend } from "../effects/nft/backend.ts";
+import { gatherFacts } from "../effects/probe/facts.ts";
 import { ActionableError, Exit } from "./exit.ts";
 import { log } from "./log.ts";
 
@@ -23,13 +24,17 @@ export default defineCommand({
     description: `Render the nftables ruleset for a policy and load it in one atomic transaction.
 Only table inet egressctl is touched; addresses serve learned survive a re-apply.
 
-Exit status: 0 done, 2 usage, 3 invalid policy, 4 no nftables or no CAP_NET_ADMIN,
-5 the kernel rejected the ruleset (the offending ruleset line is named).
+Exit status: 0 done, 2 usage, 3 invalid policy, 4 no nftables or no CAP_NET_ADMIN, or
+refused: this looks like the host's network namespace (as serve refuses; override with
+--allow-host-network or EGRESSCTL_ASSUME_SANDBOX=1), or the policy has
+require_full_isolation and --mode is dns-only; 5 the kernel rejected the ruleset (the
+offending ruleset line is named). --dry-run makes none of these checks.
 
 Environment: OPENSANDBOX_EGRESS_DOH_BLOCKLIST (comma-separated IPs/CIDRs replacing the
 built-in DoH list), OPENSANDBOX_EGRESS_BLOCK_DOH_443=false (no DoH address block),
 OPENSANDBOX_EGRESS_DNS_UPSTREAM (limit the proxy's exemption to these resolvers),
-EGRESSCTL_NFT_BACKEND=library|binary.
+EGRESSCTL_ASSUME_SANDBOX=1 (this namespace is a sandbox whatever the host-network
+signals say), EGRESSCTL_NFT_BACKEND=library|binary.
 
 Examples:
   egressctl apply policy.yaml --dry-run      print the ruleset, load nothing
@@ -46,8 +51,9 @@ Examples:
     audit: { type: "boolean", description: "log what would be denied and let it through" },
     "drop-silently": { type: "boolean", description: "drop denied packets instead of reset / ICMP admin-prohibited" },
     "proxy-port": { type: "string", description: `port of the DNS proxy on 127.0.0.1/[::1] (default ${DEFAULT_PROXY_PORT})` },
+    "allow-host-network": { type: "boolean", description: "touch the kernel even where the namespace looks like the host's (firewall this namespace anyway)" },
   },
-  run({ args }) {
+  async run({ args }) {
     const action: ApplyAction = args.delete ? "delete" : args["dry-run"] ? "dry-run" : args.check ? "check" : "apply";
     if ([args.delete, args["dry-run"], args.check].filter(Boolean).length > 1) usage("use at most one of --dry-run, --check, --delete");
     const file = args._[0];
@@ -64,13 +70,18 @@ Examples:
     const bad = [...doh.problems.map((p) => `${DOH_BLOCKLIST_ENV}: ${p}`), ...up.problems.map((p) => `OPENSANDBOX_EGRESS_DNS_UPSTREAM: ${p}`)];
     if (bad.length) usage(bad.join("\n"));
 
-    const outcome = applyPolicy(
+    const outcome = await applyPolicy(
       {
         action, mode, proxyPort, doh: doh.list, upstreams: up.upstreams,
-        audit: !!args.audit, dropSilently: !!args["drop-silently"],
+        audit: !!args.audit, dropSilently: !!args["drop-silently"], allowHostNetwork: !!args["allow-host-network"],
         ...(file ? { text: readPolicy(file), source: file } : {}),
       },
-      { openBackend: () => openNftBackend() },
+      {
+        // only the namespace signals are judged: no nftables check transaction is needed
+        // (or wanted) before the refusal, so on the host nothing reaches the kernel
+        gatherFacts: () => gatherFacts({ openNftBackend: () => ({ unavailable: "not checked by apply" }) }),
+        openBackend: () => openNftBackend(),
+      },
     );
     report(outcome, file ?? "");
   },

@@ -111,6 +111,20 @@ describe("failures", () => {
     expect(await rawTable(lab)).toBe(before);
   });
 
+  test("require_full_isolation with --mode dns-only: exit 4, nothing loaded; --dry-run still prints", async () => {
+    await mustApply(lab, P1);
+    const before = await rawTable(lab);
+    const isolated = "require_full_isolation: true\negress:\n  - {action: allow, target: 198.51.100.0/24}\n";
+    for (const flags of [["--mode", "dns-only"], ["--mode", "dns", "--check"]]) {
+      const r = await apply(lab, isolated, flags);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain("require_full_isolation");
+    }
+    expect(await rawTable(lab)).toBe(before);
+    expect((await apply(lab, isolated, ["--mode", "dns-only", "--dry-run"])).code).toBe(0);
+    await mustApply(lab, isolated);
+  });
+
   test("no nftables: exit 4; --dry-run still prints", async () => {
     expect((await apply(lab, P1, [], { EGRESSCTL_NFT_BACKEND: "none" })).code).toBe(4);
     const dry = await apply(lab, P1, ["--dry-run"], { EGRESSCTL_NFT_BACKEND: "none" });
