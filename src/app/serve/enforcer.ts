@@ -12,7 +12,7 @@ import { detectElementRefresh, type RefreshMethod } from "../../effects/nft/elem
 import type { Policy } from "../../core/policy/types.ts";
 import type { Mode as ProbeMode } from "../../core/probe/modes.ts";
 import { renderForget, renderLearn } from "../../core/ruleset/learn.ts";
-import { CHAIN_NAT, DENIED_V4, DENIED_V6, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
+import { CHAIN_NAT, DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
 import { readDeniedFlows, type DeniedFlow } from "../../core/events/net-denied.ts";
 import type { PlanEnv } from "../../core/ruleset/model.ts";
 import { planRuleset } from "../../core/ruleset/plan.ts";
@@ -21,6 +21,9 @@ import { readKernelState, type KernelState } from "../../core/status/kernel-stat
 import { installIptablesRedirect, removeIptablesRedirect } from "../../effects/iptables/redirect.ts";
 import type { NftBackend } from "../../effects/nft/backend.ts";
 import { openNetlinkWriter, type NetlinkWriter } from "../../effects/nft/netlink-writer.ts";
+
+export type ForgetResult = { ok: true } | { ok: false; error: string; flushed: boolean };
+const FORGOT: ForgetResult = { ok: true };
 
 export type InstallResult = { ok: true; digest: string | null } | { ok: false; error: string; line?: number; text?: string };
 
@@ -34,7 +37,12 @@ export interface Enforcer {
    * means SERVFAIL). `stillWanted` is asked again right before the kernel write.
    */
   learn(elements: LearnElement[], name: string, stillWanted?: () => boolean): Promise<void> | void;
-  forget(addresses: { family: 4 | 6; address: string }[]): void;
+  /**
+   * Removes learned addresses from the kernel. When that fails (after one retry of a
+   * transient error) the learned sets are emptied instead: an address a reload denied must
+   * not stay open; every allowed name is learned again on its next answer.
+   */
+  forget(addresses: { family: 4 | 6; address: string }[]): ForgetResult;
   kernelState(): KernelState | null;
   /** how learned elements get a longer life: re-add, or replace (kernels before 6.10) */
   refreshMethod(): { method: RefreshMethod; how: string } | null;
@@ -48,9 +56,10 @@ export function createEnforcer(
   via: "nftables" | "iptables" | null,
   backend: NftBackend | null,
   env: Omit<PlanEnv, "mode">,
+  ipv6: boolean,
 ): Enforcer {
   if (mode === "disabled") return nothing();
-  if (via === "iptables" || !backend) return iptablesRedirect(env.proxyPort);
+  if (via === "iptables" || !backend) return iptablesRedirect(env.proxyPort, ipv6);
   return nftables(mode, backend, env);
 }
 
@@ -107,10 +116,17 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
       return writer.learn(elements, name, stillWanted);
     },
     forget(addresses) {
-      if (!learning || addresses.length === 0) return;
+      if (!learning || addresses.length === 0) return FORGOT;
       writer.beforeRemoval();
-      nft.run(renderForget(addresses));
-      writer.removed(addresses);
+      let r = nft.run(renderForget(addresses));
+      if (!r.ok && TRANSIENT.test(r.error)) r = nft.run(renderForget(addresses));
+      if (r.ok) {
+        writer.removed(addresses);
+        return FORGOT;
+      }
+      const flushed = nft.run(`flush set ${TABLE_FAMILY} ${TABLE_NAME} ${LEARNED_V4}\nflush set ${TABLE_FAMILY} ${TABLE_NAME} ${LEARNED_V6}`).ok;
+      writer.forgetAll();
+      return { ok: false, error: r.error, flushed };
     },
     kernelState() {
       try {
@@ -142,16 +158,16 @@ function learnNetlink(env: Record<string, string | undefined>): NetlinkWriter | 
   return "unavailable" in w ? null : w;
 }
 
-function iptablesRedirect(port: number): Enforcer {
+function iptablesRedirect(port: number, ipv6: boolean): Enforcer {
   return {
     mode: "dns-only",
     via: "iptables",
     install() {
-      const r = installIptablesRedirect(port);
+      const r = installIptablesRedirect(port, ipv6);
       return r.ok ? { ok: true, digest: null } : r;
     },
     learn() {},
-    forget() {},
+    forget: () => FORGOT,
     kernelState: () => null,
     refreshMethod: () => null,
     deniedFlows: () => [],
@@ -165,7 +181,7 @@ function nothing(): Enforcer {
     via: null,
     install: () => ({ ok: true, digest: null }),
     learn() {},
-    forget() {},
+    forget: () => FORGOT,
     kernelState: () => null,
     refreshMethod: () => null,
     deniedFlows: () => [],

@@ -10,6 +10,7 @@ import type { Enforcer } from "./enforcer.ts";
 import { compilePolicy, type LivePolicy } from "./live-policy.ts";
 import { loadPolicyFile, type ReadText } from "./policy-source.ts";
 import { logPolicyWarnings } from "./policy-warnings.ts";
+import { removeLearned } from "./remove-learned.ts";
 
 export interface ReloadContext {
   mode: Mode;
@@ -49,7 +50,7 @@ export function createReloader(ctx: ReloadContext): (why: string) => void {
     if (!changed) return log.emit("policy.reinstalled", { why, digest: live.digest });
     ctx.swap(next);
     ctx.counts.ok++;
-    enforcer.forget(ctx.table.prune((name) => next.decide(name).action === "allow", Date.now()));
+    removeLearned(enforcer, ctx.table, ctx.table.prune((name) => next.decide(name).action === "allow", Date.now()), log, "reload");
     log.emit("policy.applied", { why, source: next.source, digest: next.digest, rules: next.policy.rules.length });
   };
 }

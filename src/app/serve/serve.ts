@@ -12,6 +12,7 @@ import { LearnTable, type LearnBatch } from "../../core/learn/table.ts";
 import { adoptLearned } from "../../core/learn/adopt.ts";
 import type { Enforcer } from "./enforcer.ts";
 import { assess } from "../../core/probe/assess.ts";
+import type { ProbeFacts } from "../../core/probe/types.ts";
 import { parseMode } from "../../core/probe/modes.ts";
 import { dohFromSettings } from "../../core/ruleset/doh.ts";
 import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
@@ -24,6 +25,8 @@ import { createEnforcer } from "./enforcer.ts";
 import { compilePolicy, type LivePolicy } from "./live-policy.ts";
 import { choosePolicy, type ReadText } from "./policy-source.ts";
 import { logPolicyWarnings } from "./policy-warnings.ts";
+import { removeLearned } from "./remove-learned.ts";
+import { removeStaleState } from "./stale-state.ts";
 import { createReloader } from "./reloader.ts";
 import { watchReloads } from "./reload.ts";
 import { runSelfTest } from "./selftest.ts";
@@ -90,7 +93,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     doh: doh.list,
     audit: cfg.audit,
     dropSilently: cfg.dropSilently,
-  });
+  }, facts.ipv6.enabled);
 
   let live: LivePolicy = compilePolicy(chosen.choice.policy, chosen.choice.source, chosen.choice.path, Date.now());
   const table = new LearnTable();
@@ -134,6 +137,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     return Exit.runtime;
   }
 
+  if (a.mode !== "disabled" || facts.capabilities.netAdmin) removeStaleState(a.redirect, iptablesNatExists(facts.iptables), log);
   const installed = enforcer.install(live.policy);
   if (!installed.ok) {
     log.emit("policy.rejected", { source: live.source, error: installed.error, line: installed.line, text: installed.text }, "error");
@@ -239,13 +243,22 @@ function watchNetDenied(enforcer: Enforcer, table: LearnTable, log: EventLog, vi
   }, 1000);
 }
 
+/**
+ * Whether a nat table exists that could hold a redirect of ours, judged without creating
+ * one: legacy iptables creates its nat table by looking at it (the probe's note says when
+ * it only assumed the table usable).
+ */
+function iptablesNatExists(f: ProbeFacts["iptables"]): boolean {
+  return f.available && f.natUsable && !f.note;
+}
+
 /** Takes over the learned elements a killed serve left in the kernel (docs/serve.md). */
 function adopt(enforcer: Enforcer, table: LearnTable, live: LivePolicy, log: EventLog): void {
   if (enforcer.mode !== "dns+nftables") return;
   const entries = enforcer.kernelState()?.learnedEntries ?? [];
   if (entries.length === 0) return;
   const { adopted, remove } = adoptLearned(entries, table, (name) => live.decide(name).action === "allow", Date.now());
-  enforcer.forget(remove);
+  removeLearned(enforcer, table, remove, log, "adoption");
   log.emit("learned.adopted", { adopted, removed: remove.length });
 }
 

@@ -12,23 +12,36 @@ function run(argv: string[], stdin?: string): { ok: boolean; out: string } {
   return { ok: p.exitCode === 0, out: `${p.stdout.toString()}${p.stderr.toString()}`.trim() };
 }
 
-/** Installs (or refreshes) the redirect for IPv4 and, when ip6tables works, IPv6. */
-export function installIptablesRedirect(proxyPort: number): { ok: true } | { ok: false; error: string } {
+/**
+ * Installs (or refreshes) the redirect for IPv4 and IPv6. Where IPv6 is enabled its
+ * redirect must load too: otherwise DNS over IPv6 would leave unjudged while serve
+ * reported dns-only. (-w everywhere: the xtables lock is shared by every namespace.)
+ */
+export function installIptablesRedirect(proxyPort: number, ipv6: boolean): { ok: true } | { ok: false; error: string } {
   for (const [i, f] of FAMILIES.entries()) {
-    const hooked = run([f.save, "-t", "nat", "-C", "OUTPUT", "-j", IPT_CHAIN]).ok;
-    const r = run([f.restore, "--noflush"], renderIptablesRedirect(proxyPort, hooked));
-    // IPv6 may legitimately be absent; IPv4 must work
-    if (!r.ok && i === 0) return { ok: false, error: `${f.restore}: ${r.out}` };
+    if (i === 1 && !ipv6) continue;
+    const hooked = hookedIn(f.save);
+    const r = run([f.restore, "-w", "--noflush"], renderIptablesRedirect(proxyPort, hooked));
+    if (!r.ok) return { ok: false, error: `${f.restore}: ${r.out}` };
   }
   return { ok: true };
 }
 
+/** Whether a redirect of ours is hooked in either family (left by an earlier serve). */
+export function iptablesRedirectPresent(): boolean {
+  return FAMILIES.some((f) => hookedIn(f.save));
+}
+
+function hookedIn(binary: string): boolean {
+  return run([binary, "-w", "-t", "nat", "-C", "OUTPUT", "-j", IPT_CHAIN]).ok;
+}
+
 export function removeIptablesRedirect(): void {
   for (const f of FAMILIES) {
-    while (run([f.save, "-t", "nat", "-D", "OUTPUT", "-j", IPT_CHAIN]).ok) {
+    while (run([f.save, "-w", "-t", "nat", "-D", "OUTPUT", "-j", IPT_CHAIN]).ok) {
       // a crashed earlier run may have hooked it more than once
     }
-    run([f.save, "-t", "nat", "-F", IPT_CHAIN]);
-    run([f.save, "-t", "nat", "-X", IPT_CHAIN]);
+    run([f.save, "-w", "-t", "nat", "-F", IPT_CHAIN]);
+    run([f.save, "-w", "-t", "nat", "-X", IPT_CHAIN]);
   }
 }

@@ -127,6 +127,29 @@ describe("serve picks the strongest mode available, for the right reason", () =>
     expect(await table(lab)).toBeNull();
   });
 
+  test("a restart in another mode removes what the previous mode left in the kernel", async () => {
+    // dns+nftables leaves its table in force on SIGTERM (fail-closed) ...
+    s = await serve(lab, args(policy));
+    expect(await s.stop("SIGTERM")).toBe(0);
+    expect(await table(lab)).not.toBeNull();
+    // ... which an explicitly disabled serve must not keep enforcing behind its back
+    s = await serve(lab, args(policy, LAB.dnsV4, ["--mode", "disabled"]));
+    expect(s.events.find((e) => e.event === "stale.removed")).toMatchObject({ what: "table inet egressctl", ok: true });
+    expect(await table(lab)).toBeNull();
+    expect(await curl(lab, "198.51.100.66")).toBe(0);
+    expect(await s.stop("SIGTERM")).toBe(0);
+    // an iptables redirect (dns-only without nftables) left behind is removed by a
+    // dns+nftables serve, so two redirects cannot fight over port 53
+    s = await serve(lab, args(policy), { env: { EGRESSCTL_NFT_BACKEND: "none" } });
+    expect(await s.stop("SIGTERM")).toBe(0);
+    expect(await iptablesNat()).toContain("-A OUTPUT -j EGRESSCTL-DNS");
+    s = await serve(lab, args(policy));
+    expect(s.events.find((e) => e.event === "stale.removed")).toMatchObject({ what: "iptables chain EGRESSCTL-DNS", ok: true });
+    expect(await iptablesNat()).not.toContain("EGRESSCTL");
+    expect((await lab.exec("sandbox", ["ip6tables", "-t", "nat", "-S"])).stdout).not.toContain("EGRESSCTL");
+    expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
+  });
+
   test("require_full_isolation with --mode dns-only: exit 4 before touching anything", async () => {
     const strict = writePolicy(lab, policyText(["api.example.com"], { require_full_isolation: true }));
     const r = await serveExit(lab, args(strict, LAB.dnsV4, ["--mode", "dns-only"]));

@@ -1,0 +1,89 @@
+// The reload use case with its effects faked: the enforcer's kernel answers are chosen
+// by the test, so the failure paths that a real kernel rarely produces are covered.
+import { expect, test } from "bun:test";
+import { createReloader } from "../../../src/app/serve/reloader.ts";
+import { compilePolicy, type LivePolicy } from "../../../src/app/serve/live-policy.ts";
+import type { Enforcer, ForgetResult, InstallResult } from "../../../src/app/serve/enforcer.ts";
+import { LearnTable } from "../../../src/core/learn/table.ts";
+import { loadPolicyText } from "../../../src/core/policy/load.ts";
+
+function setup(kernel: { install?: InstallResult; forget?: ForgetResult }) {
+  const events: { event: string; fields: Record<string, unknown>; level?: string }[] = [];
+  const log = { emit: (event: string, fields: Record<string, unknown> = {}, level?: string) => void events.push({ event, fields, level }), emitLimited() {} };
+  const calls: string[] = [];
+  const enforcer = {
+    mode: "dns+nftables",
+    via: "nftables",
+    install: () => (calls.push("install"), kernel.install ?? { ok: true, digest: "x" }),
+    forget: () => (calls.push("forget"), kernel.forget ?? { ok: true }),
+  } as unknown as Enforcer;
+  const table = new LearnTable();
+  table.add({ name: "old.example.com", addresses: [{ family: 4, address: "198.51.100.10" }], ttl: 300 }, Date.now());
+  const policyOf = (yaml: string) => loadPolicyText(yaml).policy!;
+  let live: LivePolicy = compilePolicy(policyOf("egress:\n  - { action: allow, target: old.example.com }\n"), "file:/p.yaml", "/p.yaml", 0);
+  let fileText = "egress:\n  - { action: allow, target: new.example.com }\n";
+  const counts = { ok: 0, failed: 0, lastError: null as string | null };
+  const reload = createReloader({
+    mode: "dns+nftables",
+    enforcer,
+    table,
+    log,
+    read: () => ({ ok: true, text: fileText }),
+    live: () => live,
+    swap: (n) => void (live = n),
+    counts,
+  });
+  return { reload, events, calls, table, counts, live: () => live, setFile: (t: string) => void (fileText = t) };
+}
+
+test("a changed policy: installed, swapped, pruned", () => {
+  const s = setup({});
+  s.reload("policy.yaml changed");
+  expect(s.calls).toEqual(["install", "forget"]);
+  expect(s.live().policy.rules[0]!.raw).toBe("new.example.com");
+  expect(s.table.nameCount).toBe(0);
+  expect(s.counts.ok).toBe(1);
+  expect(s.events.map((e) => e.event)).toEqual(["policy.applied"]);
+});
+
+test("the kernel refuses the prune: the table forgets everything and it is said loudly", () => {
+  const s = setup({ forget: { ok: false, error: "Device or resource busy", flushed: true } });
+  s.table.add({ name: "kept.example.com", addresses: [{ family: 4, address: "198.51.100.11" }], ttl: 300 }, Date.now());
+  s.reload("policy.yaml changed");
+  expect(s.table.nameCount).toBe(0);
+  const ev = s.events.find((e) => e.event === "learned.flushed")!;
+  expect(ev.level).toBe("error");
+  expect(ev.fields).toMatchObject({ why: "reload", flushed: true, error: "Device or resource busy" });
+});
+
+test("the kernel refuses the ruleset: nothing swapped, nothing pruned, the old digest kept", () => {
+  const s = setup({ install: { ok: false, error: "Error: Could not process rule: Device or resource busy" } });
+  const before = s.live();
+  s.reload("policy.yaml changed");
+  expect(s.live()).toBe(before);
+  expect(s.calls).toEqual(["install"]);
+  expect(s.table.nameCount).toBe(1);
+  expect(s.counts).toMatchObject({ ok: 0, failed: 1 });
+  expect(s.events[0]!.event).toBe("policy.reload.rejected");
+  expect(s.events[0]!.fields.kept).toBe(before.digest);
+});
+
+test("an unchanged file: a directory event does nothing, a SIGHUP re-installs", () => {
+  const s = setup({});
+  s.setFile("egress:\n  - { action: allow, target: old.example.com }\n");
+  s.reload("policy.yaml changed");
+  expect(s.calls).toEqual([]);
+  s.reload("SIGHUP");
+  expect(s.calls).toEqual(["install"]);
+  expect(s.events.map((e) => e.event)).toEqual(["policy.reinstalled"]);
+});
+
+test("garbage in the file: rejected with the problems, nothing touched", () => {
+  const s = setup({});
+  s.setFile("egress: [ {{{");
+  s.reload("policy.yaml changed");
+  expect(s.calls).toEqual([]);
+  const ev = s.events[0]!;
+  expect(ev.event).toBe("policy.reload.rejected");
+  expect((ev.fields.problems as unknown[]).length).toBeGreaterThan(0);
+});
