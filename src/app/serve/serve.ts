@@ -34,7 +34,7 @@ import { metricsText, statusJson, type ServeState } from "./status-view.ts";
 import { startStatusServer } from "./status-server.ts";
 import { Ring } from "../../core/events/ring.ts";
 import { DeniedFlowTracker } from "../../core/events/net-denied.ts";
-import { Exit } from "../../cli/exit.ts";
+import { Exit } from "../../core/exit-codes.ts";
 import { eventToLog } from "./dns-events.ts";
 
 const readText: ReadText = (path) => {
@@ -113,7 +113,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   // the write happen in one tick, so no reload can fall between them (and a reload's
   // forget writes what waits first). Refusing makes the proxy answer SERVFAIL.
   const stillAllowed = (name: string) => () => live.decide(name).action === "allow";
-  const sink = tableSink(table, (els, name) => enforcer.learn(els, name, stillAllowed(name)));
+  const sink = tableSink(table, (els, name) => enforcer.learn(els, name, stillAllowed(name)), Date.now);
   const learnUnlessDeniedMeanwhile = (batch: LearnBatch) => {
     if (live.decide(batch.name).action !== "allow") return Promise.reject(new Error(`${batch.name} was denied by a reload while its answer was in flight`));
     return sink(batch);

@@ -17,7 +17,26 @@ export interface StatusSource {
 export function startStatusServer(path: string, src: StatusSource): { stop(): void } {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   rmSync(path, { force: true }); // a stale socket from a killed serve would block bind
-  const server = Bun.serve({
+  // created 0600 from the start (the umask), not chmod-ed after a window in which another
+  // local user could connect
+  const umask = process.umask(0o177);
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = serveOn(path, src);
+  } finally {
+    process.umask(umask);
+  }
+  chmodSync(path, 0o600);
+  return {
+    stop() {
+      server.stop(true);
+      rmSync(path, { force: true });
+    },
+  };
+}
+
+function serveOn(path: string, src: StatusSource): ReturnType<typeof Bun.serve> {
+  return Bun.serve({
     unix: path,
     fetch(req) {
       if (req.method !== "GET") return new Response("method not allowed\n", { status: 405, headers: { Allow: "GET" } });
@@ -42,11 +61,4 @@ export function startStatusServer(path: string, src: StatusSource): { stop(): vo
       }
     },
   });
-  chmodSync(path, 0o600);
-  return {
-    stop() {
-      server.stop(true);
-      rmSync(path, { force: true });
-    },
-  };
 }

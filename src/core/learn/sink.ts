@@ -6,7 +6,7 @@
 // delete of an absent element is the adapter's to tolerate).
 import type { LearnBatch, LearnElement, LearnSink, LearnTable } from "./table.ts";
 
-export function tableSink(table: LearnTable, write: (elements: LearnElement[], name: string) => Promise<void> | void, now: () => number = Date.now): LearnSink {
+export function tableSink(table: LearnTable, write: (elements: LearnElement[], name: string) => Promise<void> | void, now: () => number): LearnSink {
   return (batch: LearnBatch) => {
     if (batch.addresses.length === 0) return;
     return write(table.add(batch, now()), batch.name);

@@ -27,7 +27,7 @@ const ABSENT: KernelState = { present: false, digest: null, filterHooked: false,
 type Obj = Record<string, any>;
 
 /**
- * `chainText` is the text listing of one of our chains: nft 1.0.6 leaves chain comments
+ * `chainText` is the text listing of our base chains: nft 1.0.6 leaves chain comments
  * (where the policy digest lives) out of its JSON, but prints them in text.
  */
 export function readKernelState(listing: unknown, chainText = ""): KernelState {
@@ -59,6 +59,13 @@ export function readKernelState(listing: unknown, chainText = ""): KernelState {
   return st;
 }
 
+/**
+ * The digest our chains carry. Both base chains carry it; if they disagree (one replaced
+ * behind serve's back) the result is "mixed:…", which matches no policy digest, so the
+ * self-test reports the kernel as not matching.
+ */
 function digestIn(text: string): string | null {
-  return /egressctl policy sha256:([0-9a-f]{64})/.exec(text)?.[1] ?? null;
+  const found = new Set([...text.matchAll(/egressctl policy sha256:([0-9a-f]{64})/g)].map((m) => m[1]!));
+  if (found.size === 0) return null;
+  return found.size === 1 ? [...found][0]! : `mixed:${[...found].sort().join(",")}`;
 }

@@ -1,0 +1,57 @@
+import { describe, expect, test } from "bun:test";
+import { readKernelState } from "../../../src/core/status/kernel-state.ts";
+import { measureLevel } from "../../../src/core/status/level.ts";
+
+const D1 = "a".repeat(64);
+const D2 = "b".repeat(64);
+const listing = {
+  nftables: [
+    { metainfo: { version: "1.0.6" } },
+    { set: { name: "learned4", elem: [{ elem: { val: "198.51.100.10", timeout: 300, expires: 250, comment: "api.example.com" } }, { elem: { val: "198.51.100.11", expires: 10 } }] } },
+    { set: { name: "learned6", elem: ["2001:db8::1"] } },
+    { chain: { name: "output", type: "filter", hook: "output" } },
+    { chain: { name: "dns_redirect", type: "nat", hook: "output" } },
+  ],
+};
+const text = (d: string) => `table inet egressctl {\n\tchain output {\n\t\tcomment "egressctl policy sha256:${d}"\n`;
+
+describe("readKernelState", () => {
+  test("hooks, learned elements with names and expiry, the digest from the text listing", () => {
+    const k = readKernelState(listing, text(D1) + text(D1));
+    expect(k).toMatchObject({ present: true, digest: D1, filterHooked: true, natHooked: true, learned: { 4: 2, 6: 1 } });
+    expect(k.learnedEntries).toEqual([
+      { family: 4, address: "198.51.100.10", name: "api.example.com", expiresSec: 250 },
+      { family: 4, address: "198.51.100.11", name: null, expiresSec: 10 },
+      { family: 6, address: "2001:db8::1", name: null, expiresSec: 0 },
+    ]);
+  });
+
+  test("chains carrying different digests: mixed, which matches no policy", () => {
+    expect(readKernelState(listing, text(D1) + text(D2)).digest).toBe(`mixed:${D1},${D2}`);
+  });
+
+  test("absent or unreadable: not present", () => {
+    expect(readKernelState(null).present).toBe(false);
+    expect(readKernelState({ nftables: "x" }).present).toBe(false);
+  });
+});
+
+describe("measureLevel", () => {
+  const k = readKernelState(listing, text(D1));
+  const ok = { redirectReachedProxy: true, kernel: k, expectedDigest: D1, learnedPresent: true };
+  test("everything holds: the intended level", () => {
+    expect(measureLevel("dns+nftables", ok)).toEqual({ level: "dns+nftables", findings: [] });
+    expect(measureLevel("dns-only", { ...ok, kernel: null, expectedDigest: null })).toEqual({ level: "dns-only", findings: [] });
+  });
+  test("no redirect: disabled, whatever else holds", () => {
+    expect(measureLevel("dns+nftables", { ...ok, redirectReachedProxy: false }).level).toBe("disabled");
+  });
+  test("filter unhooked, another digest, a learned address missing: dns-only, each said", () => {
+    const m = measureLevel("dns+nftables", { ...ok, kernel: { ...k, filterHooked: false, digest: D2 }, learnedPresent: false });
+    expect(m.level).toBe("dns-only");
+    expect(m.findings.length).toBe(3);
+  });
+  test("disabled stays disabled", () => {
+    expect(measureLevel("disabled", ok).level).toBe("disabled");
+  });
+});
