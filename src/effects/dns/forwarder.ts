@@ -35,6 +35,8 @@ export interface ForwarderDeps {
 /** Returns the bytes to send back to the client, or null to send nothing. */
 export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "udp" | "tcp", client: string): Promise<Buffer | null> {
   d.stats.queries++;
+  if (transport === "udp") d.stats.udpQueries++;
+  else d.stats.tcpQueries++;
   const action = decideQuery(packet, d.decide());
   if (action.kind === "drop") {
     d.stats.dropped++;

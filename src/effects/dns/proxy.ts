@@ -32,8 +32,12 @@ export interface DnsProxyOptions {
   /** default 1024 */
   maxInFlight?: number;
   onEvent?: (ev: DnsEvent) => void;
-  /** SO_MARK for upstream sockets; default EXEMPT_MARK */
-  mark?: number;
+  /**
+   * SO_MARK for upstream sockets; default EXEMPT_MARK. null: do not set SO_MARK at all
+   * (serve in disabled mode: no redirect to be exempt from, and without CAP_NET_ADMIN and
+   * CAP_NET_RAW setting it fails with EPERM).
+   */
+  mark?: number | null;
 }
 
 export interface DnsProxy {
@@ -53,7 +57,7 @@ const PROBE_TICK_MS = 500;
 
 export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
   if (opts.upstreams.length === 0) throw new Error("dns proxy: no upstream resolver configured");
-  const mark = opts.mark ?? EXEMPT_MARK;
+  const mark = opts.mark === undefined ? EXEMPT_MARK : opts.mark;
   const timeoutMs = opts.timeoutMs ?? 2000;
   const emit = opts.onEvent ?? (() => {});
   const stats = newStats();
@@ -63,8 +67,9 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
   const closers: (() => void)[] = [];
   const listening: DnsProxy["listening"] = [];
   try {
-    for (const u of opts.upstreams) udp.push(await UdpUpstream.open(u, mark));
+    // the closer first: if a later upstream fails to open, the earlier ones are closed
     closers.push(() => udp.forEach((u) => u.close()));
+    for (const u of opts.upstreams) udp.push(await UdpUpstream.open(u, mark));
     const deps: ForwarderDeps = {
       upstreams: opts.upstreams,
       health,

@@ -1,13 +1,14 @@
 // TCP to an upstream, one connection per query: used when the client asked over TCP and
 // to retry an answer that came back truncated over UDP. The socket is created and
-// marked through libc before it connects, so its SYN already carries the mark. The
-// reply is read with 2-byte framing and at most one message (65535 bytes) is buffered.
+// marked through libc before it connects, so its SYN already carries the mark (mark
+// null: not marked at all). The reply is read with 2-byte framing and at most one
+// message (65535 bytes) is buffered.
 import { readAnswer } from "../../core/dns/answer.ts";
 import type { Upstream } from "../../core/dns/upstreams.ts";
 import { closeFd, connectMarkedTcp } from "../sys/ffi-socket.ts";
 import type { Attempt, Question } from "./upstream-types.ts";
 
-export async function tcpQuery(up: Upstream, query: Buffer, q: Question, timeoutMs: number, mark: number): Promise<Attempt> {
+export async function tcpQuery(up: Upstream, query: Buffer, q: Question, timeoutMs: number, mark: number | null): Promise<Attempt> {
   let fd: number;
   try {
     fd = connectMarkedTcp(up.family, up.address, up.port, mark);
@@ -53,11 +54,18 @@ export async function tcpQuery(up: Upstream, query: Buffer, q: Question, timeout
         connectError: () => finish({ ok: false, why: "refused" }),
       },
     };
-    (Bun.connect as unknown as (o: typeof opts) => Promise<unknown>)(opts).catch(() => {
-      finish({ ok: false, why: "refused" });
+    // Bun owns the descriptor once it has adopted it (a failed connect then ends in
+    // connectError/close, and Bun closes it). When it cannot adopt it, the promise
+    // rejects (or the call throws) and the descriptor is still ours to close.
+    let connecting: Promise<unknown>;
+    try {
+      connecting = Promise.resolve((Bun.connect as unknown as (o: typeof opts) => Promise<unknown>)(opts));
+    } catch (err) {
+      connecting = Promise.reject(err);
+    }
+    connecting.catch(() => {
+      closeFd(fd);
+      finish({ ok: false, why: "error" });
     });
-  }).catch(() => {
-    closeFd(fd);
-    return { ok: false, why: "error" } as Attempt;
   });
 }

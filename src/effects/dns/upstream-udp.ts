@@ -30,13 +30,19 @@ export class UdpUpstream {
 
   private constructor(readonly upstream: Upstream) {}
 
-  static async open(upstream: Upstream, mark: number): Promise<UdpUpstream> {
+  /** mark null: the sockets are not marked (no SO_MARK call, so no capability needed) */
+  static async open(upstream: Upstream, mark: number | null): Promise<UdpUpstream> {
     const u = new UdpUpstream(upstream);
-    for (let i = 0; i < UDP_POOL; i++) u.members.push(await u.member(mark));
+    try {
+      for (let i = 0; i < UDP_POOL; i++) u.members.push(await u.member(mark));
+    } catch (err) {
+      u.close(); // the members opened before the failure
+      throw err;
+    }
     return u;
   }
 
-  private async member(mark: number): Promise<Member> {
+  private async member(mark: number | null): Promise<Member> {
     const pending = new Map<number, Pending>();
     const sock = await Bun.udpSocket({
       hostname: this.upstream.family === 4 ? "0.0.0.0" : "::",
@@ -48,7 +54,14 @@ export class UdpUpstream {
         error: () => this.failAll(pending, "refused"),
       },
     });
-    setMark((sock as unknown as { fd: number }).fd, mark);
+    if (mark !== null) {
+      try {
+        setMark((sock as unknown as { fd: number }).fd, mark);
+      } catch (err) {
+        sock.close();
+        throw err;
+      }
+    }
     return { sock, pending };
   }
 

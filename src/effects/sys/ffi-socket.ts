@@ -58,14 +58,15 @@ function sockaddr(family: Family, address: string, port: number): Uint8Array {
 }
 
 /**
- * A nonblocking TCP socket with SO_MARK set, connecting to address:port (the connect is
- * in progress on return). Hand the descriptor to `Bun.connect({ fd })`, which owns it.
+ * A nonblocking TCP socket with SO_MARK set (mark null: left unmarked), connecting to
+ * address:port (the connect is in progress on return). Hand the descriptor to
+ * `Bun.connect({ fd })`, which owns it once it has adopted it.
  */
-export function connectMarkedTcp(family: Family, address: string, port: number, mark: number): number {
+export function connectMarkedTcp(family: Family, address: string, port: number, mark: number | null): number {
   const fd = c().socket(family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw new Error(`socket() failed: errno ${errno()}`);
   try {
-    setMark(fd, mark);
+    if (mark !== null) setMark(fd, mark);
     const sa = sockaddr(family, address, port);
     if (c().connect(fd, ptr(sa), sa.length) !== 0) {
       const e = errno();

@@ -20,6 +20,8 @@ export interface HarnessConfig {
   maxInFlight?: number;
   learn?: { mode: "record" | "nft" | "fail"; table?: string; delayMs?: number };
   statsFile?: string;
+  /** the proxy's `mark` option; absent: its default (EXEMPT_MARK) */
+  mark?: number | null;
 }
 
 const cfg = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as HarnessConfig;
@@ -48,6 +50,7 @@ const proxy = await startDnsProxy({
   shouldLearn: rebindingGuard(compileAddressMatcher(policy)),
   timeoutMs: cfg.timeoutMs ?? 2000,
   maxInFlight: cfg.maxInFlight ?? 1024,
+  ...("mark" in cfg ? { mark: cfg.mark } : {}),
   onEvent: (ev) => out(ev),
   learn: async (b) => {
     if (mode === "fail") throw new Error("learn sink fails on purpose");

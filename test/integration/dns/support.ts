@@ -16,11 +16,12 @@ export interface Harness {
 }
 
 let n = 0;
-export async function startHarness(lab: Lab, cfg: HarnessConfig): Promise<Harness> {
+/** `wrap`: a command the harness runs under (e.g. setpriv dropping capabilities) */
+export async function startHarness(lab: Lab, cfg: HarnessConfig, wrap: string[] = []): Promise<Harness> {
   const id = ++n;
   const statsFile = `${lab.dir}/stats-${id}.json`;
   const path = lab.file(`harness-${id}.json`, JSON.stringify({ ...cfg, statsFile }));
-  const proc = lab.spawn("sandbox", [BUN, HARNESS, path]);
+  const proc = lab.spawn("sandbox", [...wrap, BUN, HARNESS, path]);
   const events: Record<string, unknown>[] = [];
   let stderr = "";
   void (async () => {
