@@ -2,10 +2,9 @@
 // [--drop-silently] [--proxy-port N] [--allow-host-network]`: resolve arguments, call the apply use case,
 // print, map the outcome to an exit code (CONTRACT section 2). Ruleset text goes to
 // stdout, everything else to stderr.
-import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import { applyPolicy, type ApplyAction, type ApplyOutcome } from "../app/apply.ts";
-import { decodePolicyBytes } from "../core/policy/bytes.ts";
+import { readPolicyText } from "../effects/fs/policy-file.ts";
 import { humanLine } from "../core/policy/report.ts";
 import { parseUpstreamList } from "../core/dns/upstreams.ts";
 import { dohFromSettings } from "../core/ruleset/doh.ts";
@@ -107,13 +106,8 @@ function report(o: ApplyOutcome, file: string): void {
 }
 
 function readPolicy(file: string): string {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file === "-" ? 0 : file);
-  } catch (e) {
-    usage(`${file}: cannot read: ${(e as Error).message}`);
-  }
-  const d = decodePolicyBytes(bytes);
+  const d = readPolicyText(file);
+  if ("unreadable" in d) usage(`${file}: ${d.unreadable}`);
   if ("problem" in d) throw new ActionableError(humanLine(file, d.problem), Exit.invalidPolicy);
   return d.text;
 }

@@ -1,18 +1,14 @@
 // `egressctl validate FILE... [--json] [--mode M]`: read each file, run the policy
 // engine, print, set the exit code (0 valid, 3 invalid, 2 a file could not be read).
 // Never touches the system beyond reading the named files.
-import { readFileSync, statSync } from "node:fs";
 import { defineCommand } from "citty";
 import { ActionableError, Exit } from "./exit.ts";
 import { log } from "./log.ts";
 import { loadPolicyText } from "../core/policy/load.ts";
+import { readPolicyBytes } from "../effects/fs/policy-file.ts";
 import { MODE_SPELLINGS, parseMode } from "../core/probe/modes.ts";
 import { decodePolicyBytes } from "../core/policy/bytes.ts";
 import { humanReport, jsonReport, type FileResult } from "../core/policy/report.ts";
-
-// Far above any real policy (100k rules is about 4 MB); stops a mistaken path to a
-// disk image from being read into memory.
-const MAX_BYTES = 64 << 20;
 
 export default defineCommand({
   meta: {
@@ -41,7 +37,7 @@ Examples:
     const results: FileResult[] = [];
     let unreadable = 0;
     for (const file of files) {
-      const bytes = read(file);
+      const bytes = readPolicyBytes(file);
       if (typeof bytes === "string") {
         log.error(`${file}: ${bytes}`);
         unreadable++;
@@ -59,17 +55,3 @@ Examples:
 });
 
 /** The file's bytes, or why they cannot be had (as a message for people). */
-function read(file: string): Uint8Array | string {
-  try {
-    if (file === "-") return readFileSync(0);
-    const st = statSync(file);
-    if (st.isDirectory()) return "is a directory; give the policy files inside it";
-    if (st.size > MAX_BYTES) return `is ${st.size} bytes; a policy file may be at most ${MAX_BYTES} bytes`;
-    return readFileSync(file);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === "ENOENT") return "no such file";
-    if (code === "EACCES") return "permission denied";
-    return `cannot read: ${(e as Error).message}`;
-  }
-}

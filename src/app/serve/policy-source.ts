@@ -17,7 +17,8 @@ export interface PolicyChoice {
   notes: string[];
 }
 
-export type ReadText = (path: string) => { ok: true; text: string } | { ok: false; error: string };
+/** problems: when the bytes were read but are not policy text at all (not-text) */
+export type ReadText = (path: string) => { ok: true; text: string } | { ok: false; error: string; problems?: Problem[] };
 
 export type ChoiceResult = { ok: true; choice: PolicyChoice } | { ok: false; source: string; error: string; problems: Problem[] };
 
@@ -47,7 +48,7 @@ export function loadPolicyFile(path: string, read: ReadText, mode?: string): Cho
 
 function fromFile(path: string, source: string, read: ReadText, mode: string | undefined, notes: string[]): ChoiceResult {
   const r = read(path);
-  if (!r.ok) return { ok: false, source, error: `cannot read ${path}: ${r.error}`, problems: [] };
+  if (!r.ok) return { ok: false, source, error: r.problems ? `${path} is not a valid policy` : `cannot read ${path}: ${r.error}`, problems: r.problems ?? [] };
   const { policy, problems } = loadPolicyText(r.text, { source: path, mode });
   if (!policy) return { ok: false, source, error: `${path} is not a valid policy`, problems };
   return { ok: true, choice: { policy, source, path, warnings: problems, notes } };

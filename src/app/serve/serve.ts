@@ -4,7 +4,7 @@
 //   2. the proxy listens before the redirect is loaded, so no DNS packet is ever
 //      redirected to a closed port;
 //   3. ready only after both, and only then the ready file and a healthy /healthz.
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import type { ServeConfig } from "../../core/config/serve-config.ts";
 import { parseResolvConf, parseUpstreamList, type Upstream } from "../../core/dns/upstreams.ts";
 import { tableSink } from "../../core/learn/sink.ts";
@@ -32,17 +32,16 @@ import { watchReloads } from "./reload.ts";
 import { runSelfTest } from "./selftest.ts";
 import { metricsText, statusJson, type ServeState } from "./status-view.ts";
 import { startStatusServer } from "./status-server.ts";
+import { readPolicyText } from "../../effects/fs/policy-file.ts";
 import { Ring } from "../../core/events/ring.ts";
 import { DeniedFlowTracker } from "../../core/events/net-denied.ts";
 import { Exit } from "../../core/exit-codes.ts";
 import { eventToLog } from "./dns-events.ts";
 
 const readText: ReadText = (path) => {
-  try {
-    return { ok: true, text: readFileSync(path, "utf8") };
-  } catch (e) {
-    return { ok: false, error: (e as NodeJS.ErrnoException).code ?? String(e) };
-  }
+  const d = readPolicyText(path);
+  if ("text" in d) return { ok: true, text: d.text };
+  return "unreadable" in d ? { ok: false, error: d.unreadable } : { ok: false, error: d.problem.message, problems: [d.problem] };
 };
 
 export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {

@@ -256,6 +256,15 @@ describe("policy sources, in order", () => {
     expect(await table(lab)).toBeNull();
   });
 
+  test("a FILE that is not text (NUL bytes) is exit 3 with the same not-text problem validate gives", async () => {
+    const bin = writePolicy(lab, "egress: []\n\u0000\u0001\u0002", "binary.yaml");
+    const r = await serveExit(lab, args(bin));
+    expect(r.code).toBe(3);
+    const ev = r.events.find((e) => e.event === "policy.invalid");
+    expect(ev!.problems).toEqual([expect.objectContaining({ code: "not-text", line: 1, col: 1 })]);
+    expect(await table(lab)).toBeNull();
+  });
+
   test("an invalid OPENSANDBOX_EGRESS_RULES (nothing better given) is exit 3", async () => {
     const r = await serveExit(lab, args(null), { OPENSANDBOX_EGRESS_RULES: "{ not json" });
     expect(r.code).toBe(3);
