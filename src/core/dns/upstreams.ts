@@ -38,19 +38,30 @@ export function parseUpstream(text: string, self: { host: string; port: number }
     port = Number(s.slice(i + 1));
   }
   if (host.includes("%")) return `"${s}": zone ids (link-local scopes) are not supported`;
-  const a = parseAddress(host);
-  if (!a) return `"${s}" is not a literal IPv4 or IPv6 address (with an optional port); names are not accepted`;
-  if (bracket && a.family === 4) return `"${s}": brackets are for IPv6 addresses only`;
+  const parsed = parseAddress(host);
+  if (!parsed) return `"${s}" is not a literal IPv4 or IPv6 address (with an optional port); names are not accepted`;
+  if (bracket && parsed.family === 4) return `"${s}": brackets are for IPv6 addresses only`;
   if (!Number.isInteger(port) || port < 1 || port > 65535) return `"${s}": port must be 1-65535`;
+  const a = unmapped(parsed);
   if (a.value === 0n) return `"${s}": the unspecified address is not a resolver`;
   const address = formatAddress(a.family, a.value);
   for (const l of self) {
-    const sa = parseAddress(l.host);
+    const p = parseAddress(l.host);
+    const sa = p && unmapped(p);
     if (sa && sa.family === a.family && sa.value === a.value && l.port === port) {
       return `"${s}" is egressctl's own DNS listener; forwarding there would loop`;
     }
   }
   return { family: a.family, address, port, label: a.family === 6 ? `[${address}]:${port}` : `${address}:${port}` };
+}
+
+/**
+ * An IPv4-mapped IPv6 address (`::ffff:198.51.100.53`) as the IPv4 address it is: the
+ * kernel sends to it over IPv4, so the ruleset must exempt it as `ip daddr`, the socket
+ * must be an IPv4 one, and `::ffff:127.0.0.1` is our own IPv4 listener.
+ */
+function unmapped(a: { family: 4 | 6; value: bigint }): { family: 4 | 6; value: bigint } {
+  return a.family === 6 && a.value >> 32n === 0xffffn ? { family: 4, value: a.value & 0xffffffffn } : a;
 }
 
 /** Parses a comma- or whitespace-separated list; duplicates are dropped with a problem. */

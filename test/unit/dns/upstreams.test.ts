@@ -32,3 +32,31 @@ test("resolv.conf nameserver lines", () => {
   expect(r.upstreams.map((u) => u.label)).toEqual(["198.51.100.53:53", "[2001:db8::53]:53"]);
   expect(r.problems.length).toBe(1);
 });
+
+test.each([
+  ["::ffff:198.51.100.53", "198.51.100.53:53"],
+  ["[::ffff:198.51.100.53]:5353", "198.51.100.53:5353"],
+  ["[::FFFF:c633:6435]", "198.51.100.53:53"], // the same, in hex groups
+])("an IPv4-mapped %p goes out over IPv4: family 4, %p", (text, label) => {
+  const u = parseUpstream(text, self);
+  expect(u).toMatchObject({ family: 4, address: label.split(":")[0], label });
+});
+
+test("not mapped: ::ffff alone in other positions, and IPv4-compatible addresses, stay IPv6", () => {
+  expect(parseUpstream("[::ffff:1:c633:6435]", self)).toMatchObject({ family: 6 });
+  expect(parseUpstream("64:ff9b::198.51.100.53", self)).toMatchObject({ family: 6 });
+});
+
+test("IPv4-mapped forms of our own listener and of the unspecified address are refused", () => {
+  expect(parseUpstream("[::ffff:127.0.0.1]:15353", self)).toMatch(/own DNS listener/);
+  expect(parseUpstream("[::ffff:127.0.0.1]:15353", [{ host: "::ffff:127.0.0.1", port: 15353 }])).toMatch(/own DNS listener/);
+  expect(parseUpstream("127.0.0.1:15353", [{ host: "::ffff:127.0.0.1", port: 15353 }])).toMatch(/own DNS listener/);
+  expect(parseUpstream("::ffff:0.0.0.0", self)).toMatch(/unspecified/);
+  expect(parseUpstream("[::ffff:127.0.0.1]:53", self)).toMatchObject({ family: 4, label: "127.0.0.1:53" });
+});
+
+test("a mapped address and its IPv4 form are one upstream", () => {
+  const r = parseUpstreamList("198.51.100.53, ::ffff:198.51.100.53");
+  expect(r.upstreams.map((u) => u.label)).toEqual(["198.51.100.53:53"]);
+  expect(r.problems).toEqual(['"::ffff:198.51.100.53" is listed twice; using it once']);
+});

@@ -2,6 +2,7 @@
 // carries the security argument (deny CIDRs before learned IPs, DoT before static allows,
 // static allows before the DoH block, DoH before learned, the default verdict last).
 import { describe, expect, test } from "bun:test";
+import { parseUpstreamList } from "../../../src/core/dns/upstreams.ts";
 import { planRuleset } from "../../../src/core/ruleset/plan.ts";
 import { CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT } from "../../../src/core/ruleset/names.ts";
 import { env, policy } from "./env.ts";
@@ -80,6 +81,13 @@ describe("planRuleset", () => {
     const t = filter(planRuleset(P, env({ upstreams: [{ family: 6, address: "2001:db8:100::53", port: 5353 }] }))).rules.map((x) => x.text);
     expect(t).toContain("meta mark 0x0045474c ip6 daddr 2001:db8:100::53 meta l4proto { tcp, udp } th dport 5353 accept");
     expect(t.some((x) => /meta mark .* th dport 53 accept$/.test(x))).toBe(false);
+  });
+
+  test("an IPv4-mapped upstream is exempted as the IPv4 address its packets carry", () => {
+    const { upstreams } = parseUpstreamList("[::ffff:198.51.100.53]:5353");
+    const t = filter(planRuleset(P, env({ upstreams }))).rules.map((x) => x.text);
+    expect(t).toContain("meta mark 0x0045474c ip daddr 198.51.100.53 meta l4proto { tcp, udp } th dport 5353 accept");
+    expect(t.some((x) => x.includes("::ffff:"))).toBe(false);
   });
 
   test("proxy port and mark reach the redirect chain", () => {
