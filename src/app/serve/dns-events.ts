@@ -27,7 +27,5 @@ export function eventToLog(ev: DnsEvent, log: EventLog, violations: Ring<Record<
       return log.emitLimited(ev.client, ev.type, { client: ev.client, reason: ev.reason }, "debug");
     case "dns.servfail":
       return log.emitLimited(ev.name, ev.type, { name: ev.name, client: ev.client, reason: ev.reason }, "warn");
-    case "dns.allowed":
-      return log.emit(ev.type, { name: ev.name, qtype: qtypeName(ev.qtype), client: ev.client, learned: ev.learned }, "debug");
   }
 }

@@ -1,7 +1,6 @@
 // Events and counters of the DNS proxy, for the lead's logger, /status and /metrics.
 export type DnsEvent =
   | { type: "dns.denied"; name: string; qtype: number; rule: string; client: string }
-  | { type: "dns.allowed"; name: string; qtype: number; client: string; learned: number }
   | { type: "dns.malformed"; client: string; reason: string }
   | { type: "dns.servfail"; name: string; client: string; reason: string }
   | { type: "upstream.down" | "upstream.up"; upstream: string };
