@@ -74,6 +74,9 @@ describe("human output and exit codes", () => {
   test("--mode dns-only warns about IP rules; an unknown mode is a usage error", () => {
     expect(run("--mode", "dns-only", "examples/ci-runner.yaml").stdout).toContain("ignored in dns-only mode");
     expect(run("examples/ci-runner.yaml").stdout).not.toContain("dns-only");
+    // OpenSandbox's alias, any case, is read by parseMode before the lint sees it
+    for (const alias of ["dns", "DNS"]) expect(run("--mode", alias, "examples/ci-runner.yaml").stdout).toContain("ignored in dns-only mode");
+    expect(run("--mode", "dns+nft", "examples/ci-runner.yaml").stdout).not.toContain("dns-only");
     const r = run("--mode", "bogus", "examples/default.yaml");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown --mode "bogus"');

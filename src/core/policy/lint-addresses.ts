@@ -10,6 +10,7 @@ import { duplicateOf, ruleProblem, shadowedBy } from "./lint-common.ts";
 
 const MAX_NAMED = 3; // shadowing rules named in one warning
 
+/** `mode` is a canonical mode name (parseMode has read aliases such as `dns` already). */
 export function lintAddresses(rules: readonly Rule[], mode?: string): Problem[] {
   const out: Problem[] = [];
   const first = new Map<string, Rule>();
@@ -36,7 +37,7 @@ export function lintAddresses(rules: readonly Rule[], mode?: string): Problem[] 
       out.push(shadowedBy(r, by.slice(0, MAX_NAMED), "address", by.length > MAX_NAMED));
     }
   }
-  if ((mode === "dns-only" || mode === "dns") && ipRules.length > 0) {
+  if (mode === "dns-only" && ipRules.length > 0) {
     const n = ipRules.length;
     out.push(ruleProblem(ipRules[0]!, "ignored-in-dns-only", `${n} IP/CIDR rule${n === 1 ? " is" : "s are"} ignored in dns-only mode`,
       "dns-only mode enforces names only; run in dns+nftables mode to enforce address rules"));

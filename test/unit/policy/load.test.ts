@@ -37,6 +37,8 @@ describe("loadPolicyText", () => {
     expect(dns[0]).toMatchObject({ path: "egress[1].target", line: 3, message: "2 IP/CIDR rules are ignored in dns-only mode" });
     expect(loadPolicyText(text).problems).toEqual([]);
     expect(loadPolicyText(text, { mode: "dns+nftables" }).problems).toEqual([]);
+    // canonical names only: callers read aliases with parseMode first
+    expect(loadPolicyText(text, { mode: "dns" }).problems).toEqual([]);
   });
 
   test("hints say how to fix", () => {
