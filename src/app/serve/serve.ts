@@ -130,6 +130,9 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       shouldLearn: learning ? (addr) => live.shouldLearn(addr) : null,
       timeoutMs: cfg.upstreamTimeoutMs,
       onEvent: (ev) => eventToLog(ev, log, violations),
+      // disabled: no redirect to be exempt from, and without CAP_NET_ADMIN/CAP_NET_RAW
+      // setting SO_MARK would fail, and with it the loud-but-running disabled mode
+      mark: a.mode === "disabled" ? null : EXEMPT_MARK,
     });
   } catch (e) {
     log.emit("serve.failed", { reason: `DNS proxy could not start: ${(e as Error).message}` }, "error");

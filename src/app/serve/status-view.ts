@@ -66,6 +66,14 @@ export function metricsText(s: ServeState): string {
   gauge("policy_rules", "rules in the policy in force", s.live.policy.rules.length);
   gauge("reloads_total", "policy reloads applied", s.reloads.ok, "counter");
   gauge("reload_failures_total", "policy reloads rejected", s.reloads.failed, "counter");
+  // what the kernel refused, per reason (the table's named counters)
+  const counters = Object.entries(s.kernel()?.counters ?? {}).filter(([n]) => n.startsWith("denied_"));
+  if (counters.length) {
+    lines.push("# HELP egressctl_denied_packets_total packets the filter denied, by reason", "# TYPE egressctl_denied_packets_total counter");
+    for (const [n, c] of counters) lines.push(`egressctl_denied_packets_total{reason="${n.slice(7)}"} ${c.packets}`);
+    lines.push("# HELP egressctl_denied_bytes_total bytes the filter denied, by reason", "# TYPE egressctl_denied_bytes_total counter");
+    for (const [n, c] of counters) lines.push(`egressctl_denied_bytes_total{reason="${n.slice(7)}"} ${c.bytes}`);
+  }
   const st = s.proxy?.stats();
   if (st) {
     for (const [k, v] of Object.entries(st)) {

@@ -13,6 +13,8 @@ export interface KernelState {
   learnedAddresses: string[];
   /** learned elements with the name in their comment (null: none) and seconds left */
   learnedEntries: LearnedEntry[];
+  /** named counters of the table (denied_cidr, ...): packets and bytes */
+  counters: Record<string, { packets: number; bytes: number }>;
 }
 
 export interface LearnedEntry {
@@ -22,7 +24,7 @@ export interface LearnedEntry {
   expiresSec: number;
 }
 
-const ABSENT: KernelState = { present: false, digest: null, filterHooked: false, natHooked: false, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [] };
+const ABSENT: KernelState = { present: false, digest: null, filterHooked: false, natHooked: false, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [], counters: {} };
 
 type Obj = Record<string, any>;
 
@@ -33,7 +35,7 @@ type Obj = Record<string, any>;
 export function readKernelState(listing: unknown, chainText = ""): KernelState {
   const items: Obj[] = (listing as Obj | null)?.nftables ?? [];
   if (!Array.isArray(items) || items.length === 0) return ABSENT;
-  const st: KernelState = { ...ABSENT, present: true, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [] };
+  const st: KernelState = { ...ABSENT, present: true, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [], counters: {} };
   st.digest = digestIn(chainText);
   for (const it of items) {
     const chain = it.chain as Obj | undefined;
@@ -41,6 +43,10 @@ export function readKernelState(listing: unknown, chainText = ""): KernelState {
       st.digest = digestIn(String(chain.comment ?? "")) ?? st.digest;
       if (chain.name === CHAIN_FILTER && chain.hook === "output") st.filterHooked = true;
       if (chain.name === CHAIN_NAT && chain.hook === "output") st.natHooked = true;
+    }
+    const counter = it.counter as Obj | undefined;
+    if (counter && typeof counter.name === "string") {
+      st.counters[counter.name] = { packets: Number(counter.packets ?? 0), bytes: Number(counter.bytes ?? 0) };
     }
     const set = it.set as Obj | undefined;
     if (set && (set.name === LEARNED_V4 || set.name === LEARNED_V6)) {

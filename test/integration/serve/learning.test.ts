@@ -102,4 +102,7 @@ test("the status socket reports what was learned", async () => {
   expect(s.measuredLevel).toBe("dns+nftables");
   const m = (await served.get("/metrics")).body;
   expect(m).toMatch(/^egressctl_learned_addresses \d+$/m);
+  // the rebinding and DoT tests above were refused by the filter: counted per reason
+  expect(Number(/^egressctl_denied_packets_total\{reason="cidr"\} (\d+)$/m.exec(m)?.[1])).toBeGreaterThan(0);
+  expect(Number(/^egressctl_denied_packets_total\{reason="dot"\} (\d+)$/m.exec(m)?.[1])).toBeGreaterThan(0);
 });

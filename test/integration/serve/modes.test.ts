@@ -72,6 +72,15 @@ describe("serve picks the strongest mode available, for the right reason", () =>
     expect(await s.stop()).toBe(0);
   });
 
+  test("without CAP_NET_ADMIN and CAP_NET_RAW (cap-drop ALL, say): still runs disabled, it does not fail", async () => {
+    // SO_MARK needs one of the two; disabled mode has nothing to exempt and must not try
+    const none = ["setpriv", "--inh-caps=-net_admin,-net_raw", "--bounding-set=-net_admin,-net_raw"];
+    s = await serve(lab, args(policy), { prefix: none });
+    expect(s.events.find((e) => e.event === "mode")).toMatchObject({ mode: "disabled", level: "error" });
+    expect((await status(s)).measuredLevel).toBe("disabled");
+    expect(await s.stop()).toBe(0);
+  });
+
   test("EGRESSCTL_NFT_BACKEND=none: dns-only through the iptables redirect, removed on exit with --cleanup-on-exit", async () => {
     s = await serve(lab, args(policy, LAB.dnsV4, ["--cleanup-on-exit"]), { env: { EGRESSCTL_NFT_BACKEND: "none" } });
     const ev = s.events.find((e) => e.event === "mode");

@@ -10,6 +10,7 @@ const listing = {
     { set: { name: "learned4", elem: [{ elem: { val: "198.51.100.10", timeout: 300, expires: 250, comment: "api.example.com" } }, { elem: { val: "198.51.100.11", expires: 10 } }] } },
     { set: { name: "learned6", elem: ["2001:db8::1"] } },
     { chain: { name: "output", type: "filter", hook: "output" } },
+    { counter: { name: "denied_default", packets: 3, bytes: 180 } },
     { chain: { name: "dns_redirect", type: "nat", hook: "output" } },
   ],
 };
@@ -19,6 +20,7 @@ describe("readKernelState", () => {
   test("hooks, learned elements with names and expiry, the digest from the text listing", () => {
     const k = readKernelState(listing, text(D1) + text(D1));
     expect(k).toMatchObject({ present: true, digest: D1, filterHooked: true, natHooked: true, learned: { 4: 2, 6: 1 } });
+    expect(k.counters).toEqual({ denied_default: { packets: 3, bytes: 180 } });
     expect(k.learnedEntries).toEqual([
       { family: 4, address: "198.51.100.10", name: "api.example.com", expiresSec: 250 },
       { family: 4, address: "198.51.100.11", name: null, expiresSec: 10 },
