@@ -147,7 +147,3 @@ export function cidrRange(c: Cidr): Range {
 export function formatCidr(c: Pick<Cidr, "family" | "network" | "prefix">): string {
   return `${formatAddress(c.family, c.network)}/${c.prefix}`;
 }
-
-export function inRange(r: Range, v: bigint): boolean {
-  return v >= r.start && v <= r.end;
-}

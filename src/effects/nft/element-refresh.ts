@@ -6,6 +6,7 @@
 // (run after the first install). EGRESSCTL_ELEMENT_REFRESH=refresh|replace overrides the
 // detection (tests of the replace path on a new kernel; docs/serve.md).
 import { LEARNED_V4, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
+import { renderForget } from "../../core/ruleset/learn.ts";
 import { refreshesTimeouts } from "../../core/learn/kernel-expiry.ts";
 import type { NftBackend } from "./backend.ts";
 
@@ -30,7 +31,7 @@ export function detectElementRefresh(nft: NftBackend, env: Record<string, string
     const method = refreshesTimeouts(release) ? "refresh" : "replace";
     return { method, how: `kernel ${release} (measuring failed: ${(e as Error).message})` };
   } finally {
-    nft.run(`add element ${SET} { ${SENTINEL} timeout 1s }\ndelete element ${SET} { ${SENTINEL} }`);
+    nft.run(renderForget([{ family: 4, address: SENTINEL }]));
   }
 }
 
