@@ -18,6 +18,26 @@ export interface SelfTestDeps {
   expectName: (name: string, timeoutMs: number) => Promise<boolean>;
 }
 
+/**
+ * The names the self-test is waiting for. serve's decide function reports every name it
+ * sees here; the probe names are then answered like any denied name.
+ */
+export class ProbeNames {
+  private waiting = new Map<string, () => void>();
+
+  /** called for every query name the proxy decides on; cheap when nothing waits */
+  saw(name: string): void {
+    if (this.waiting.size) this.waiting.get(name)?.();
+  }
+
+  expect(name: string, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => (this.waiting.delete(name), resolve(false)), timeoutMs);
+      this.waiting.set(name, () => (clearTimeout(t), this.waiting.delete(name), resolve(true)));
+    });
+  }
+}
+
 export async function runSelfTest(d: SelfTestDeps, timeoutMs = 1500): Promise<Measured> {
   const name = `selftest-${crypto.randomUUID().slice(0, 8)}.egressctl.invalid`;
   const seen = d.expectName(name, timeoutMs);

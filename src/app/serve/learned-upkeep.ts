@@ -1,0 +1,48 @@
+// Serve's upkeep of what it learned: adopting a killed predecessor's learned elements,
+// turning the kernel's denied-flow sets into net.denied events, and picking a learned
+// address the self-test can look for in the kernel.
+import { adoptLearned } from "../../core/learn/adopt.ts";
+import type { LearnTable } from "../../core/learn/table.ts";
+import { DeniedFlowTracker } from "../../core/events/net-denied.ts";
+import type { Ring } from "../../core/events/ring.ts";
+import type { EventLog } from "../../effects/log/events.ts";
+import type { Enforcer } from "./enforcer.ts";
+import type { LivePolicy } from "./live-policy.ts";
+import { removeLearned } from "./remove-learned.ts";
+
+/** Takes over the learned elements a killed serve left in the kernel (docs/serve.md). */
+export function adopt(enforcer: Enforcer, table: LearnTable, live: LivePolicy, log: EventLog): void {
+  if (enforcer.mode !== "dns+nftables") return;
+  const entries = enforcer.kernelState()?.learnedEntries ?? [];
+  if (entries.length === 0) return;
+  const { adopted, remove } = adoptLearned(entries, table, (name) => live.decide(name).action === "allow", Date.now());
+  removeLearned(enforcer, table, remove, log, "adoption");
+  log.emit("learned.adopted", { adopted, removed: remove.length });
+}
+
+/**
+ * net.denied events: once a second, the flows the kernel noted in its denied sets that
+ * were not there at the last look, with the name the address was learned under when
+ * serve knows it (an address learned, then cut off by a deny CIDR, DoT or DoH rule).
+ */
+export function watchNetDenied(enforcer: Enforcer, table: LearnTable, log: EventLog, violations: Ring<Record<string, unknown>>): ReturnType<typeof setInterval> {
+  const tracker = new DeniedFlowTracker();
+  return setInterval(() => {
+    const now = Date.now();
+    for (const f of tracker.newFlows(enforcer.deniedFlows())) {
+      const name = table.namesOf(f.destination, now)[0];
+      const rec = { destination: f.destination, port: f.port, protocol: f.protocol, ...(name ? { name } : {}) };
+      violations.push({ event: "net.denied", at: new Date(now).toISOString(), ...rec });
+      log.emitLimited(f.destination, "net.denied", rec, "warn");
+    }
+  }, 1000);
+}
+
+/** An address the table holds for a while yet, so the kernel must hold it too. */
+export function longLived(table: LearnTable): string | null {
+  const now = Date.now();
+  for (const entries of Object.values(table.snapshot(now))) {
+    for (const e of entries) if (e.expiresAt - now > 10_000) return e.address;
+  }
+  return null;
+}

@@ -1,0 +1,83 @@
+// Everything serve decides before it touches anything: the policy, the facts of the
+// namespace and the mode they allow, the listeners, the upstreams, the DoH list, the
+// kernel backend. Any refusal is an exit code here (2, 3, 4 or 1), so nothing has been
+// changed when serve gives up.
+import { parseResolvConf, parseUpstreamList, type Upstream } from "../../core/dns/upstreams.ts";
+import type { ServeConfig } from "../../core/config/serve-config.ts";
+import { Exit } from "../../core/exit-codes.ts";
+import { assess, type Assessment } from "../../core/probe/assess.ts";
+import { MODE_SPELLINGS, parseMode } from "../../core/probe/modes.ts";
+import type { ProbeFacts } from "../../core/probe/types.ts";
+import { dohFromSettings, type DohList } from "../../core/ruleset/doh.ts";
+import { readPolicyText } from "../../effects/fs/policy-file.ts";
+import type { EventLog } from "../../effects/log/events.ts";
+import { openNftBackend, type NftBackend } from "../../effects/nft/backend.ts";
+import { gatherFacts } from "../../effects/probe/facts.ts";
+import { choosePolicy, type PolicyChoice, type ReadText } from "./policy-source.ts";
+import { logPolicyWarnings } from "./policy-warnings.ts";
+
+export interface StartPlan {
+  choice: PolicyChoice;
+  facts: ProbeFacts;
+  assessment: Assessment;
+  listen: { host: string; port: number }[];
+  upstreams: Upstream[];
+  doh: DohList;
+  /** the nftables backend when the redirect goes through nftables */
+  backend: NftBackend | null;
+}
+
+/** Policy files are read the same way at start and on every reload. */
+export const readText: ReadText = (path) => {
+  const d = readPolicyText(path);
+  if ("text" in d) return { ok: true, text: d.text };
+  return "unreadable" in d ? { ok: false, error: d.unreadable } : { ok: false, error: d.problem.message, problems: [d.problem] };
+};
+
+export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartPlan | number> {
+  const wantMode = parseMode(cfg.mode);
+  if (wantMode === null) {
+    log.emit("serve.refused", { reason: `unknown mode '${cfg.mode}' (${MODE_SPELLINGS.join(", ")})` }, "error");
+    return Exit.usage;
+  }
+  const chosen = choosePolicy({ file: cfg.policyFile, envPolicyFile: cfg.envPolicyFile, envRules: cfg.envRules }, readText);
+  if (!chosen.ok) {
+    log.emit("policy.invalid", { source: chosen.source, error: chosen.error, problems: chosen.problems }, "error");
+    return Exit.invalidPolicy;
+  }
+  const choice = chosen.choice;
+  for (const note of choice.notes) log.emit("policy.note", { note }, "warn");
+
+  const facts = await gatherFacts({ openNftBackend: () => openNftBackend(process.env) });
+  const a = assess(facts, { wantMode, requireFullIsolation: choice.policy.requireFullIsolation, allowHostNetwork: cfg.allowHostNetwork });
+  if (a.refusal) {
+    log.emit("serve.refused", { reason: a.refusal.message, available: a.available }, "error");
+    return Exit.unavailable;
+  }
+  log.emit("mode", { mode: a.mode, redirect: a.redirect, reasons: a.reasons }, a.mode === "disabled" ? "error" : "info");
+  logPolicyWarnings(log, choice.source, choice.warnings, choice.policy, a.mode);
+
+  const listen = [{ host: "127.0.0.1", port: cfg.dnsPort }, ...(facts.ipv6.enabled ? [{ host: "::1", port: cfg.dnsPort }] : [])];
+  const ups = upstreamsFrom(cfg, listen);
+  for (const p of ups.problems) log.emit("upstream.ignored", { problem: p }, "warn");
+  if (ups.upstreams.length === 0) {
+    log.emit("serve.refused", { reason: "no usable upstream resolver: set --upstream or OPENSANDBOX_EGRESS_DNS_UPSTREAM" }, "error");
+    return Exit.runtime;
+  }
+  const doh = dohFromSettings(cfg.blockDoh443, cfg.dohBlocklist);
+  for (const p of doh.problems) log.emit("doh.ignored", { problem: p }, "warn");
+
+  const backend = a.redirect === "nftables" ? openNftBackend(process.env) : null;
+  if (backend && "unavailable" in backend) {
+    log.emit("serve.refused", { reason: backend.unavailable }, "error");
+    return Exit.unavailable;
+  }
+  return { choice, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, backend };
+}
+
+function upstreamsFrom(cfg: ServeConfig, self: { host: string; port: number }[]): { upstreams: Upstream[]; problems: string[] } {
+  if (cfg.upstreamSpec) return parseUpstreamList(cfg.upstreamSpec, self);
+  const r = readText("/etc/resolv.conf");
+  if (!r.ok) return { upstreams: [], problems: [`/etc/resolv.conf: ${r.error}`] };
+  return parseResolvConf(r.text, self);
+}
