@@ -78,7 +78,9 @@ Examples:
       {
         // only the namespace signals are judged: no nftables check transaction is needed
         // (or wanted) before the refusal, so on the host nothing reaches the kernel
-        gatherFacts: () => gatherFacts({ openNftBackend: () => ({ unavailable: "not checked by apply" }) }),
+        // only the namespace's identity matters here: no nftables check transaction, and
+        // no iptables listing (with iptables-nft that is a netlink conversation too)
+        gatherFacts: () => gatherFacts({ openNftBackend: () => ({ unavailable: "not checked by apply" }), env: { ...process.env, EGRESSCTL_IPTABLES: "none" } }),
         openBackend: () => openNftBackend(),
       },
     );

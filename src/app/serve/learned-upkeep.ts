@@ -8,15 +8,15 @@ import type { Ring } from "../../core/events/ring.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import type { Enforcer } from "./enforcer.ts";
 import type { LivePolicy } from "./live-policy.ts";
-import { removeLearned } from "./remove-learned.ts";
+import { removeLearned, type PendingRemovals } from "./remove-learned.ts";
 
 /** Takes over the learned elements a killed serve left in the kernel (docs/serve.md). */
-export function adopt(enforcer: Enforcer, table: LearnTable, live: LivePolicy, log: EventLog): void {
+export function adopt(enforcer: Enforcer, table: LearnTable, live: LivePolicy, log: EventLog, pending: PendingRemovals): void {
   if (enforcer.mode !== "dns+nftables") return;
   const entries = enforcer.kernelState()?.learnedEntries ?? [];
   if (entries.length === 0) return;
   const { adopted, remove } = adoptLearned(entries, table, (name) => live.decide(name).action === "allow", Date.now());
-  removeLearned(enforcer, table, remove, log, "adoption");
+  removeLearned(enforcer, table, remove, log, "adoption", pending);
   log.emit("learned.adopted", { adopted, removed: remove.length });
 }
 
@@ -28,12 +28,17 @@ export function adopt(enforcer: Enforcer, table: LearnTable, live: LivePolicy, l
 export function watchNetDenied(enforcer: Enforcer, table: LearnTable, log: EventLog, violations: Ring<Record<string, unknown>>): ReturnType<typeof setInterval> {
   const tracker = new DeniedFlowTracker();
   return setInterval(() => {
-    const now = Date.now();
-    for (const f of tracker.newFlows(enforcer.deniedFlows())) {
-      const name = table.namesOf(f.destination, now)[0];
-      const rec = { destination: f.destination, port: f.port, protocol: f.protocol, ...(name ? { name } : {}) };
-      violations.push({ event: "net.denied", at: new Date(now).toISOString(), ...rec });
-      log.emitLimited(f.destination, "net.denied", rec, "warn");
+    try {
+      const now = Date.now();
+      for (const f of tracker.newFlows(enforcer.deniedFlows())) {
+        const name = table.namesOf(f.destination, now)[0];
+        const rec = { destination: f.destination, port: f.port, protocol: f.protocol, ...(name ? { name } : {}) };
+        violations.push({ event: "net.denied", at: new Date(now).toISOString(), ...rec });
+        log.emitLimited(f.destination, "net.denied", rec, "warn");
+      }
+    } catch (e) {
+      // a timer's exception would end serve; the events are worth less than the process
+      log.emitLimited("net.denied", "serve.error", { what: "net.denied", error: (e as Error).message }, "error");
     }
   }, 1000);
 }

@@ -10,7 +10,7 @@ import type { Enforcer } from "./enforcer.ts";
 import { compilePolicy, type LivePolicy } from "./live-policy.ts";
 import { loadPolicyFile, type ReadText } from "./policy-source.ts";
 import { logPolicyWarnings } from "./policy-warnings.ts";
-import { removeLearned } from "./remove-learned.ts";
+import { removeLearned, type PendingRemovals } from "./remove-learned.ts";
 
 export interface ReloadContext {
   mode: Mode;
@@ -21,6 +21,7 @@ export interface ReloadContext {
   live(): LivePolicy;
   swap(next: LivePolicy): void;
   counts: { ok: number; failed: number; lastError: string | null };
+  pending: PendingRemovals;
 }
 
 export function createReloader(ctx: ReloadContext): (why: string) => void {
@@ -50,7 +51,7 @@ export function createReloader(ctx: ReloadContext): (why: string) => void {
     if (!changed) return log.emit("policy.reinstalled", { why, digest: live.digest });
     ctx.swap(next);
     ctx.counts.ok++;
-    removeLearned(enforcer, ctx.table, ctx.table.prune((name) => next.decide(name).action === "allow", Date.now()), log, "reload");
+    removeLearned(enforcer, ctx.table, ctx.table.prune((name) => next.decide(name).action === "allow", Date.now()), log, "reload", ctx.pending);
     log.emit("policy.applied", { why, source: next.source, digest: next.digest, rules: next.policy.rules.length });
   };
 }

@@ -1,21 +1,46 @@
 // Removing learned addresses from the kernel (a reload's prune, adoption's removals).
-// If the kernel refuses, the enforcer has emptied the learned sets instead (fail closed);
-// the name table must then forget everything too, or it would believe in elements the
-// kernel no longer holds. Said loudly: every allowed name is learned again on its next
-// answer, but programs that cached an address see refused connections until then.
+// If the kernel refuses, the enforcer empties the learned sets instead (fail closed); the
+// name table must then forget everything too, or it would believe in elements the kernel
+// no longer holds. If even that fails, the addresses stay pending: retried on every
+// self-test until the kernel takes the removal, and reported by the self-test meanwhile.
 import type { LearnTable } from "../../core/learn/table.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import type { Enforcer } from "./enforcer.ts";
 
-export function removeLearned(
-  enforcer: Enforcer,
-  table: LearnTable,
-  addresses: { family: 4 | 6; address: string }[],
-  log: EventLog,
-  why: string,
-): void {
+type Address = { family: 4 | 6; address: string };
+
+export class PendingRemovals {
+  private left = new Map<string, Address>();
+
+  get size(): number {
+    return this.left.size;
+  }
+
+  add(list: readonly Address[]): void {
+    for (const a of list) this.left.set(a.address, a);
+  }
+
+  /** Tries again; true when nothing is pending any more. */
+  retry(enforcer: Enforcer, table: LearnTable, log: EventLog): boolean {
+    if (this.left.size === 0) return true;
+    const list = [...this.left.values()];
+    this.left.clear();
+    removeLearned(enforcer, table, list, log, "retry", this);
+    return this.left.size === 0;
+  }
+}
+
+export function removeLearned(enforcer: Enforcer, table: LearnTable, addresses: Address[], log: EventLog, why: string, pending: PendingRemovals): void {
   const r = enforcer.forget(addresses);
-  if (r.ok) return;
-  table.clear();
-  log.emit("learned.flushed", { why, error: r.error, flushed: r.flushed, addresses: addresses.length }, "error");
+  if (r.ok) {
+    if (why === "retry") log.emit("learned.removed", { why, addresses: addresses.length }, "warn");
+    return;
+  }
+  if (r.flushed) {
+    table.clear();
+    log.emit("learned.flushed", { why, error: r.error, addresses: addresses.length }, "error");
+    return;
+  }
+  pending.add(addresses);
+  log.emit("learned.remove_failed", { why, error: r.error, pending: pending.size }, "error");
 }

@@ -18,6 +18,7 @@ import type { EventLog } from "../../effects/log/events.ts";
 import { eventToLog } from "./dns-events.ts";
 import { createEnforcer } from "./enforcer.ts";
 import { adopt, longLived, watchNetDenied } from "./learned-upkeep.ts";
+import { PendingRemovals } from "./remove-learned.ts";
 import { compilePolicy, type LivePolicy } from "./live-policy.ts";
 import { watchReloads } from "./reload.ts";
 import { createReloader } from "./reloader.ts";
@@ -32,6 +33,12 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   // HUP (sent early by a supervisor, say) is ignored; start-up reads the newest file anyway.
   const ignoreHup = () => {};
   process.on("SIGHUP", ignoreHup);
+  // SIGTERM/SIGINT during start-up are kept, not fatal: start-up finishes, then serve
+  // stops as it would at any other time (proxy closed, ruleset per --cleanup-on-exit).
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+  });
   const plan = await planStart(cfg, log);
   if (typeof plan === "number") return plan;
   const { choice, facts, assessment: a, listen, upstreams, doh, backend } = plan;
@@ -88,7 +95,6 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     return Exit.runtime;
   }
 
-  if (a.mode !== "disabled" || facts.capabilities.netAdmin) removeStaleState(a.redirect, iptablesNatExists(facts.iptables), log);
   const installed = enforcer.install(live.policy);
   if (!installed.ok) {
     log.emit("policy.rejected", { source: live.source, error: installed.error, line: installed.line, text: installed.text }, "error");
@@ -96,9 +102,13 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     return Exit.kernelRejected;
   }
   log.emit("policy.applied", { source: live.source, digest: live.digest, rules: live.policy.rules.length, via: enforcer.via });
+  // only once our own state is in force: a refused install must not also have removed
+  // what the previous mode left (that would enforce less than before)
+  if (a.mode !== "disabled" || facts.capabilities.netAdmin) removeStaleState(a.redirect, iptablesNatExists(facts.iptables), log);
   const refresh = enforcer.refreshMethod();
   if (refresh) log.emit("learn.refresh", refresh);
-  adopt(enforcer, table, live, log);
+  const pending = new PendingRemovals();
+  adopt(enforcer, table, live, log, pending);
 
   const state: ServeState = {
     startedAt: Date.now(),
@@ -113,6 +123,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   };
 
   const selfTest = async (): Promise<Measured> => {
+    pending.retry(enforcer, table, log);
     const m = await runSelfTest({
       enforcer,
       target: upstreams[0]!,
@@ -120,25 +131,44 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       someLearned: () => longLived(table),
       expectName: (name, ms) => probes.expect(name, ms),
     });
+    if (pending.size) {
+      m.findings.push(`${pending.size} learned address(es) of names the policy no longer allows could not be removed from the kernel`);
+      if (m.level === "dns+nftables") m.level = "dns-only";
+    }
     const changed = state.measured?.level !== m.level || m.findings.length > 0;
     state.measured = m;
     if (changed) log.emit("selftest", { measured: m.level, intended: a.mode, findings: m.findings }, m.level === a.mode ? "info" : "error");
     return m;
   };
 
-  const status = startStatusServer(cfg.statusSocket, {
-    ready: () => state.measured !== null,
-    level: () => state.measured?.level ?? "unknown",
-    status: () => statusJson(state, Date.now()),
-    violations: (n) => violations.newestFirst(n),
-    learned: () => table.snapshot(Date.now()),
-    metrics: () => metricsText(state),
-  });
-
-  await selfTest();
-  if (cfg.readyFile) writeFileSync(cfg.readyFile, `${process.pid}\n`);
+  let status: { stop(): void };
+  try {
+    status = startStatusServer(cfg.statusSocket, {
+      ready: () => state.measured !== null,
+      level: () => state.measured?.level ?? "unknown",
+      status: () => statusJson(state, Date.now()),
+      violations: (n) => violations.newestFirst(n),
+      learned: () => table.snapshot(Date.now()),
+      metrics: () => metricsText(state),
+    });
+    await selfTest();
+    if (cfg.readyFile) writeFileSync(cfg.readyFile, `${process.pid}\n`);
+  } catch (e) {
+    // the ruleset is loaded and stays (fail-closed); serve itself cannot run
+    log.emit("serve.failed", { reason: `status socket or ready file: ${(e as Error).message}`, ruleset: "left in force" }, "error");
+    await proxy.close();
+    return Exit.runtime;
+  }
   log.emit("ready", { mode: a.mode, measured: state.measured?.level, dns: listen.map((l) => `${l.host}:${l.port}`), status: cfg.statusSocket });
-  const selfTestTimer = setInterval(() => void selfTest(), cfg.selftestIntervalMs);
+  // timers must never throw (an exception in one would end serve), nor overlap
+  let testing = false;
+  const selfTestTimer = setInterval(() => {
+    if (testing) return;
+    testing = true;
+    selfTest()
+      .catch((e) => log.emit("serve.error", { what: "selftest", error: (e as Error).message }, "error"))
+      .finally(() => (testing = false));
+  }, cfg.selftestIntervalMs);
   const netDeniedTimer = watchNetDenied(enforcer, table, log, violations);
 
   const reload = createReloader({
@@ -153,14 +183,22 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       state.live = next;
     },
     counts: state.reloads,
+    pending,
   });
-  const stopWatching = watchReloads(live.path, reload);
+  const guardedReload = (why: string) => {
+    try {
+      reload(why);
+    } catch (e) {
+      log.emit("serve.error", { what: "reload", why, error: (e as Error).message }, "error");
+    }
+  };
+  const stopWatching = watchReloads(live.path, guardedReload);
   process.off("SIGHUP", ignoreHup);
+  // a change made while serve was starting (after the file was read) lands now; an
+  // unchanged file makes this a no-op
+  guardedReload("start-up catch-up");
 
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", () => resolve());
-    process.once("SIGINT", () => resolve());
-  });
+  await stopRequested;
   clearInterval(selfTestTimer);
   clearInterval(netDeniedTimer);
   stopWatching();

@@ -5,6 +5,7 @@ import { createReloader } from "../../../src/app/serve/reloader.ts";
 import { compilePolicy, type LivePolicy } from "../../../src/app/serve/live-policy.ts";
 import type { Enforcer, ForgetResult, InstallResult } from "../../../src/app/serve/enforcer.ts";
 import { LearnTable } from "../../../src/core/learn/table.ts";
+import { PendingRemovals, removeLearned } from "../../../src/app/serve/remove-learned.ts";
 import { loadPolicyText } from "../../../src/core/policy/load.ts";
 
 function setup(kernel: { install?: InstallResult; forget?: ForgetResult }) {
@@ -32,6 +33,7 @@ function setup(kernel: { install?: InstallResult; forget?: ForgetResult }) {
     live: () => live,
     swap: (n) => void (live = n),
     counts,
+    pending: new PendingRemovals(),
   });
   return { reload, events, calls, table, counts, live: () => live, setFile: (t: string) => void (fileText = t) };
 }
@@ -53,7 +55,7 @@ test("the kernel refuses the prune: the table forgets everything and it is said 
   expect(s.table.nameCount).toBe(0);
   const ev = s.events.find((e) => e.event === "learned.flushed")!;
   expect(ev.level).toBe("error");
-  expect(ev.fields).toMatchObject({ why: "reload", flushed: true, error: "Device or resource busy" });
+  expect(ev.fields).toMatchObject({ why: "reload", error: "Device or resource busy" });
 });
 
 test("the kernel refuses the ruleset: nothing swapped, nothing pruned, the old digest kept", () => {
@@ -86,4 +88,21 @@ test("garbage in the file: rejected with the problems, nothing touched", () => {
   const ev = s.events[0]!;
   expect(ev.event).toBe("policy.reload.rejected");
   expect((ev.fields.problems as unknown[]).length).toBeGreaterThan(0);
+});
+
+test("the prune and the flush both refused: the addresses stay pending, retried until the kernel takes them", () => {
+  const results: ForgetResult[] = [{ ok: false, error: "Device or resource busy", flushed: false }, { ok: true }];
+  const events: string[] = [];
+  const log = { emit: (e: string) => void events.push(e), emitLimited() {} };
+  const enforcer = { forget: () => results.shift()! } as unknown as Enforcer;
+  const table = new LearnTable();
+  table.add({ name: "kept.example.com", addresses: [{ family: 4, address: "198.51.100.11" }], ttl: 300 }, Date.now());
+  const pending = new PendingRemovals();
+  removeLearned(enforcer, table, [{ family: 4, address: "198.51.100.10" }], log, "reload", pending);
+  expect(pending.size).toBe(1);
+  expect(table.nameCount).toBe(1); // nothing was flushed: the table still matches the kernel
+  expect(events).toEqual(["learned.remove_failed"]);
+  expect(pending.retry(enforcer, table, log)).toBe(true);
+  expect(pending.size).toBe(0);
+  expect(events).toEqual(["learned.remove_failed", "learned.removed"]);
 });
