@@ -44,8 +44,8 @@ export interface Enforcer {
    */
   forget(addresses: { family: 4 | 6; address: string }[]): ForgetResult;
   kernelState(): KernelState | null;
-  /** how learned elements get a longer life: re-add, or replace (kernels before 6.10) */
-  refreshMethod(): { method: RefreshMethod; how: string } | null;
+  /** how learned elements get longer life, and which writer puts them in the kernel */
+  refreshMethod(): { method: RefreshMethod; how: string; writer: string } | null;
   /** flows the kernel denied recently (net.denied); empty where nothing filters */
   deniedFlows(): DeniedFlow[];
   cleanup(): void;
@@ -57,13 +57,14 @@ export function createEnforcer(
   backend: NftBackend | null,
   env: Omit<PlanEnv, "mode">,
   ipv6: boolean,
+  onNote?: (note: string) => void,
 ): Enforcer {
   if (mode === "disabled") return nothing();
   if (via === "iptables" || !backend) return iptablesRedirect(env.proxyPort, ipv6);
-  return nftables(mode, backend, env);
+  return nftables(mode, backend, env, onNote);
 }
 
-function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<PlanEnv, "mode">): Enforcer {
+function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<PlanEnv, "mode">, onNote?: (note: string) => void): Enforcer {
   const learning = mode === "dns+nftables";
   // Writes coalesced per event-loop turn, and skipped when the kernel already holds the
   // addresses long enough (src/core/learn/writer.ts, docs/dns.md "Kernel writes").
@@ -76,6 +77,7 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
   // "Learning cost"). Any netlink failure is retried once through libnftables, which
   // also carries every replace write. EGRESSCTL_LEARN_WRITER=nft keeps libnftables only.
   let netlink: NetlinkWriter | null = null;
+  let netlinkNote: string | null = null;
   const viaNft = (groups: readonly LearnGroup[], replace: boolean) => {
     const r = nft.run(groups.map((g) => renderLearn(g.elements, g.name, { replace })).join(""));
     return r.ok ? r : { ok: false as const, error: r.error };
@@ -86,7 +88,14 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
       const r = netlink.write(groups);
       if (r.ok) return r;
       const again = viaNft(groups, false);
-      return again.ok ? again : { ok: false, error: `${r.error}; then libnftables: ${again.error}` };
+      if (!again.ok) return { ok: false, error: `${r.error}; then libnftables: ${again.error}` };
+      // netlink failed where libnftables succeeded: the socket, not the data, is the
+      // problem (a missing ack costs a 2 s wait each time), so stop using it and say so
+      netlink.close();
+      netlink = null;
+      netlinkNote = `netlink writes failed (${r.error}); libnftables from now on`;
+      onNote?.(netlinkNote);
+      return again;
     },
     schedule: (flush) => void setImmediate(flush),
     now: () => performance.now(),
@@ -106,7 +115,9 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
       if (r.ok && learning && !refresh) {
         refresh = detectElementRefresh(nft, process.env, release());
         deps.kernel = refresh.method === "refresh" ? new KernelExpiry() : null;
-        netlink = refresh.method === "refresh" ? learnNetlink(process.env) : null;
+        const w = refresh.method === "refresh" ? learnNetlink(process.env) : { unavailable: `not used with ${refresh.method}` };
+        netlink = "unavailable" in w ? null : w;
+        netlinkNote = "unavailable" in w ? w.unavailable : null;
       }
       return r.ok ? { ok: true, digest: plan.policyDigest } : r;
     },
@@ -139,7 +150,7 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
         return null;
       }
     },
-    refreshMethod: () => refresh,
+    refreshMethod: () => (refresh ? { ...refresh, writer: netlink ? "netlink" : `libnftables${netlinkNote ? ` (${netlinkNote})` : ""}` } : null),
     deniedFlows() {
       if (!learning) return [];
       try {
@@ -149,16 +160,17 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
       }
     },
     cleanup() {
+      netlink?.close();
+      netlink = null;
       nft.run(renderDelete());
     },
   };
 }
 
-/** the netlink learn writer unless EGRESSCTL_LEARN_WRITER=nft, or it cannot open (then libnftables) */
-function learnNetlink(env: Record<string, string | undefined>): NetlinkWriter | null {
-  if (env.EGRESSCTL_LEARN_WRITER === "nft") return null;
-  const w = openNetlinkWriter();
-  return "unavailable" in w ? null : w;
+/** the netlink learn writer unless EGRESSCTL_LEARN_WRITER=nft, or why not */
+function learnNetlink(env: Record<string, string | undefined>): NetlinkWriter | { unavailable: string } {
+  if (env.EGRESSCTL_LEARN_WRITER === "nft") return { unavailable: "EGRESSCTL_LEARN_WRITER=nft" };
+  return openNetlinkWriter();
 }
 
 function iptablesRedirect(port: number, ipv6: boolean): Enforcer {

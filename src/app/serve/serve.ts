@@ -50,7 +50,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     doh,
     audit: cfg.audit,
     dropSilently: cfg.dropSilently,
-  }, facts.ipv6.enabled);
+  }, facts.ipv6.enabled, (note) => log.emit("learn.writer", { note }, "warn"));
 
   let live: LivePolicy = compilePolicy(choice.policy, choice.source, choice.path, Date.now());
   const table = new LearnTable();

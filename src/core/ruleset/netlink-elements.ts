@@ -215,7 +215,9 @@ export function buildBatch(messages: readonly SetElemMessage[], seq: number): Ba
         // attribute order as nft writes it: timeout, key, userdata
         const el = w.begin(NFTA_LIST_ELEM | NLA_F_NESTED);
         const t = w.begin(NFTA_SET_ELEM_TIMEOUT);
-        const ms = BigInt(Math.max(0, Math.round(e.timeoutMs)));
+        // a timeout of 0 would make the element permanent (the kernel skips expiry for
+        // it): never less than a second, and never NaN or Infinity
+        const ms = BigInt(Number.isFinite(e.timeoutMs) ? Math.max(1000, Math.round(e.timeoutMs)) : 1000);
         w.u32(Number(ms >> 32n), true);
         w.u32(Number(ms & 0xffffffffn), true);
         w.end(t);

@@ -29,6 +29,7 @@ const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
 const MSG_DONTWAIT = 0x40;
 const EINTR = 4;
+const EIO = 5;
 const EAGAIN = 11;
 /** socket buffers: room for a large batch and for an ack per message of it */
 const BUFFER = 4 << 20;
@@ -109,7 +110,9 @@ export function openNetlinkWriter(): NetlinkWriter | { unavailable: string } {
     for (;;) {
       const n = Number(c.recv(fd, rxp, rx.length, flags));
       if (n >= 0) return n;
-      const e = errno();
+      // errno read after another FFI call may have been cleared: never report 0 (which
+      // would read as an empty datagram and wait again)
+      const e = errno() || EIO;
       if (e !== EINTR) return -e;
     }
   };
@@ -125,7 +128,7 @@ export function openNetlinkWriter(): NetlinkWriter | { unavailable: string } {
     for (;;) {
       const n = Number(c.sendto(fd, ptr(batch.bytes), batch.bytes.length, 0, ptr(dest), dest.length));
       if (n === batch.bytes.length) break;
-      const e = n < 0 ? errno() : 0;
+      const e = n < 0 ? errno() || EIO : 0;
       if (e === EINTR) continue;
       return { ok: false, error: n < 0 ? `netlink sendto: ${errnoText(e)}` : `netlink sendto: short write (${n} of ${batch.bytes.length} bytes)` };
     }

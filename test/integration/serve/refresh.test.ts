@@ -56,6 +56,7 @@ test("this kernel: measured as refreshing; an answer 2.5 s later does not shorte
   const { first, second, method } = await refreshedAfterWait({});
   expect(method.method).toBe("refresh");
   expect(method.how).toMatch(/^measured/);
+  expect(method.writer).toBe("netlink");
   // TTL 1 s is clamped to 60 s and written with headroom; within the headroom nothing is
   // rewritten, so the second look may be lower, but never below what the answer needs
   expect(first).toBeGreaterThanOrEqual(60);
@@ -67,7 +68,7 @@ test("this kernel: measured as refreshing; an answer 2.5 s later does not shorte
 
 test("replace path: every answer replaces the element, so its life starts again", async () => {
   const { first, second, method } = await refreshedAfterWait({ EGRESSCTL_ELEMENT_REFRESH: "replace" });
-  expect(method).toMatchObject({ method: "replace", how: "EGRESSCTL_ELEMENT_REFRESH" });
+  expect(method).toMatchObject({ method: "replace", how: "EGRESSCTL_ELEMENT_REFRESH", writer: "libnftables (not used with replace)" });
   expect(first).toBeGreaterThanOrEqual(55);
   // replaced 2.5 s later: as much life as the first had when it was new (the listing is in
   // whole seconds), where an element left alone would have 2-3 s less

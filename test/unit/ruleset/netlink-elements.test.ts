@@ -180,3 +180,20 @@ describe("parseReplies", () => {
     expect(errnoText(-999)).toBe("errno 999");
   });
 });
+
+describe("timeouts on the wire", () => {
+  // a timeout attribute of 0 makes the kernel keep the element forever: never sent
+  const timeoutOf = (timeoutMs: number) => {
+    const b = buildBatch([{ set: "learned4", elements: [{ key: addressKey(4, "198.51.100.10"), timeoutMs }] }], 1).bytes;
+    // NFTA_SET_ELEM_TIMEOUT (type 4, length 12): its 8 value bytes follow the header
+    const i = toHex(b).indexOf("0c000400") / 2;
+    return new DataView(b.buffer, b.byteOffset + i + 4, 8).getBigUint64(0, false);
+  };
+  test("at least one second, whatever is asked", () => {
+    expect(timeoutOf(90_000)).toBe(90_000n);
+    expect(timeoutOf(0)).toBe(1000n);
+    expect(timeoutOf(-5)).toBe(1000n);
+    expect(timeoutOf(Number.NaN)).toBe(1000n);
+    expect(timeoutOf(Number.POSITIVE_INFINITY)).toBe(1000n);
+  });
+});
