@@ -30,7 +30,7 @@ export const MAX_PER_NAME = 1024;
 /**
  * Names held at once. A wildcard allow over a zone that answers every name (a wildcard
  * record) would otherwise let a program grow the table without bound, one random name
- * per query. When full, the name recorded longest ago is forgotten (O(1), Map order);
+ * per query. When full, the name answered longest ago is forgotten (O(1), Map order);
  * its kernel elements simply live out their timeouts.
  */
 export const MAX_NAMES = 65_536;
@@ -62,6 +62,11 @@ export class LearnTable {
     if (!entries) {
       if (this.byName.size >= this.maxNames) this.evictOldestName();
       this.byName.set(batch.name, (entries = new Map()));
+    } else if (this.byName.size >= this.maxNames) {
+      // only when full does order matter: a name answered again moves to the back, so
+      // eviction takes the name answered longest ago, not the one first seen
+      this.byName.delete(batch.name);
+      this.byName.set(batch.name, entries);
     }
     const expiresAt = now + batch.ttl * 1000;
     const out: LearnElement[] = [];

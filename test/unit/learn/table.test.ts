@@ -90,5 +90,9 @@ describe("LearnTable bounds", () => {
     expect(t.namesOf("198.51.100.1", 1000)).toEqual([]);
     expect(t.nameCount).toBe(3);
     expect(t.addressCount).toBe(3);
+    // b is answered again, so c (answered longest ago) goes next
+    t.add({ name: "b.example", addresses: [{ family: 4, address: "198.51.100.2" }], ttl: 60 }, 1000);
+    t.add({ name: "e.example", addresses: [{ family: 4, address: "198.51.100.5" }], ttl: 60 }, 1000);
+    expect(Object.keys(t.snapshot(1000))).toEqual(["b.example", "d.example", "e.example"]);
   });
 });
