@@ -30,7 +30,8 @@ import { startStatusServer } from "./status-server.ts";
 
 export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   // SIGHUP's default action ends the process: until the reload handler is in place, a
-  // HUP (sent early by a supervisor, say) is ignored; start-up reads the newest file anyway.
+  // HUP (sent early by a supervisor, say) is ignored; the catch-up reload below, right
+  // after the handler is in place, picks up whatever changed meanwhile.
   const ignoreHup = () => {};
   process.on("SIGHUP", ignoreHup);
   // SIGTERM/SIGINT during start-up are kept, not fatal: start-up finishes, then serve
