@@ -19,13 +19,15 @@ Examples:
   egressctl probe                        which enforcement mode is possible here
   egressctl validate policy.yaml         check a policy, point at each mistake
   egressctl apply policy.yaml --dry-run  print the nftables ruleset
-  egressctl serve policy.yaml            run the sidecar`,
+  egressctl serve policy.yaml            run the sidecar
+  egressctl doctor api.github.com        inside a sandbox: what is enforced, and why`,
   },
   subCommands: {
     validate: () => import("./cli/validate.ts").then((m) => m.default),
     probe: () => import("./cli/probe.ts").then((m) => m.default),
     apply: () => import("./cli/apply.ts").then((m) => m.default),
     serve: () => import("./cli/serve.ts").then((m) => m.default),
+    doctor: () => import("./cli/doctor.ts").then((m) => m.default),
   },
 });
 

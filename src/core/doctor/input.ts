@@ -1,0 +1,68 @@
+// What doctor gathers before it judges anything: plain data, read by the app layer
+// (src/app/doctor/) from serve's status socket, the kernel and one DNS query. The core
+// turns it into findings (findings.ts) and explanations (targets.ts). Pure types.
+import type { Policy } from "../policy/types.ts";
+
+/** serve's /status JSON (docs/serve.md); every field optional: doctor may meet an older serve */
+export interface ServeStatus {
+  version?: string;
+  commit?: string;
+  uptimeSeconds?: number;
+  mode?: string;
+  measuredLevel?: string | null;
+  selfTestFindings?: string[];
+  audit?: boolean;
+  reasons?: string[];
+  warning?: string;
+  policy?: { source?: string; digest?: string; mode?: string; defaultAction?: string; rules?: number; appliedAt?: string };
+  kernel?: { present?: boolean; matches?: boolean; digest?: string | null; filterHooked?: boolean; natHooked?: boolean; learnedElements?: number } | null;
+  learned?: { names?: number; addresses?: number };
+  reloads?: { ok?: number; failed?: number; lastError?: string | null };
+  dns?: { queries?: number; denied?: number; upstreams?: { upstream: string; up: boolean; failures?: number }[] } | null;
+}
+
+/** one /violations entry: dns.denied or net.denied, with `at` */
+export type Violation = Record<string, unknown> & { event?: string; at?: string };
+
+/** /learned: name → addresses with expiry (ms since the epoch) */
+export type LearnedMap = Record<string, { family: 4 | 6; address: string; expiresAt: number }[]>;
+
+export type ServeView =
+  | { reachable: false; error: string }
+  | {
+      reachable: true;
+      /** /healthz: 200 "ok <level>" once ready, 503 "starting" before */
+      health: { status: number; body: string };
+      status: ServeStatus;
+      violations: Violation[];
+      learned: LearnedMap;
+    };
+
+/** doctor's own read of table inet egressctl */
+export type KernelRead =
+  | { listing: unknown | null; chainText: string }
+  | { error: string };
+
+/** the answer to doctor's DNS query for a name under .egressctl.invalid */
+export interface DnsProbe {
+  name: string;
+  /** where it was sent (an upstream's address, port 53) */
+  target: string;
+  result: { rcode: string; ede: { code: number; text: string }[] } | { error: string };
+  /** the proxy's query counter (/status dns.queries) before and after the query, when known */
+  queriesBefore: number | null;
+  queriesAfter: number | null;
+}
+
+export interface DoctorInput {
+  socket: string;
+  serve: ServeView;
+  /** null: not read (serve reported no nftables table, or serve is unreachable and nothing was tried) */
+  kernel: KernelRead | null;
+  /** null: not sent (mode disabled, no upstream known, serve unreachable) */
+  dns: DnsProbe | null;
+  /** from --policy FILE: the explanations name rules from it */
+  policy: { file: string; policy: Policy; digest: string } | null;
+  targets: string[];
+  now: number;
+}

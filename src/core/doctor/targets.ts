@@ -1,0 +1,168 @@
+// `egressctl doctor NAME|IP`: why one name or address is allowed or denied, from what a
+// running serve can show (its learned table, recent violations, the kernel's sets) and,
+// given --policy FILE, the rule that decides. Pure.
+import { explain, type Explanation } from "../policy/explain.ts";
+import { formatAddress, parseAddress, type Address } from "../net/ip.ts";
+import { normaliseName } from "../match/domain.ts";
+import type { KernelState } from "../status/kernel-state.ts";
+import type { Policy } from "../policy/types.ts";
+import type { LearnedMap, Violation } from "./input.ts";
+import { setsHolding, type StaticSets } from "./kernel-sets.ts";
+
+export type Verdict = "allow" | "deny" | "unknown";
+
+export interface LearnedAddress {
+  family: 4 | 6;
+  address: string;
+  expiresAt: number;
+  expiresInSec: number;
+  /** in the kernel's learned set (null: the kernel was not read) */
+  inKernel: boolean | null;
+}
+
+export interface NameExplanation {
+  query: string;
+  kind: "name";
+  /** the normalised name, null when the argument is no valid DNS name */
+  name: string | null;
+  verdict: Verdict;
+  /** where the verdict comes from */
+  basis: "policy-file" | "violation" | "learned" | "invalid-name" | "none";
+  rule: Explanation["rule"] | null;
+  reason: string;
+  learned: LearnedAddress[];
+}
+
+export interface AddressExplanation {
+  query: string;
+  kind: "address";
+  /** canonical form, null when the argument is no address */
+  address: string | null;
+  verdict: Verdict;
+  basis: "loopback" | "deny-cidr" | "allow-cidr" | "learned" | "default" | "not-filtered" | "policy-file" | "none";
+  reason: string;
+  /** static sets of the kernel table that hold it (deny4, allow6, doh4, ...) */
+  sets: string[];
+  /** names it is learned under: from the kernel's element comments and serve's table */
+  learnedAs: { name: string; source: "kernel" | "serve"; expiresInSec: number }[];
+  /** with --policy: what the policy file says about it */
+  policy: { action: string; rule: Explanation["rule"] | null; reason: string } | null;
+  notes: string[];
+}
+
+export type TargetExplanation = NameExplanation | AddressExplanation;
+
+export interface TargetContext {
+  policy: Policy | null;
+  learned: LearnedMap;
+  violations: Violation[];
+  /** doctor's read of the kernel; null when not read or unreadable */
+  kernel: { state: KernelState; sets: StaticSets } | null;
+  /** intended mode from /status */
+  mode: string | null;
+  audit: boolean;
+  defaultAction: string | null;
+  now: number;
+}
+
+export function explainTarget(query: string, c: TargetContext): TargetExplanation {
+  const q = query.trim();
+  const a = parseAddress(q);
+  return a ? explainAddress(q, a, c) : explainName(q, c);
+}
+
+function explainName(q: string, c: TargetContext): NameExplanation {
+  const name = normaliseName(q);
+  const base = { query: q, kind: "name" as const, name, rule: null, learned: [] as LearnedAddress[] };
+  if (name === null) {
+    return { ...base, verdict: "deny", basis: "invalid-name", reason: `"${q}" is not a valid DNS name; no query for it can be allowed` };
+  }
+  const kernelAddrs = c.kernel ? new Set(c.kernel.state.learnedEntries.map((e) => canonical(e.address))) : null;
+  const learned = (c.learned[name] ?? []).map((l) => ({
+    family: l.family,
+    address: l.address,
+    expiresAt: l.expiresAt,
+    expiresInSec: Math.max(0, Math.round((l.expiresAt - c.now) / 1000)),
+    inKernel: kernelAddrs ? kernelAddrs.has(canonical(l.address)) : null,
+  }));
+  const withLearned = { ...base, learned };
+  if (c.policy) {
+    const e = explain(c.policy, name);
+    return { ...withLearned, verdict: e.action, basis: "policy-file", rule: e.rule ?? null, reason: e.reason };
+  }
+  const denial = c.violations.find((v) => v.event === "dns.denied" && v.name === name);
+  if (denial) {
+    return { ...withLearned, verdict: "deny", basis: "violation", reason: `serve denied it at ${String(denial.at)} (${String(denial.rule)}); give --policy FILE for the rule's line` };
+  }
+  if (learned.length) {
+    return { ...withLearned, verdict: "allow", basis: "learned", reason: "serve answered it as allowed and learned its addresses; give --policy FILE to name the rule" };
+  }
+  const dflt = c.defaultAction ? ` (defaultAction is ${c.defaultAction})` : "";
+  return { ...withLearned, verdict: "unknown", basis: "none",
+    reason: `not learned and not among recent denials; the deciding rule cannot be named without --policy FILE${dflt}` };
+}
+
+function explainAddress(q: string, a: Address, c: TargetContext): AddressExplanation {
+  const address = formatAddress(a.family, a.value);
+  const fromPolicy = c.policy ? explain(c.policy, address) : null;
+  const out: AddressExplanation = {
+    query: q, kind: "address", address, verdict: "unknown", basis: "none", reason: "", sets: [], learnedAs: [], notes: [],
+    policy: fromPolicy && { action: fromPolicy.action, rule: fromPolicy.rule ?? null, reason: fromPolicy.reason },
+  };
+  for (const [name, list] of Object.entries(c.learned)) {
+    const hit = list.find((l) => canonical(l.address) === address);
+    if (hit) out.learnedAs.push({ name, source: "serve", expiresInSec: Math.max(0, Math.round((hit.expiresAt - c.now) / 1000)) });
+  }
+  if (c.kernel) {
+    out.sets = setsHolding(c.kernel.sets, a);
+    for (const e of c.kernel.state.learnedEntries) {
+      if (canonical(e.address) === address) out.learnedAs.push({ name: e.name ?? "(no name)", source: "kernel", expiresInSec: e.expiresSec });
+    }
+  }
+  Object.assign(out, addressVerdict(a, address, c, out));
+  if (out.verdict === "allow" && out.basis !== "loopback" && out.basis !== "not-filtered") out.notes.push("port 853 (DNS-over-TLS) is denied to every address");
+  if (c.audit && out.verdict === "deny") out.notes.push("audit mode: this is logged as a denial but let through");
+  return out;
+}
+
+function addressVerdict(a: Address, address: string, c: TargetContext, out: AddressExplanation): Pick<AddressExplanation, "verdict" | "basis" | "reason"> {
+  if (isLoopback(a)) return { verdict: "allow", basis: "loopback", reason: `${address} is loopback: always allowed` };
+  if (c.mode === "dns-only" || c.mode === "disabled") {
+    return { verdict: "allow", basis: "not-filtered", reason: `serve runs ${c.mode}: nothing filters packets, so a direct connection to ${address} is not blocked` };
+  }
+  if (!c.kernel) {
+    if (out.policy) return { verdict: out.policy.action as Verdict, basis: "policy-file", reason: `${out.policy.reason} (the kernel table was not read)` };
+    return { verdict: "unknown", basis: "none", reason: "the kernel table could not be read, and no --policy FILE was given" };
+  }
+  const kernelNames = out.learnedAs.filter((l) => l.source === "kernel").map((l) => l.name);
+  const fam = a.family;
+  if (out.sets.includes(`deny${fam}`)) {
+    const also = kernelNames.length ? ` (it is also learned under ${kernelNames.join(", ")}: a deny CIDR beats a learned address)` : "";
+    return { verdict: "deny", basis: "deny-cidr", reason: `${address} is in the deny set deny${fam}: denied by a deny CIDR${ruleOf(out)}${also}` };
+  }
+  if (out.sets.includes(`doh${fam}`)) out.notes.push(`${address} is a DNS-over-HTTPS provider (doh${fam}): port 443 is denied unless a static allow covers it`);
+  if (out.sets.includes(`allow${fam}`)) {
+    return { verdict: "allow", basis: "allow-cidr", reason: `${address} is in the allow set allow${fam}: allowed by an allow CIDR${ruleOf(out)}` };
+  }
+  if (kernelNames.length) {
+    return { verdict: "allow", basis: "learned", reason: `${address} is in learned${fam}, learned from ${kernelNames.join(", ")}: allowed until it expires` };
+  }
+  const d = c.defaultAction;
+  if (d !== "allow" && d !== "deny") return { verdict: "unknown", basis: "none", reason: `${address} is in no set; serve did not report its defaultAction` };
+  const learnNote = d === "deny" ? "; it becomes reachable while learned from an allowed name" : "";
+  return { verdict: d, basis: "default", reason: `${address} is in no allow, deny or learned set: ${d === "deny" ? "denied" : "allowed"} by default (defaultAction ${d})${learnNote}` };
+}
+
+function ruleOf(out: AddressExplanation): string {
+  const r = out.policy?.rule;
+  return r ? ` (--policy: egress[${r.index}] ${r.action} ${r.target}${r.line ? `, line ${r.line}` : ""})` : "";
+}
+
+function isLoopback(a: Address): boolean {
+  return a.family === 4 ? a.value >> 24n === 127n : a.value === 1n;
+}
+
+function canonical(s: string): string {
+  const a = parseAddress(s);
+  return a ? formatAddress(a.family, a.value) : s;
+}

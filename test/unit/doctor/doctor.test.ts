@@ -1,0 +1,213 @@
+// doctor's core, table-driven: findings from canned /status + kernel + DNS data, the
+// verdict for names and addresses, static-set parsing; and the use case on fake effects.
+import { describe, expect, test } from "bun:test";
+import { buildReport, type Status } from "../../../src/core/doctor/report.ts";
+import { reportText } from "../../../src/core/doctor/text.ts";
+import { readStaticSets, setsHolding } from "../../../src/core/doctor/kernel-sets.ts";
+import { explainTarget, type TargetContext } from "../../../src/core/doctor/targets.ts";
+import type { DoctorInput, DnsProbe, ServeStatus } from "../../../src/core/doctor/input.ts";
+import { readKernelState } from "../../../src/core/status/kernel-state.ts";
+import { parseAddress } from "../../../src/core/net/ip.ts";
+import { loadPolicyText } from "../../../src/core/policy/load.ts";
+import { runDoctor, upstreamAddress, type DoctorEffects } from "../../../src/app/doctor/doctor.ts";
+
+const D = "d".repeat(64);
+const NOW = 1_700_000_000_000;
+
+const listing = {
+  nftables: [
+    { metainfo: { version: "1.0.6" } },
+    { table: { family: "inet", name: "egressctl" } },
+    { set: { name: "deny4", elem: [{ range: ["10.0.0.1", "10.0.0.9"] }, { prefix: { addr: "203.0.113.96", len: 28 } }, "192.0.2.77"] } },
+    { set: { name: "deny6", elem: [{ prefix: { addr: "2001:db8:dead::", len: 48 } }] } },
+    { set: { name: "allow4", elem: [{ prefix: { addr: "198.51.100.128", len: 25 } }] } },
+    { set: { name: "doh4", elem: ["203.0.113.143"] } },
+    { set: { name: "learned4", elem: [{ elem: { val: "198.51.100.10", expires: 250, comment: "api.example.com" } }, { elem: { val: "203.0.113.99", expires: 100, comment: "rebind.example.com" } }] } },
+    { set: { name: "learned6", elem: [{ elem: { val: "2001:db8:100::10", expires: 250, comment: "api.example.com" } }] } },
+    { chain: { name: "output", hook: "output" } },
+    { chain: { name: "dns_redirect", hook: "output" } },
+  ],
+};
+const chainText = `chain output {\n comment "egressctl policy sha256:${D}"\n}`;
+
+const status = (over: Partial<ServeStatus> = {}): ServeStatus => ({
+  version: "0.1.0", uptimeSeconds: 5, mode: "dns+nftables", measuredLevel: "dns+nftables", selfTestFindings: [], audit: false,
+  reasons: ["because"], policy: { source: "file", digest: D, defaultAction: "deny", rules: 2 },
+  kernel: { present: true, matches: true, digest: D, filterHooked: true, natHooked: true, learnedElements: 3 },
+  dns: { queries: 10, upstreams: [{ upstream: "198.51.100.53:53", up: true, failures: 0 }] },
+  ...over,
+});
+
+const blocked: DnsProbe = { name: "doctor-x.egressctl.invalid", target: "198.51.100.53:53", result: { rcode: "NXDOMAIN", ede: [{ code: 15, text: "blocked by egressctl default deny" }] }, queriesBefore: 10, queriesAfter: 11 };
+
+function input(over: Partial<DoctorInput> = {}, st: Partial<ServeStatus> = {}): DoctorInput {
+  return {
+    socket: "/run/egressctl/egressctl.sock",
+    serve: { reachable: true, health: { status: 200, body: "ok dns+nftables\n" }, status: status(st), violations: [], learned: {} },
+    kernel: { listing, chainText },
+    dns: blocked,
+    policy: null,
+    targets: [],
+    now: NOW,
+    ...over,
+  };
+}
+
+const statusOf = (i: DoctorInput, check: string) => buildReport(i).findings.filter((f) => f.check === check).map((f) => f.status);
+
+describe("findings", () => {
+  const noNat = { nftables: listing.nftables.filter((x: any) => x.chain?.name !== "dns_redirect") };
+  const noFilter = { nftables: listing.nftables.filter((x: any) => x.chain?.name !== "output") };
+  const cases: [string, DoctorInput, string, Status[], 0 | 1][] = [
+    ["all well", input(), "dns.intercepted", ["ok"], 0],
+    ["serve unreachable", input({ serve: { reachable: false, error: "no such socket" } }), "serve.reachable", ["fail"], 1],
+    ["serve starting", input({ serve: { reachable: true, health: { status: 503, body: "starting" }, status: status(), violations: [], learned: {} } }), "serve.ready", ["warn"], 0],
+    ["measured below intended", input({}, { measuredLevel: "dns-only", selfTestFindings: ["the filter chain is not hooked to output"] }), "mode.selftest", ["fail"], 1],
+    ["measured equal, disabled intended", input({ dns: null, kernel: null }, { mode: "disabled", measuredLevel: "disabled", kernel: null, selfTestFindings: ["enforcement is disabled"] }), "mode.intended", ["warn"], 0],
+    ["no self-test yet", input({}, { measuredLevel: null }), "mode.measured", ["warn"], 0],
+    ["audit", input({}, { audit: true }), "mode.audit", ["warn"], 0],
+    ["serve says kernel mismatch", input({}, { kernel: { present: true, matches: false, digest: null } }), "kernel.serve", ["fail"], 1],
+    ["own read: table missing", input({ kernel: { listing: null, chainText: "" } }), "kernel.table", ["fail"], 1],
+    ["own read: nat not hooked", input({ kernel: { listing: noNat, chainText } }), "kernel.nat", ["fail"], 1],
+    ["own read: filter not hooked", input({ kernel: { listing: noFilter, chainText } }), "kernel.filter", ["fail"], 1],
+    ["own read: filter not needed in dns-only", input({ kernel: { listing: noFilter, chainText } }, { mode: "dns-only", measuredLevel: "dns-only" }), "kernel.filter", [], 0],
+    ["own read: other digest", input({ kernel: { listing, chainText: chainText.replace(D, "e".repeat(64)) } }), "kernel.digest", ["fail"], 1],
+    ["own read impossible", input({ kernel: { error: "nftables unavailable" } }), "kernel.read", ["warn"], 0],
+    ["iptables redirect: nothing to compare", input({ kernel: null }, { mode: "dns-only", measuredLevel: "dns-only", kernel: null }), "kernel.serve", ["info"], 0],
+    ["DNS: no answer", input({ dns: { ...blocked, result: { error: "no answer within 3000 ms" } } }), "dns.intercepted", ["fail"], 1],
+    ["DNS: answered by someone else", input({ dns: { ...blocked, result: { rcode: "NXDOMAIN", ede: [] } } }), "dns.intercepted", ["fail"], 1],
+    ["DNS: allowed probe name, counter rose", input({ dns: { ...blocked, result: { rcode: "NXDOMAIN", ede: [] } } }, { policy: { digest: D, defaultAction: "allow" } }), "dns.intercepted", ["warn"], 0],
+    ["DNS: allowed probe name, counter still", input({ dns: { ...blocked, queriesAfter: 10, result: { rcode: "NXDOMAIN", ede: [] } } }, { policy: { digest: D, defaultAction: "allow" } }), "dns.intercepted", ["fail"], 1],
+    ["upstream down is a warning", input({}, { dns: { queries: 1, upstreams: [{ upstream: "[2001:db8::53]:53", up: false, failures: 3 }] } }), "upstreams.health", ["warn"], 0],
+    ["reloads rejected", input({}, { reloads: { ok: 1, failed: 2, lastError: "bad" } }), "serve.reloads", ["warn"], 0],
+    ["unreachable, ruleset left in force", input({ serve: { reachable: false, error: "x" }, dns: null }), "kernel.table", ["info"], 1],
+  ];
+  for (const [what, i, check, want, exit] of cases) {
+    test(what, () => {
+      expect(statusOf(i, check)).toEqual(want);
+      expect(buildReport(i).exitCode).toBe(exit);
+    });
+  }
+
+  test("--policy file: the same digest is ok, another is a warning", () => {
+    const { policy } = loadPolicyText("defaultAction: deny\n");
+    expect(statusOf(input({ policy: { file: "p.yaml", policy: policy!, digest: D } }), "policy.file")).toEqual(["ok"]);
+    expect(statusOf(input({ policy: { file: "p.yaml", policy: policy!, digest: "f".repeat(64) } }), "policy.file")).toEqual(["warn"]);
+  });
+
+  test("text: one line per finding, marked, and the verdict", () => {
+    const t = reportText(buildReport(input({ dns: { ...blocked, result: { error: "timeout" } } })));
+    expect(t).toMatch(/^serve\n {2}ok {4}serve is reachable at \/run\/egressctl\/egressctl.sock/);
+    expect(t).toMatch(/^dns\n {2}FAIL {2}DNS is NOT intercepted/m);
+    expect(t).toEndWith("result: FAIL (1 problem)\n");
+  });
+});
+
+describe("static sets", () => {
+  const sets = readStaticSets(listing);
+  const cases: [string, string[]][] = [
+    ["10.0.0.1", ["deny4"]], ["10.0.0.9", ["deny4"]], ["10.0.0.10", []],
+    ["203.0.113.111", ["deny4"]], ["203.0.113.112", []], ["192.0.2.77", ["deny4"]],
+    ["198.51.100.200", ["allow4"]], ["203.0.113.143", ["doh4"]],
+    ["2001:db8:dead:1::1", ["deny6"]], ["2001:db8:beef::1", []],
+  ];
+  for (const [a, want] of cases) test(a, () => expect(setsHolding(sets, parseAddress(a)!)).toEqual(want as any));
+});
+
+describe("explain a target", () => {
+  const { policy } = loadPolicyText(`defaultAction: deny
+egress:
+  - { action: allow, target: api.example.com }
+  - { action: deny, target: "*.evil.example.com" }
+  - { action: allow, target: 198.51.100.128/25 }
+`);
+  const ctx = (over: Partial<TargetContext> = {}): TargetContext => ({
+    policy: null,
+    learned: { "api.example.com": [{ family: 4, address: "198.51.100.10", expiresAt: NOW + 250_000 }, { family: 6, address: "2001:db8:100:0::10", expiresAt: NOW + 250_000 }] },
+    violations: [{ event: "dns.denied", at: "t", name: "x.evil.example.com", rule: "rule egress[1] deny *.evil.example.com" }],
+    kernel: { state: readKernelState(listing, chainText), sets: readStaticSets(listing) },
+    mode: "dns+nftables",
+    audit: false,
+    defaultAction: "deny",
+    now: NOW,
+    ...over,
+  });
+  const cases: [string, string, Partial<TargetContext>, Record<string, unknown>][] = [
+    ["learned name", "API.example.com.", {}, { verdict: "allow", basis: "learned", name: "api.example.com" }],
+    ["name denied lately", "x.evil.example.com", {}, { verdict: "deny", basis: "violation" }],
+    ["name unknown without policy", "new.example.com", {}, { verdict: "unknown", basis: "none" }],
+    ["name with policy", "y.evil.example.com", { policy }, { verdict: "deny", basis: "policy-file", rule: { index: 1, target: "*.evil.example.com", action: "deny", line: 4 } }],
+    ["invalid name", "bad name", {}, { verdict: "deny", basis: "invalid-name" }],
+    ["learned address", "198.51.100.10", {}, { verdict: "allow", basis: "learned" }],
+    ["learned but in a deny CIDR", "203.0.113.99", {}, { verdict: "deny", basis: "deny-cidr" }],
+    ["static allow", "198.51.100.200", {}, { verdict: "allow", basis: "allow-cidr" }],
+    ["default deny", "198.51.100.11", {}, { verdict: "deny", basis: "default" }],
+    ["default allow", "198.51.100.11", { defaultAction: "allow" }, { verdict: "allow", basis: "default" }],
+    ["loopback", "127.0.0.1", {}, { verdict: "allow", basis: "loopback" }],
+    ["dns-only filters nothing", "198.51.100.11", { mode: "dns-only" }, { verdict: "allow", basis: "not-filtered" }],
+    ["no kernel, policy decides", "198.51.100.200", { kernel: null, policy }, { verdict: "allow", basis: "policy-file" }],
+    ["no kernel, no policy", "198.51.100.200", { kernel: null }, { verdict: "unknown", basis: "none" }],
+    ["IPv6 spelled long", "2001:db8:100:0:0:0:0:10", {}, { address: "2001:db8:100::10", verdict: "allow", basis: "learned" }],
+  ];
+  for (const [what, q, over, want] of cases) test(what, () => expect(explainTarget(q, ctx(over))).toMatchObject(want));
+
+  test("a learned name's addresses: expiry and whether the kernel holds them", () => {
+    const e = explainTarget("api.example.com", ctx());
+    expect(e.kind === "name" && e.learned).toEqual([
+      { family: 4, address: "198.51.100.10", expiresAt: NOW + 250_000, expiresInSec: 250, inKernel: true },
+      { family: 6, address: "2001:db8:100:0::10", expiresAt: NOW + 250_000, expiresInSec: 250, inKernel: true },
+    ]);
+  });
+
+  test("audit mode says a denial passes", () => {
+    const e = explainTarget("198.51.100.11", ctx({ audit: true }));
+    expect(e.kind === "address" && e.notes).toContain("audit mode: this is logged as a denial but let through");
+  });
+});
+
+describe("the use case on fake effects", () => {
+  const fx = (over: Partial<DoctorEffects> = {}, seen: string[] = []): DoctorEffects => ({
+    async get(path) {
+      seen.push(path);
+      if (path === "/healthz") return { status: 200, body: "ok dns+nftables\n" };
+      if (path === "/status") return { status: 200, body: JSON.stringify(status()) };
+      if (path.startsWith("/violations")) return { status: 200, body: "[]" };
+      return { status: 200, body: "{}" };
+    },
+    readKernel: () => ({ listing, chainText }),
+    queryDns: async () => ({ rcode: "NXDOMAIN", ede: [{ code: 15, text: "blocked by egressctl default deny" }] }),
+    nonce: () => "n",
+    now: () => NOW,
+    ...over,
+  });
+
+  test("all well: exit 0, the probe went to the first upstream's port 53", async () => {
+    const sent: string[] = [];
+    const seen: string[] = [];
+    const r = await runDoctor({ socket: "s", targets: [], policy: null }, fx({ queryDns: async (a, f, n) => (sent.push(`${a} ${f} ${n}`), { rcode: "NXDOMAIN", ede: [{ code: 15, text: "blocked by egressctl x" }] }) }, seen));
+    expect(r.exitCode).toBe(0);
+    expect(sent).toEqual(["198.51.100.53 4 doctor-n.egressctl.invalid"]);
+    expect(seen).toEqual(["/healthz", "/status", "/violations?limit=10", "/learned", "/status"]);
+  });
+
+  test("a socket that cannot be reached: exit 1, the kernel is still read", async () => {
+    let read = 0;
+    const r = await runDoctor({ socket: "s", targets: [], policy: null }, fx({ get: async () => { throw new Error("no such socket"); }, readKernel: () => (read++, { listing, chainText }) }));
+    expect(r.exitCode).toBe(1);
+    expect(r.serve).toMatchObject({ reachable: false, error: "no such socket" });
+    expect(read).toBe(1);
+    expect(r.dns).toBeNull();
+  });
+
+  test("a kernel read that throws is a warning, not a crash", async () => {
+    const r = await runDoctor({ socket: "s", targets: [], policy: null }, fx({ readKernel: () => { throw new Error("EPERM"); } }));
+    expect(r.kernel).toMatchObject({ read: false, error: "EPERM" });
+    expect(r.findings.find((f) => f.check === "kernel.read")?.status).toBe("warn");
+  });
+
+  test("upstream labels", () => {
+    expect(upstreamAddress("198.51.100.53:53")).toEqual({ address: "198.51.100.53", family: 4 });
+    expect(upstreamAddress("[2001:db8::53]:5353")).toEqual({ address: "2001:db8::53", family: 6 });
+    expect(upstreamAddress("nonsense")).toBeNull();
+  });
+});
