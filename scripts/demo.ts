@@ -41,6 +41,7 @@ try {
   await show("a DNS-over-HTTPS provider", ["curl", "-sSk", "-m", "3", `https://${LAB.dohV4}/`]);
   await Bun.sleep(100);
   flushLog();
+  await show("egressctl doctor: what is enforced, and why a name or an address is allowed or not", [BIN, "doctor", "--socket", served.socket, "api.example.com", "198.51.100.77"]);
   const st = JSON.parse((await served.get("/status")).body);
   console.log(bold("\nstatus socket:"), `mode ${st.mode}, measured ${st.measuredLevel}, kernel matches policy: ${st.kernel?.matches},`,
     `${st.learned.addresses} learned address(es), ${st.dns?.denied} denied quer(ies)`);

@@ -14,5 +14,9 @@ test("make demo runs the sidecar in a throwaway lab and shows allowed and blocke
   expect(out).toMatch(/Failed to connect to 198\.51\.100\.77 port 80/);
   expect(out).toMatch(/dns\.denied name=other\.example\.com/);
   expect(out).toContain("kernel matches policy: true");
+  // doctor, run inside the sandbox, agrees and explains
+  expect(out).toMatch(/DNS is intercepted/);
+  expect(out).toMatch(/198\.51\.100\.77: DENY \(default\)/);
+  expect(out).toMatch(/result: ok/);
   expect(out).toContain("lab removed.");
 }, 60_000);
