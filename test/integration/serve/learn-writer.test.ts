@@ -2,34 +2,23 @@
 // elements) the raw-netlink writer, with EGRESSCTL_LEARN_WRITER=nft libnftables. Told
 // apart under strace: the netlink writer asks for an ack on its NEWSETELEM messages,
 // nft 1.0.6 never does. Both leave the same element behind.
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Lab, waitFor } from "../../support/lab.ts";
-import { startKnot } from "../../support/knot.ts";
-import { startWorld } from "../../support/world.ts";
-import { serveArgs, startServe, type Served } from "../../support/serve.ts";
+import { serveArgs, type Served } from "../../support/serve.ts";
+import { serve, useLab } from "./helpers-serve.ts";
 import { curl, dig } from "./clients.ts";
 
-let lab: Lab;
+// one lab per file: Knot and the world's hosts; serves and the table removed after each test
+let lab!: Lab;
 let served: Served | null = null;
-
-beforeAll(async () => {
-  lab = await Lab.create();
-  await startKnot(lab);
-  await startWorld(lab);
-});
-afterEach(async () => {
-  await served?.stop();
-  served = null;
-  await lab.exec("sandbox", ["nft", "delete", "table", "inet", "egressctl"]);
-});
-afterAll(() => lab.destroy());
+useLab((l) => void (lab = l));
 
 async function learnUnderStrace(env: Record<string, string>): Promise<{ acked: number; plain: number; element: Record<string, unknown> }> {
   const trace = join(lab.dir, `strace-${Math.random().toString(36).slice(2)}.txt`);
   const p = lab.file(`p-${Math.random().toString(36).slice(2)}.yaml`, "egress:\n  - { action: allow, target: short.example.com }\n");
-  served = await startServe(lab, serveArgs(p), { env: { OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "", ...env } });
+  served = await serve(lab, serveArgs(p), { env: { OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "", ...env } });
   await served.waitEvent((e) => e.event === "learn.refresh");
   // attached to the running serve (not its parent: stopping a tracer that started serve
   // would leave serve running); detached again before serve is stopped

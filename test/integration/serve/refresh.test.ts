@@ -2,27 +2,16 @@
 // a re-add refreshes the element's timeout (measured at start-up), before that serve
 // replaces the element in one transaction. Both ways are run here; the replace path is
 // forced with EGRESSCTL_ELEMENT_REFRESH=replace, since this kernel refreshes by itself.
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { Lab } from "../../support/lab.ts";
-import { startKnot } from "../../support/knot.ts";
-import { startWorld } from "../../support/world.ts";
-import { serveArgs, startServe, type Served } from "../../support/serve.ts";
+import { serveArgs, type Served } from "../../support/serve.ts";
+import { serve, useLab } from "./helpers-serve.ts";
 import { curl, dig } from "./clients.ts";
 
-let lab: Lab;
+// one lab per file: Knot and the world's hosts; serves and the table removed after each test
+let lab!: Lab;
 let served: Served | null = null;
-
-beforeAll(async () => {
-  lab = await Lab.create();
-  await startKnot(lab);
-  await startWorld(lab);
-});
-afterEach(async () => {
-  await served?.stop();
-  served = null;
-  await lab.exec("sandbox", ["nft", "delete", "table", "inet", "egressctl"]);
-});
-afterAll(() => lab.destroy());
+useLab((l) => void (lab = l));
 
 /** seconds left on a learned4 element, from the kernel */
 async function expires(address: string): Promise<number> {
@@ -38,7 +27,7 @@ async function element(address: string): Promise<{ expires: number; comment?: st
 
 async function refreshedAfterWait(env: Record<string, string>): Promise<{ first: number; second: number; method: any }> {
   const p = lab.file(`p-${Math.random().toString(36).slice(2)}.yaml`, "egress:\n  - { action: allow, target: short.example.com }\n  - { action: allow, target: twin.example.com }\n");
-  served = await startServe(lab, serveArgs(p), { env: { OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "", ...env } });
+  served = await serve(lab, serveArgs(p), { env: { OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "", ...env } });
   const method = await served.waitEvent((e) => e.event === "learn.refresh");
   expect((await dig(lab, "short.example.com")).answers).toEqual(["A 198.51.100.12"]);
   const first = await expires("198.51.100.12");

@@ -1,26 +1,15 @@
 // The OpenSandbox egress sidecar's smoke scenarios, re-created in the lab with the real
 // binary, a real Knot upstream and real clients.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { LAB, Lab } from "../../support/lab.ts";
-import { startKnot } from "../../support/knot.ts";
-import { startWorld } from "../../support/world.ts";
-import { serveArgs, startServe, type Served } from "../../support/serve.ts";
+import { serveArgs, type Served } from "../../support/serve.ts";
+import { serve, useLab } from "./helpers-serve.ts";
 import { curl, dig, getent, pyConnect } from "./clients.ts";
 
-let lab: Lab;
+// one lab per file: Knot and the world's hosts; serves and the table removed after each test
+let lab!: Lab;
 let served: Served | null = null;
-
-beforeAll(async () => {
-  lab = await Lab.create();
-  await startKnot(lab);
-  await startWorld(lab);
-});
-afterEach(async () => {
-  if (served) await served.stop();
-  served = null;
-  await lab.exec("sandbox", ["nft", "delete", "table", "inet", "egressctl"]);
-});
-afterAll(() => lab.destroy());
+useLab((l) => void (lab = l));
 
 const policy = (yaml: string) => lab.file(`policy-${Math.random().toString(36).slice(2)}.yaml`, yaml);
 const DOH_ENV = { OPENSANDBOX_EGRESS_DOH_BLOCKLIST: `${LAB.dohV4},${LAB.dohV6}` };
@@ -32,7 +21,7 @@ egress:
   - { action: allow, target: "*.pypi.example.com" }
   - { action: deny, target: 203.0.113.0/24 }
 `);
-    served = await startServe(lab, serveArgs(p, ["--mode", "dns-only"]), { env: DOH_ENV });
+    served = await serve(lab, serveArgs(p, ["--mode", "dns-only"]), { env: DOH_ENV });
     // policy warnings are logged: the wildcard's apex is not listed, and CIDR rules do
     // nothing in dns-only mode
     const warnings = served.events.filter((e) => e.event === "policy.warning");
@@ -63,7 +52,7 @@ egress:
   - { action: deny, target: evil.example.com }
   - { action: deny, target: 203.0.113.0/25 }
 `);
-    served = await startServe(lab, serveArgs(p), { env: DOH_ENV });
+    served = await serve(lab, serveArgs(p), { env: DOH_ENV });
     expect((await dig(lab, "evil.example.com")).status).toBe("NXDOMAIN");
     expect((await curl(lab, "http://evil.example.com/")).code).toBe(6);
     // deny CIDR: refused at once, not a timeout
@@ -85,7 +74,7 @@ describe("dns+nftables, default deny plus one allowed name", () => {
 egress:
   - { action: allow, target: api.example.com }
 `);
-    served = await startServe(lab, serveArgs(p), { env: DOH_ENV });
+    served = await serve(lab, serveArgs(p), { env: DOH_ENV });
     expect((await curl(lab, "http://api.example.com/", "-4")).body).toBe("ok 198.51.100.10 80");
     expect((await curl(lab, "http://api.example.com/", "-6")).body).toBe("ok 2001:db8:100::10 80");
     expect(await pyConnect(lab, "api.example.com")).toBe("ok ok 198.51.100.10 80");
@@ -125,7 +114,7 @@ except Exception as e:
 describe("upstream failover", () => {
   test("a dead first upstream and a live second: answers within the timeout", async () => {
     const p = policy(`egress:\n  - { action: allow, target: api.example.com }\n`);
-    served = await startServe(lab, ["serve", p, "--upstream", `${LAB.dns2V4},${LAB.dnsV4}`], {
+    served = await serve(lab, ["serve", p, "--upstream", `${LAB.dns2V4},${LAB.dnsV4}`], {
       env: { ...DOH_ENV, OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT: "1" },
     });
     const r = await dig(lab, "api.example.com");
