@@ -2,21 +2,16 @@
 // transaction keeps learned elements, re-applying changes nothing, other tables and
 // iptables rules are never touched, and a transaction the kernel rejects halfway leaves
 // the previous ruleset exactly as it was.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Lab } from "../../support/lab.ts";
+import type { Lab } from "../../support/lab.ts";
+import { useBareLab } from "../../support/lab-hooks.ts";
 import { goldenCases } from "../../golden/cases.ts";
 import { apply, BIN, LAB_ENV, mustApply, nft, rawTable, requireBinary, tableState } from "./support.ts";
 
-let lab: Lab;
-beforeAll(async () => {
-  requireBinary();
-  lab = await Lab.create();
-});
-afterAll(async () => {
-  await lab?.destroy();
-});
+let lab!: Lab;
+useBareLab((l) => void (lab = l), requireBinary);
 
 const P1 = "defaultAction: deny\negress:\n  - {action: allow, target: 198.51.100.0/24}\n  - {action: deny, target: 2001:db8:200::/64}\n";
 const P2 = "defaultAction: allow\negress:\n  - {action: deny, target: 203.0.113.0/24}\n";

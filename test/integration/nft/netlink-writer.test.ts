@@ -3,10 +3,11 @@
 // elements (addresses, timeouts, expiry, comments); a missing table fails with ENOENT
 // and changes nothing; a batch with one bad element commits nothing; a re-add refreshes
 // the expiry; large batches and a reused socket work.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { renderLearn, type LearnedElement } from "../../../src/core/ruleset/learn.ts";
-import { Lab } from "../../support/lab.ts";
+import type { Lab } from "../../support/lab.ts";
+import { useBareLab } from "../../support/lab-hooks.ts";
 import { mustApply, nft, requireBinary } from "../apply/support.ts";
 
 const HARNESS = join(import.meta.dir, "netlink-harness.ts");
@@ -21,14 +22,8 @@ interface Elem {
   comment?: string;
 }
 
-let lab: Lab;
-beforeAll(async () => {
-  requireBinary();
-  lab = await Lab.create();
-});
-afterAll(async () => {
-  await lab?.destroy();
-});
+let lab!: Lab;
+useBareLab((l) => void (lab = l), requireBinary);
 
 async function harness(req: object): Promise<Result & { unavailable?: string }> {
   const r = await lab.exec("sandbox", [process.execPath, HARNESS], { stdin: JSON.stringify(req), timeoutMs: 30_000 });

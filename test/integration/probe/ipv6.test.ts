@@ -1,17 +1,12 @@
 // probe with IPv6 switched off by sysctl, inside a lab namespace of its own (the sysctl
 // is per namespace; the machine's own setting is never touched).
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { Lab } from "../../support/lab.ts";
+import { expect, test } from "bun:test";
+import type { Lab } from "../../support/lab.ts";
+import { useBareLab } from "../../support/lab-hooks.ts";
 import { BIN, json, requireBinary } from "./binary.ts";
 
-let lab: Lab;
-beforeAll(async () => {
-  requireBinary();
-  lab = await Lab.create();
-});
-afterAll(async () => {
-  await lab?.destroy();
-});
+let lab!: Lab;
+useBareLab((l) => void (lab = l), requireBinary);
 
 test("disable_ipv6=1 in the namespace: ipv6 false, mode unchanged", async () => {
   const set = await lab.exec("sandbox", ["sysctl", "-w", "net.ipv6.conf.all.disable_ipv6=1"]);
