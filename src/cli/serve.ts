@@ -12,6 +12,7 @@ export default defineCommand({
 
 Policy comes from FILE, else OPENSANDBOX_EGRESS_POLICY_FILE (when valid), else
 OPENSANDBOX_EGRESS_RULES, else deny-all. SIGHUP or a change of the file reloads it.
+The policy HTTP API (GET/POST/PUT/PATCH/DELETE /policy) listens on --http-addr.
 SIGTERM stops serve and leaves the ruleset in force unless --cleanup-on-exit.
 
 Examples:
@@ -33,6 +34,8 @@ Examples:
     "allow-host-network": { type: "boolean", description: "run even where the namespace looks like the host's" },
     "log-format": { type: "string", description: "json (default) or pretty" },
     "selftest-interval": { type: "string", description: "seconds between self-tests (default 300)" },
+    "http-addr": { type: "string", description: "policy HTTP API address: :PORT, HOST:PORT, [IPv6]:PORT or off (default OPENSANDBOX_EGRESS_HTTP_ADDR, else :18080)" },
+    "insecure-no-auth": { type: "boolean", description: "without OPENSANDBOX_EGRESS_TOKEN, still allow POST/PUT/PATCH/DELETE on the policy API (the sandboxed application could rewrite its own policy)" },
   },
   async run({ args }) {
     const r = resolveServeConfig(
@@ -49,6 +52,8 @@ Examples:
         allowHostNetwork: args["allow-host-network"],
         logFormat: args["log-format"],
         selftestInterval: args["selftest-interval"],
+        httpAddr: args["http-addr"],
+        insecureNoAuth: args["insecure-no-auth"],
       },
       process.env,
     );

@@ -3,6 +3,7 @@
 // no allowed name still holds. Any failure keeps the old policy, in memory and kernel.
 // SIGHUP also re-installs an unchanged policy: it is how an operator repairs a kernel
 // state that drifted (the self-test reports drift; it does not repair it by itself).
+// The HTTP API applies its policies through the same applyPolicy.
 import type { LearnTable } from "../../core/learn/table.ts";
 import type { Mode } from "../../core/probe/modes.ts";
 import type { EventLog } from "../../effects/log/events.ts";
@@ -24,34 +25,77 @@ export interface ReloadContext {
   pending: PendingRemovals;
 }
 
-export function createReloader(ctx: ReloadContext): (why: string) => void {
+export type ApplyResult = { ok: true; changed: boolean } | { ok: false; kind: "isolation" | "kernel" | "persist"; error: string };
+
+export interface ApplyOptions {
+  /** install even when the digest is unchanged (SIGHUP: repair a drifted kernel) */
+  reinstall?: boolean;
+  /**
+   * Runs after the kernel accepted the ruleset, before the swap (the API writes the
+   * persisted file here). An error string makes the change fail: the previous ruleset is
+   * installed again and nothing else changes.
+   */
+  persist?: (next: LivePolicy) => string | null;
+}
+
+/**
+ * "Apply this policy", shared by the file reload and the HTTP API: refuse
+ * require_full_isolation below dns+nftables, install in one transaction, (persist),
+ * swap, prune learned addresses. Any failure keeps the old policy, in memory and kernel,
+ * and counts as a failed reload.
+ */
+export function applyPolicy(ctx: ReloadContext, next: LivePolicy, why: string, opts: ApplyOptions = {}): ApplyResult {
   const { enforcer, log } = ctx;
+  const live = ctx.live();
+  const fail = (kind: "isolation" | "kernel" | "persist", error: string, extra: Record<string, unknown> = {}): ApplyResult => {
+    rejected(ctx, why, live, error, extra);
+    return { ok: false, kind, error };
+  };
+  const changed = next.digest !== live.digest;
+  if (!changed && !opts.reinstall) {
+    const e = opts.persist?.(next);
+    return e ? fail("persist", `cannot persist the policy: ${e}`) : { ok: true, changed: false };
+  }
+  if (next.policy.requireFullIsolation && ctx.mode !== "dns+nftables") return fail("isolation", `require_full_isolation is set but serve runs in ${ctx.mode}`);
+  const k = enforcer.install(next.policy);
+  if (!k.ok) return fail("kernel", `the kernel rejected the ruleset: ${k.error}`, { line: k.line });
+  const e = opts.persist?.(next);
+  if (e) {
+    const back = enforcer.install(live.policy);
+    return fail("persist", `cannot persist the policy: ${e}${back.ok ? "" : `; re-installing the previous ruleset failed too: ${back.error}`}`);
+  }
+  if (!changed) {
+    log.emit("policy.reinstalled", { why, digest: live.digest });
+    return { ok: true, changed: false };
+  }
+  ctx.swap(next);
+  ctx.counts.ok++;
+  removeLearned(enforcer, ctx.table, ctx.table.prune((name) => next.decide(name).action === "allow", Date.now()), log, "reload", ctx.pending);
+  log.emit("policy.applied", { why, source: next.source, digest: next.digest, rules: next.policy.rules.length });
+  return { ok: true, changed: true };
+}
+
+function rejected(ctx: ReloadContext, why: string, live: LivePolicy, error: string, extra: Record<string, unknown> = {}): void {
+  ctx.counts.failed++;
+  ctx.counts.lastError = error;
+  ctx.log.emit("policy.reload.rejected", { why, source: live.path ?? live.source, error, kept: live.digest, ...extra }, "error");
+}
+
+export function createReloader(ctx: ReloadContext): (why: string) => void {
+  const { log } = ctx;
   return (why) => {
     const live = ctx.live();
     const sighup = why === "SIGHUP";
-    const fail = (error: string, extra: Record<string, unknown> = {}) => {
-      ctx.counts.failed++;
-      ctx.counts.lastError = error;
-      log.emit("policy.reload.rejected", { why, source: live.path ?? live.source, error, kept: live.digest, ...extra }, "error");
-    };
     let next = live;
     if (live.path) {
       const r = loadPolicyFile(live.path, ctx.read);
-      if (!r.ok) return fail(r.error, { problems: r.problems });
+      if (!r.ok) return rejected(ctx, why, live, r.error, { problems: r.problems });
       next = compilePolicy(r.choice.policy, live.source, live.path, Date.now());
       if (next.digest !== live.digest) logPolicyWarnings(log, live.path, r.choice.warnings, next.policy, ctx.mode);
     } else if (sighup) {
       log.emit("policy.reload.skipped", { why, reason: `policy came from ${live.source}, not a file; re-installing it` }, "warn");
     }
-    const changed = next.digest !== live.digest;
-    if (!changed && !sighup) return; // the directory changed, the policy did not
-    if (next.policy.requireFullIsolation && ctx.mode !== "dns+nftables") return fail(`require_full_isolation is set but serve runs in ${ctx.mode}`);
-    const k = enforcer.install(next.policy);
-    if (!k.ok) return fail(`the kernel rejected the ruleset: ${k.error}`, { line: k.line });
-    if (!changed) return log.emit("policy.reinstalled", { why, digest: live.digest });
-    ctx.swap(next);
-    ctx.counts.ok++;
-    removeLearned(enforcer, ctx.table, ctx.table.prune((name) => next.decide(name).action === "allow", Date.now()), log, "reload", ctx.pending);
-    log.emit("policy.applied", { why, source: next.source, digest: next.digest, rules: next.policy.rules.length });
+    // an unchanged policy without SIGHUP: the directory changed, the policy did not
+    applyPolicy(ctx, next, why, { reinstall: sighup });
   };
 }

@@ -10,6 +10,7 @@ import { Ring } from "../../core/events/ring.ts";
 import { Exit } from "../../core/exit-codes.ts";
 import { tableSink } from "../../core/learn/sink.ts";
 import { LearnTable, type LearnBatch } from "../../core/learn/table.ts";
+import type { Policy } from "../../core/policy/types.ts";
 import type { ProbeFacts } from "../../core/probe/types.ts";
 import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
 import type { Measured } from "../../core/status/level.ts";
@@ -19,9 +20,11 @@ import { eventToLog } from "./dns-events.ts";
 import { createEnforcer } from "./enforcer.ts";
 import { adopt, longLived, watchNetDenied } from "./learned-upkeep.ts";
 import { PendingRemovals } from "./remove-learned.ts";
-import { compilePolicy, type LivePolicy } from "./live-policy.ts";
+import { startHttpApi, type HttpApi } from "./http-api.ts";
+import { persistPolicy } from "./http-persist.ts";
+import { compilePolicy, policyMode, type LivePolicy } from "./live-policy.ts";
 import { watchReloads } from "./reload.ts";
-import { createReloader } from "./reloader.ts";
+import { applyPolicy, createReloader, type ReloadContext } from "./reloader.ts";
 import { ProbeNames, runSelfTest } from "./selftest.ts";
 import { removeStaleState } from "./stale-state.ts";
 import { planStart, readText } from "./start-plan.ts";
@@ -142,37 +145,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     return m;
   };
 
-  let status: { stop(): void };
-  try {
-    status = startStatusServer(cfg.statusSocket, {
-      ready: () => state.measured !== null,
-      level: () => state.measured?.level ?? "unknown",
-      status: () => statusJson(state, Date.now()),
-      violations: (n) => violations.newestFirst(n),
-      learned: () => table.snapshot(Date.now()),
-      metrics: () => metricsText(state),
-    });
-    await selfTest();
-    if (cfg.readyFile) writeFileSync(cfg.readyFile, `${process.pid}\n`);
-  } catch (e) {
-    // the ruleset is loaded and stays (fail-closed); serve itself cannot run
-    log.emit("serve.failed", { reason: `status socket or ready file: ${(e as Error).message}`, ruleset: "left in force" }, "error");
-    await proxy.close();
-    return Exit.runtime;
-  }
-  log.emit("ready", { mode: a.mode, measured: state.measured?.level, dns: listen.map((l) => `${l.host}:${l.port}`), status: cfg.statusSocket });
-  // timers must never throw (an exception in one would end serve), nor overlap
-  let testing = false;
-  const selfTestTimer = setInterval(() => {
-    if (testing) return;
-    testing = true;
-    selfTest()
-      .catch((e) => log.emit("serve.error", { what: "selftest", error: (e as Error).message }, "error"))
-      .finally(() => (testing = false));
-  }, cfg.selftestIntervalMs);
-  const netDeniedTimer = watchNetDenied(enforcer, table, log, violations);
-
-  const reload = createReloader({
+  const reloadCtx: ReloadContext = {
     mode: a.mode,
     enforcer,
     table,
@@ -185,7 +158,61 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     },
     counts: state.reloads,
     pending,
-  });
+  };
+  // An API change is applied like a reload; with OPENSANDBOX_EGRESS_POLICY_FILE set it is
+  // persisted there once the kernel accepted it, and that file is what reloads read from
+  // then on (re-reading serve's own write is a no-op: same digest).
+  const persistTo = cfg.envPolicyFile;
+  const applyFromApi = (p: Policy) =>
+    applyPolicy(reloadCtx, compilePolicy(p, "api", persistTo, Date.now()), "api", {
+      persist: persistTo ? (next) => persistPolicy(persistTo, next.policy) : undefined,
+    });
+
+  let status: { stop(): void };
+  let api: HttpApi | null = null;
+  try {
+    status = startStatusServer(cfg.statusSocket, {
+      ready: () => state.measured !== null,
+      level: () => state.measured?.level ?? "unknown",
+      status: () => statusJson(state, Date.now()),
+      violations: (n) => violations.newestFirst(n),
+      learned: () => table.snapshot(Date.now()),
+      metrics: () => metricsText(state),
+    });
+    await selfTest();
+    // the API listens before ready, so "ready" means it answers too
+    if (cfg.httpAddr) {
+      api = startHttpApi(cfg.httpAddr, {
+        current: () => live.policy,
+        summary: policyMode,
+        mode: a.mode,
+        token: cfg.token,
+        insecureNoAuth: cfg.insecureNoAuth,
+        maxRules: cfg.maxRules,
+        apply: applyFromApi,
+      });
+    }
+    if (cfg.readyFile) writeFileSync(cfg.readyFile, `${process.pid}\n`);
+  } catch (e) {
+    // the ruleset is loaded and stays (fail-closed); serve itself cannot run
+    log.emit("serve.failed", { reason: `status socket, policy HTTP API or ready file: ${(e as Error).message}`, ruleset: "left in force" }, "error");
+    api?.stop();
+    await proxy.close();
+    return Exit.runtime;
+  }
+  log.emit("ready", { mode: a.mode, measured: state.measured?.level, dns: listen.map((l) => `${l.host}:${l.port}`), status: cfg.statusSocket, http: api ? httpAddrText(cfg.httpAddr!) : "off" });
+  // timers must never throw (an exception in one would end serve), nor overlap
+  let testing = false;
+  const selfTestTimer = setInterval(() => {
+    if (testing) return;
+    testing = true;
+    selfTest()
+      .catch((e) => log.emit("serve.error", { what: "selftest", error: (e as Error).message }, "error"))
+      .finally(() => (testing = false));
+  }, cfg.selftestIntervalMs);
+  const netDeniedTimer = watchNetDenied(enforcer, table, log, violations);
+
+  const reload = createReloader(reloadCtx);
   const guardedReload = (why: string) => {
     try {
       reload(why);
@@ -203,12 +230,17 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   clearInterval(selfTestTimer);
   clearInterval(netDeniedTimer);
   stopWatching();
+  api?.stop();
   status.stop();
   await proxy.close();
   if (cfg.cleanupOnExit) enforcer.cleanup();
   if (cfg.readyFile && existsSync(cfg.readyFile)) rmSync(cfg.readyFile, { force: true });
   log.emit("stopped", { ruleset: cfg.cleanupOnExit ? "removed" : "left in force (fail-closed)" });
   return Exit.ok;
+}
+
+function httpAddrText(h: { host: string | null; port: number }): string {
+  return h.host === null ? `:${h.port}` : h.host.includes(":") ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
 }
 
 /**

@@ -17,6 +17,14 @@ export interface ServeFlags {
   allowHostNetwork?: boolean;
   logFormat?: string;
   selftestInterval?: string;
+  httpAddr?: string;
+  insecureNoAuth?: boolean;
+}
+
+/** where the policy HTTP API listens: host null = every address */
+export interface HttpAddr {
+  host: string | null;
+  port: number;
 }
 
 export interface ServeConfig {
@@ -39,6 +47,31 @@ export interface ServeConfig {
   logLevel: string;
   sandboxId?: string;
   selftestIntervalMs: number;
+  /** the policy HTTP API's address; null = the API is off */
+  httpAddr: HttpAddr | null;
+  /** OPENSANDBOX_EGRESS_TOKEN; undefined = no token */
+  token?: string;
+  /** mutating API requests without a token configured: allowed only with --insecure-no-auth */
+  insecureNoAuth: boolean;
+  /** OPENSANDBOX_EGRESS_MAX_RULES; 0 = no cap */
+  maxRules: number;
+}
+
+export const DEFAULT_HTTP_ADDR = ":18080";
+export const DEFAULT_MAX_RULES = 4096;
+
+/**
+ * `:PORT` (every address), `HOST:PORT`, `[V6]:PORT`; `off` (or set but empty) turns the
+ * API off. A string (the error) when it is none of these.
+ */
+export function parseHttpAddr(spec: string): HttpAddr | null | string {
+  const s = spec.trim();
+  if (s === "" || s.toLowerCase() === "off") return null;
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(s);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) return `the HTTP address must be :PORT, HOST:PORT, [IPv6]:PORT or off, got '${spec}'`;
+  const host = m[1] ?? m[2] ?? "";
+  return { host: host === "" ? null : host, port };
 }
 
 export const DEFAULT_STATUS_SOCKET = "/run/egressctl/egressctl.sock";
@@ -82,6 +115,13 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     logLevel: env.OPENSANDBOX_EGRESS_LOG_LEVEL ?? "info",
     sandboxId: env.OPENSANDBOX_EGRESS_SANDBOX_ID || undefined,
     selftestIntervalMs: num("--selftest-interval", flags.selftestInterval, 300, 1, 86_400) * 1000,
+    httpAddr: null,
+    token: env.OPENSANDBOX_EGRESS_TOKEN || undefined,
+    insecureNoAuth: flags.insecureNoAuth ?? false,
+    maxRules: num("OPENSANDBOX_EGRESS_MAX_RULES", env.OPENSANDBOX_EGRESS_MAX_RULES, DEFAULT_MAX_RULES, 0, 1_000_000, true),
   };
+  const addr = parseHttpAddr(flags.httpAddr ?? env.OPENSANDBOX_EGRESS_HTTP_ADDR ?? DEFAULT_HTTP_ADDR);
+  if (typeof addr === "string") errors.push(flags.httpAddr !== undefined ? `--http-addr: ${addr}` : `OPENSANDBOX_EGRESS_HTTP_ADDR: ${addr}`);
+  else config.httpAddr = addr;
   return errors.length ? { ok: false, error: errors.join("; ") } : { ok: true, config };
 }

@@ -1,0 +1,188 @@
+// The policy API's pure parts: body parsing, PATCH merge, DELETE by targets, the rule
+// cap, the token compare, the response shapes. Table-driven.
+import { describe, expect, test } from "bun:test";
+import { parsePolicyBody, parseRulesBody, parseTargetsBody } from "../../../src/core/api/body.ts";
+import { deleteTargets, mergeRules, overRuleCap, targetKey } from "../../../src/core/api/edit.ts";
+import { enforcementModeOf, errorView, policyView } from "../../../src/core/api/responses.ts";
+import { tokenMatches } from "../../../src/core/api/token.ts";
+import { parseHttpAddr, resolveServeConfig } from "../../../src/core/config/serve-config.ts";
+import { loadPolicyText } from "../../../src/core/policy/load.ts";
+
+const policy = (...rules: [string, string][]) => loadPolicyText(JSON.stringify({ egress: rules.map(([action, target]) => ({ action, target })) })).policy!;
+const rules = (...r: [string, string][]) => policy(...r).rules;
+const pairs = (d: { egress: { action: string; target: string }[] }) => d.egress.map((r) => [r.action, r.target]);
+
+describe("parsePolicyBody", () => {
+  const cases: [string, string, "ok" | RegExp, number?][] = [
+    ["empty", "", "ok", 0],
+    ["blank", "  \n", "ok", 0],
+    ["null", "null", "ok", 0],
+    ["{}", "{}", "ok", 0],
+    ["a policy", '{"defaultAction":"deny","egress":[{"action":"allow","target":"API.example.com."}]}', "ok", 1],
+    ["not JSON", "{ not json", /not valid JSON/],
+    ["YAML is not accepted", "egress: []", /not valid JSON/],
+    ["a list", "[]", /is a list/],
+    ["wrong type", '{"defaultAction":5}', /^defaultAction: /],
+    ["unknown field", '{"egres":[]}', /egres/],
+    ["bad target", '{"egress":[{"action":"allow","target":"http://x.example.com/"}]}', /^egress\[0\]\.target: /],
+    ["two problems", '{"egress":[{"action":"x","target":"a.example.com"},{"action":"allow","target":""}]}', /and 1 more problem/],
+  ];
+  for (const [what, text, want, n] of cases) {
+    test(what, () => {
+      const r = parsePolicyBody(text);
+      if (want === "ok") {
+        expect(r.ok).toBe(true);
+        if (r.ok) expect(r.value.rules.length).toBe(n!);
+      } else {
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(r.error).toMatch(want);
+      }
+    });
+  }
+  test("a normalised target", () => {
+    const r = parsePolicyBody('{"egress":[{"action":"allow","target":"API.example.com."}]}');
+    expect(r.ok && r.value.rules[0]!.target).toBe("api.example.com");
+  });
+});
+
+describe("parseRulesBody and parseTargetsBody", () => {
+  const cases: [string, (t: string) => { ok: boolean; error?: string }, string, true | RegExp][] = [
+    ["rules: a list", parseRulesBody, '[{"action":"allow","target":"a.example.com"}]', true],
+    ["rules: empty list", parseRulesBody, "[]", true],
+    ["rules: an object", parseRulesBody, '{"action":"allow","target":"a.example.com"}', /list of rules/],
+    ["rules: empty body", parseRulesBody, "", /list of rules/],
+    ["rules: a bad target, named by its index", parseRulesBody, '[{"action":"allow","target":"a.example.com"},{"action":"allow","target":"a b"}]', /^\[1\]\.target: /],
+    ["rules: an unknown field", parseRulesBody, '[{"action":"allow","target":"a.example.com","port":1}]', /^\[0\]\.port/],
+    ["rules: not JSON", parseRulesBody, "[", /not valid JSON/],
+    ["targets: a list", parseTargetsBody, '["a.example.com","10.0.0.0/8"]', true],
+    ["targets: not a list", parseTargetsBody, '"a.example.com"', /list of targets/],
+    ["targets: a number", parseTargetsBody, '["a.example.com",7]', /^\[1\]: expected a string, got number/],
+    ["targets: a URL", parseTargetsBody, '["http://a.example.com/"]', /^\[0\]: .*URL/],
+  ];
+  for (const [what, parse, text, want] of cases) {
+    test(what, () => {
+      const r = parse(text) as { ok: boolean; error?: string };
+      expect(r.ok).toBe(want === true);
+      if (want !== true) expect(r.error).toMatch(want);
+    });
+  }
+});
+
+describe("mergeRules (PATCH)", () => {
+  const base = policy(["allow", "api.example.com"], ["allow", "other.example.com"], ["deny", "10.0.0.0/8"]);
+  const cases: [string, [string, string][], string[][]][] = [
+    ["nothing patched", [], [["allow", "api.example.com"], ["allow", "other.example.com"], ["deny", "10.0.0.0/8"]]],
+    ["new rules go first", [["allow", "new.example.com"]], [["allow", "new.example.com"], ["allow", "api.example.com"], ["allow", "other.example.com"], ["deny", "10.0.0.0/8"]]],
+    ["the same target, another case: dropped from the base", [["deny", "OTHER.Example.COM"]], [["deny", "other.example.com"], ["allow", "api.example.com"], ["deny", "10.0.0.0/8"]]],
+    ["the same network spelled with host bits", [["allow", "10.1.2.3/8"]], [["allow", "10.0.0.0/8"], ["allow", "api.example.com"], ["allow", "other.example.com"]]],
+    ["a wildcard is not its apex", [["deny", "*.api.example.com"]], [["deny", "*.api.example.com"], ["allow", "api.example.com"], ["allow", "other.example.com"], ["deny", "10.0.0.0/8"]]],
+  ];
+  for (const [what, patch, want] of cases) test(what, () => expect(pairs(mergeRules(base, rules(...patch)))).toEqual(want));
+  test("keeps defaultAction and require_full_isolation", () => {
+    const strict = loadPolicyText('{"defaultAction":"allow","require_full_isolation":true}').policy!;
+    expect(mergeRules(strict, rules(["deny", "x.example.com"]))).toEqual({ defaultAction: "allow", require_full_isolation: true, egress: [{ action: "deny", target: "x.example.com" }] });
+  });
+});
+
+describe("deleteTargets (DELETE)", () => {
+  const base = policy(["allow", "api.example.com"], ["deny", "api.example.com"], ["allow", "other.example.com"], ["deny", "192.0.2.0/24"]);
+  const cases: [string, string[], number, string[]][] = [
+    ["none found", ["nothing.example.com"], 0, ["api.example.com", "api.example.com", "other.example.com", "192.0.2.0/24"]],
+    ["every rule with the target", ["API.example.com."], 2, ["other.example.com", "192.0.2.0/24"]],
+    ["a network by another spelling", ["192.0.2.7/24"], 1, ["api.example.com", "api.example.com", "other.example.com"]],
+    ["several", ["other.example.com", "192.0.2.0/24"], 2, ["api.example.com", "api.example.com"]],
+  ];
+  for (const [what, targets, removed, left] of cases) {
+    test(what, () => {
+      const r = deleteTargets(base, targets);
+      expect(r.removed).toBe(removed);
+      expect(r.doc.egress.map((x) => x.target)).toEqual(left);
+    });
+  }
+  test("targetKey falls back to lowercase for what is not a target", () => expect(targetKey(" A B ")).toBe("a b"));
+});
+
+describe("overRuleCap", () => {
+  const cases: [number, number, boolean][] = [[0, 4096, false], [4096, 4096, false], [4097, 4096, true], [1_000_000, 0, false], [3, 2, true]];
+  for (const [n, max, over] of cases) test(`${n} rules, cap ${max}`, () => expect(overRuleCap(n, max) !== null).toBe(over));
+  test("names the variable", () => expect(overRuleCap(3, 2)).toMatch(/OPENSANDBOX_EGRESS_MAX_RULES/));
+});
+
+describe("tokenMatches", () => {
+  const cases: [string | null | undefined, string, boolean][] = [
+    ["s3cret", "s3cret", true],
+    ["s3cre", "s3cret", false],
+    ["s3cretx", "s3cret", false],
+    ["S3CRET", "s3cret", false],
+    ["", "s3cret", false],
+    [null, "s3cret", false],
+    [undefined, "s3cret", false],
+    ["x".repeat(10_000), "s3cret", false],
+  ];
+  for (const [given, expected, want] of cases) test(`${JSON.stringify(given)?.slice(0, 20)} vs ${JSON.stringify(expected)}`, () => expect(tokenMatches(given, expected)).toBe(want));
+});
+
+describe("responses", () => {
+  test("policyView", () => {
+    const p = policy(["allow", "API.example.com"]);
+    expect(policyView(p, "enforcing", "dns+nftables")).toEqual({ status: "ok", mode: "enforcing", enforcementMode: "dns+nft", policy: { defaultAction: "deny", require_full_isolation: false, egress: [{ action: "allow", target: "api.example.com" }] } });
+    expect(policyView(p, "enforcing", "dns-only", "no matching targets found").reason).toBe("no matching targets found");
+  });
+  test("enforcementModeOf", () => {
+    expect(["dns+nftables", "dns-only", "disabled"].map(enforcementModeOf)).toEqual(["dns+nft", "dns", "dns"]);
+  });
+  test("errorView leaves out an empty problem list", () => {
+    expect(errorView("x", [])).toEqual({ status: "error", error: "x" });
+    expect(errorView("x", [{ path: "a", message: "m" }]).problems).toHaveLength(1);
+  });
+});
+
+describe("parseHttpAddr", () => {
+  const cases: [string, unknown][] = [
+    [":18080", { host: null, port: 18080 }],
+    ["127.0.0.1:18080", { host: "127.0.0.1", port: 18080 }],
+    ["[::1]:18080", { host: "::1", port: 18080 }],
+    ["localhost:1", { host: "localhost", port: 1 }],
+    ["off", null],
+    ["OFF", null],
+    ["", null],
+    ["18080", "error"],
+    [":0", "error"],
+    [":65536", "error"],
+    ["::1:18080", "error"],
+    ["[::1]", "error"],
+  ];
+  for (const [spec, want] of cases) {
+    test(JSON.stringify(spec), () => {
+      const r = parseHttpAddr(spec);
+      if (want === "error") expect(typeof r).toBe("string");
+      else expect(r).toEqual(want as never);
+    });
+  }
+});
+
+describe("the API's settings", () => {
+  const cfg = (flags: Parameters<typeof resolveServeConfig>[0], env: Record<string, string> = {}) => resolveServeConfig(flags, env);
+  test("defaults: :18080, no token, cap 4096, auth required for changes", () => {
+    const r = cfg({});
+    expect(r.ok && { httpAddr: r.config.httpAddr, token: r.config.token, maxRules: r.config.maxRules, insecure: r.config.insecureNoAuth }).toEqual({ httpAddr: { host: null, port: 18080 }, token: undefined, maxRules: 4096, insecure: false });
+  });
+  const cases: [string, Parameters<typeof resolveServeConfig>[0], Record<string, string>, unknown][] = [
+    ["env address", {}, { OPENSANDBOX_EGRESS_HTTP_ADDR: "127.0.0.1:9" }, { httpAddr: { host: "127.0.0.1", port: 9 } }],
+    ["the flag wins", { httpAddr: "off" }, { OPENSANDBOX_EGRESS_HTTP_ADDR: "127.0.0.1:9" }, { httpAddr: null }],
+    ["token", {}, { OPENSANDBOX_EGRESS_TOKEN: "t" }, { token: "t" }],
+    ["empty token = none", {}, { OPENSANDBOX_EGRESS_TOKEN: "" }, { token: undefined }],
+    ["no cap", {}, { OPENSANDBOX_EGRESS_MAX_RULES: "0" }, { maxRules: 0 }],
+    ["--insecure-no-auth", { insecureNoAuth: true }, {}, { insecureNoAuth: true }],
+    ["a bad cap", {}, { OPENSANDBOX_EGRESS_MAX_RULES: "-1" }, /OPENSANDBOX_EGRESS_MAX_RULES/],
+    ["a bad address", { httpAddr: "18080" }, {}, /--http-addr/],
+    ["a bad env address", {}, { OPENSANDBOX_EGRESS_HTTP_ADDR: "x" }, /OPENSANDBOX_EGRESS_HTTP_ADDR/],
+  ];
+  for (const [what, flags, env, want] of cases) {
+    test(what, () => {
+      const r = cfg(flags, env);
+      if (want instanceof RegExp) expect(!r.ok && r.error).toMatch(want);
+      else expect(r.ok && r.config).toMatchObject(want as object);
+    });
+  }
+});
