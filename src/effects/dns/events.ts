@@ -1,4 +1,4 @@
-// Events and counters of the DNS proxy, for the lead's logger, /status and /metrics.
+// Events and counters of the DNS proxy, for serve's event log, /status and /metrics.
 export type DnsEvent =
   | { type: "dns.denied"; name: string; qtype: number; rule: string; client: string }
   | { type: "dns.malformed"; client: string; reason: string }

@@ -8,7 +8,7 @@ import { which } from "./read.ts";
 
 type Env = Record<string, string | undefined>;
 
-/** The part of the nftables backend that probe needs (helper-2's NftBackend). */
+/** The part of the nftables backend (src/effects/nft/backend.ts) that probe needs. */
 export interface NftCheckBackend {
   kind: "library" | "binary";
   run(script: string, opts?: { check?: boolean }): NftRun | Promise<NftRun>;
