@@ -3,7 +3,7 @@
 // kernel), and one DNS query from an ordinary, unmarked UDP socket.
 import dnsPacket from "dns-packet";
 import { openNftBackend } from "../../effects/nft/backend.ts";
-import { CHAIN_FILTER, CHAIN_NAT, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
+import { chainsText } from "../../effects/nft/chain-text.ts";
 import { EDNS_OPTION_EDE, OUR_UDP_SIZE } from "../../core/dns/build.ts";
 import type { DnsProbe, KernelRead } from "../../core/doctor/input.ts";
 import type { DoctorEffects } from "./doctor.ts";
@@ -40,12 +40,7 @@ function readKernel(): KernelRead {
   if ("unavailable" in nft) return { error: `nftables unavailable: ${nft.unavailable}` };
   const listing = nft.listTableJson();
   if (listing === null) return { listing: null, chainText: "" };
-  // nft 1.0.6 leaves chain comments (the policy digest) out of its JSON; the text has them
-  const chainText = [CHAIN_NAT, CHAIN_FILTER]
-    .map((c) => nft.run(`list chain ${TABLE_FAMILY} ${TABLE_NAME} ${c}`))
-    .map((r) => (r.ok ? r.output : ""))
-    .join("\n");
-  return { listing, chainText };
+  return { listing, chainText: chainsText(nft) };
 }
 
 async function queryDns(address: string, family: 4 | 6, name: string, timeoutMs: number): Promise<DnsProbe["result"]> {

@@ -12,7 +12,7 @@ import { detectElementRefresh, type RefreshMethod } from "../../effects/nft/elem
 import type { Policy } from "../../core/policy/types.ts";
 import type { Mode as ProbeMode } from "../../core/probe/modes.ts";
 import { renderForget, renderLearn } from "../../core/ruleset/learn.ts";
-import { CHAIN_FILTER, CHAIN_NAT, DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
+import { DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
 import { readDeniedFlows, type DeniedFlow } from "../../core/events/net-denied.ts";
 import type { PlanEnv } from "../../core/ruleset/model.ts";
 import { planRuleset } from "../../core/ruleset/plan.ts";
@@ -20,6 +20,7 @@ import { renderDelete, renderRuleset } from "../../core/ruleset/render.ts";
 import { readKernelState, type KernelState } from "../../core/status/kernel-state.ts";
 import { installIptablesRedirect, removeIptablesRedirect } from "../../effects/iptables/redirect.ts";
 import type { NftBackend } from "../../effects/nft/backend.ts";
+import { chainsText } from "../../effects/nft/chain-text.ts";
 import { openNetlinkWriter, type NetlinkWriter } from "../../effects/nft/netlink-writer.ts";
 
 export type ForgetResult = { ok: true } | { ok: false; error: string; flushed: boolean };
@@ -141,11 +142,7 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
     },
     kernelState() {
       try {
-        const text = [CHAIN_NAT, ...(learning ? [CHAIN_FILTER] : [])]
-          .map((c) => nft.run(`list chain ${TABLE_FAMILY} ${TABLE_NAME} ${c}`))
-          .map((r) => (r.ok ? r.output : ""))
-          .join("\n");
-        return readKernelState(nft.listTableJson(), text);
+        return readKernelState(nft.listTableJson(), chainsText(nft, learning));
       } catch {
         return null;
       }
