@@ -5,6 +5,7 @@
 import { loadPolicyText, type Problem } from "../core/policy/load.ts";
 import { assess } from "../core/probe/assess.ts";
 import type { ProbeFacts } from "../core/probe/types.ts";
+import type { CidrList } from "../core/ruleset/cidr-list.ts";
 import type { DohList } from "../core/ruleset/doh.ts";
 import type { Mode, Upstream } from "../core/ruleset/model.ts";
 import { EXEMPT_MARK } from "../core/ruleset/names.ts";
@@ -25,6 +26,8 @@ export interface ApplyRequest {
   proxyPort: number;
   upstreams: Upstream[];
   doh: DohList;
+  /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT */
+  nameserverExempt: CidrList;
   /** --allow-host-network: touch the kernel even where the namespace looks like the host's */
   allowHostNetwork: boolean;
 }
@@ -65,6 +68,7 @@ export async function applyPolicy(req: ApplyRequest, fx: ApplyEffects): Promise<
       upstreams: req.upstreams,
       exemptMark: EXEMPT_MARK,
       doh: req.doh,
+      nameserverExempt: req.nameserverExempt,
       audit: req.audit,
       dropSilently: req.dropSilently,
     });

@@ -8,6 +8,7 @@ import { readPolicyText } from "../effects/fs/policy-file.ts";
 import { humanLine } from "../core/policy/report.ts";
 import { parseUpstreamList } from "../core/dns/upstreams.ts";
 import { dohFromSettings } from "../core/ruleset/doh.ts";
+import { NAMESERVER_EXEMPT_ENV, nameserverExempt } from "../core/ruleset/nameserver-exempt.ts";
 import { envFlag } from "../core/config/env-flag.ts";
 import { parseMode } from "../core/probe/modes.ts";
 import type { Mode } from "../core/ruleset/model.ts";
@@ -32,6 +33,8 @@ offending ruleset line is named). --dry-run makes none of these checks.
 Environment: OPENSANDBOX_EGRESS_DOH_BLOCKLIST (comma-separated IPs/CIDRs replacing the
 built-in DoH list), OPENSANDBOX_EGRESS_BLOCK_DOH_443=false (no DoH address block),
 OPENSANDBOX_EGRESS_DNS_UPSTREAM (limit the proxy's exemption to these resolvers),
+OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT (comma-separated IPs/CIDRs: DNS to these servers is
+not redirected and is let out, port 53 only),
 EGRESSCTL_ASSUME_SANDBOX=1 (this namespace is a sandbox whatever the host-network
 signals say), EGRESSCTL_NFT_BACKEND=library|binary.
 
@@ -66,12 +69,13 @@ Examples:
     const env = process.env;
     const doh = dohFromSettings(envFlag(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443, true), env[DOH_BLOCKLIST_ENV]);
     const up = parseUpstreamList(env.OPENSANDBOX_EGRESS_DNS_UPSTREAM ?? "");
-    const bad = [...doh.problems.map((p) => `${DOH_BLOCKLIST_ENV}: ${p}`), ...up.problems.map((p) => `OPENSANDBOX_EGRESS_DNS_UPSTREAM: ${p}`)];
+    const exempt = nameserverExempt(env[NAMESERVER_EXEMPT_ENV]);
+    const bad = [...doh.problems.map((p) => `${DOH_BLOCKLIST_ENV}: ${p}`), ...up.problems.map((p) => `OPENSANDBOX_EGRESS_DNS_UPSTREAM: ${p}`), ...exempt.problems];
     if (bad.length) usage(bad.join("\n"));
 
     const outcome = await applyPolicy(
       {
-        action, mode, proxyPort, doh: doh.list, upstreams: up.upstreams,
+        action, mode, proxyPort, doh: doh.list, upstreams: up.upstreams, nameserverExempt: exempt.list,
         audit: !!args.audit, dropSilently: !!args["drop-silently"], allowHostNetwork: !!args["allow-host-network"],
         ...(file ? { text: readPolicy(file), source: file } : {}),
       },

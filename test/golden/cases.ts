@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { loadPolicyText } from "../../src/core/policy/load.ts";
 import { dohList } from "../../src/core/ruleset/doh.ts";
+import { nameserverExempt } from "../../src/core/ruleset/nameserver-exempt.ts";
 import type { Mode, PlanEnv, Upstream } from "../../src/core/ruleset/model.ts";
 import { DEFAULT_PROXY_PORT, EXEMPT_MARK } from "../../src/core/ruleset/names.ts";
 import { planRuleset } from "../../src/core/ruleset/plan.ts";
@@ -39,7 +40,7 @@ export function goldenCases(): GoldenCase[] {
     });
 }
 
-/** `# golden: mode=dns-only audit drop-silently doh=builtin upstream=ADDR[:PORT] proxy-port=N` */
+/** `# golden: mode=dns-only audit drop-silently doh=builtin upstream=ADDR[:PORT] proxy-port=N exempt=A,B` */
 function envFromHeader(file: string, text: string): PlanEnv {
   const m = /^# golden:(.*)$/m.exec(text);
   if (!m) throw new Error(`${file}: first line must be '# golden: ...'`);
@@ -49,6 +50,7 @@ function envFromHeader(file: string, text: string): PlanEnv {
     upstreams: [],
     exemptMark: EXEMPT_MARK,
     doh: dohList(LAB_DOH).list,
+    nameserverExempt: { 4: [], 6: [] },
     audit: false,
     dropSilently: false,
   };
@@ -60,6 +62,7 @@ function envFromHeader(file: string, text: string): PlanEnv {
     else if (k === "doh" && v === "builtin") env.doh = dohList(undefined).list;
     else if (k === "proxy-port") env.proxyPort = Number(v);
     else if (k === "upstream") env.upstreams.push(upstream(v));
+    else if (k === "exempt") env.nameserverExempt = nameserverExempt(v).list;
     else throw new Error(`${file}: unknown golden option '${opt}'`);
   }
   return env;

@@ -14,6 +14,7 @@ import type { Mode as ProbeMode } from "../../core/probe/modes.ts";
 import { renderForget, renderLearn } from "../../core/ruleset/learn.ts";
 import { DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
 import { readDeniedFlows, type DeniedFlow } from "../../core/events/net-denied.ts";
+import type { CidrList } from "../../core/ruleset/cidr-list.ts";
 import type { PlanEnv } from "../../core/ruleset/model.ts";
 import { planRuleset } from "../../core/ruleset/plan.ts";
 import { renderDelete, renderRuleset } from "../../core/ruleset/render.ts";
@@ -61,7 +62,7 @@ export function createEnforcer(
   onNote?: (note: string) => void,
 ): Enforcer {
   if (mode === "disabled") return nothing();
-  if (via === "iptables" || !backend) return iptablesRedirect(env.proxyPort, ipv6);
+  if (via === "iptables" || !backend) return iptablesRedirect(env.proxyPort, ipv6, env.nameserverExempt);
   return nftables(mode, backend, env, onNote);
 }
 
@@ -170,12 +171,12 @@ function learnNetlink(env: Record<string, string | undefined>): NetlinkWriter | 
   return openNetlinkWriter();
 }
 
-function iptablesRedirect(port: number, ipv6: boolean): Enforcer {
+function iptablesRedirect(port: number, ipv6: boolean, exempt: CidrList): Enforcer {
   return {
     mode: "dns-only",
     via: "iptables",
     install() {
-      const r = installIptablesRedirect(port, ipv6);
+      const r = installIptablesRedirect(port, ipv6, exempt);
       return r.ok ? { ok: true, digest: null } : r;
     },
     learn() {},

@@ -45,13 +45,14 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   });
   const plan = await planStart(cfg, log);
   if (typeof plan === "number") return plan;
-  const { choice, facts, assessment: a, listen, upstreams, doh, backend } = plan;
+  const { choice, facts, assessment: a, listen, upstreams, doh, nameserverExempt, backend } = plan;
 
   const enforcer = createEnforcer(a.mode, a.redirect, backend, {
     proxyPort: cfg.dnsPort,
     upstreams: upstreams.map((u) => ({ family: u.family, address: u.address, port: u.port })),
     exemptMark: EXEMPT_MARK,
     doh,
+    nameserverExempt,
     audit: cfg.audit,
     dropSilently: cfg.dropSilently,
   }, facts.ipv6.enabled, (note) => log.emit("learn.writer", { note }, "warn"));

@@ -8,7 +8,9 @@ import { Exit } from "../../core/exit-codes.ts";
 import { assess, type Assessment } from "../../core/probe/assess.ts";
 import { MODE_SPELLINGS, parseMode } from "../../core/probe/modes.ts";
 import type { ProbeFacts } from "../../core/probe/types.ts";
+import type { CidrList } from "../../core/ruleset/cidr-list.ts";
 import { dohFromSettings, type DohList } from "../../core/ruleset/doh.ts";
+import { nameserverExempt } from "../../core/ruleset/nameserver-exempt.ts";
 import { readPolicyText } from "../../effects/fs/policy-file.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import { openNftBackend, type NftBackend } from "../../effects/nft/backend.ts";
@@ -23,6 +25,7 @@ export interface StartPlan {
   listen: { host: string; port: number }[];
   upstreams: Upstream[];
   doh: DohList;
+  nameserverExempt: CidrList;
   /** the nftables backend when the redirect goes through nftables */
   backend: NftBackend | null;
 }
@@ -66,13 +69,20 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   }
   const doh = dohFromSettings(cfg.blockDoh443, cfg.dohBlocklist);
   for (const p of doh.problems) log.emit("doh.ignored", { problem: p }, "warn");
+  // A bad entry fails closed (DNS to it is judged like any other), so warn and go on.
+  const exempt = nameserverExempt(cfg.nameserverExempt);
+  for (const p of exempt.problems) log.emit("exempt.ignored", { problem: p }, "warn");
+  const exempted = [...exempt.list[4], ...exempt.list[6]];
+  if (exempted.length && a.mode === "dns-only") {
+    log.emit("exempt.bypass", { nameservers: exempted, note: "dns-only mode: names resolved through these servers are not judged and nothing filters their addresses" }, "warn");
+  }
 
   const backend = a.redirect === "nftables" ? openNftBackend(process.env) : null;
   if (backend && "unavailable" in backend) {
     log.emit("serve.refused", { reason: backend.unavailable }, "error");
     return Exit.unavailable;
   }
-  return { choice, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, backend };
+  return { choice, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, nameserverExempt: exempt.list, backend };
 }
 
 function upstreamsFrom(cfg: ServeConfig, self: { host: string; port: number }[]): { upstreams: Upstream[]; problems: string[] } {

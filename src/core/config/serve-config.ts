@@ -43,6 +43,8 @@ export interface ServeConfig {
   allowHostNetwork: boolean;
   dohBlocklist?: string;
   blockDoh443: boolean;
+  /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT, unparsed (start-plan reports bad entries) */
+  nameserverExempt?: string;
   logFormat: "json" | "pretty";
   logLevel: string;
   sandboxId?: string;
@@ -111,6 +113,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     // set-but-empty is meaningful: it turns the built-in DoH list off
     dohBlocklist: env.OPENSANDBOX_EGRESS_DOH_BLOCKLIST,
     blockDoh443: envFlag(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443, true),
+    nameserverExempt: env.OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT || undefined,
     logFormat: logFormat === "pretty" ? "pretty" : "json",
     logLevel: env.OPENSANDBOX_EGRESS_LOG_LEVEL ?? "info",
     sandboxId: env.OPENSANDBOX_EGRESS_SANDBOX_ID || undefined,

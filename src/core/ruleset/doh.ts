@@ -2,7 +2,7 @@
 // allow rule covers them). The built-in list names real public resolvers; tests and
 // operators replace it through OPENSANDBOX_EGRESS_DOH_BLOCKLIST, so no test ever has a
 // reason to send a packet to a real public address. Pure: the caller passes the env text.
-import { formatCidr, parseCidr, type Family } from "../net/ip.ts";
+import { parseCidrList, splitList, type CidrList } from "./cidr-list.ts";
 
 /** Well-known public DoH endpoints (anycast addresses of the big resolvers). */
 export const BUILTIN_DOH: readonly string[] = [
@@ -25,17 +25,8 @@ export const BUILTIN_DOH: readonly string[] = [
   "45.90.28.0/24", "45.90.30.0/24", "2a07:a8c0::/33", "2a07:a8c1::/33",
 ];
 
-export interface DohList {
-  /** canonical CIDR texts per family (may overlap; the planner merges them) */
-  4: string[];
-  6: string[];
-}
+export type DohList = CidrList;
 
-/**
- * The DoH list in force: the override when the variable is set (even to "", which
- * disables DoH blocking by address), else the built-in list. Bad entries are reported,
- * not silently dropped, so a typo cannot quietly unblock a provider.
- */
 /**
  * The list for OpenSandbox's two settings together: OPENSANDBOX_EGRESS_BLOCK_DOH_443=false
  * turns the address block off, else OPENSANDBOX_EGRESS_DOH_BLOCKLIST (when set) replaces
@@ -45,14 +36,11 @@ export function dohFromSettings(block: boolean, override: string | undefined): {
   return dohList(block ? override : "");
 }
 
+/**
+ * The DoH list in force: the override when the variable is set (even to "", which
+ * disables DoH blocking by address), else the built-in list. Bad entries are reported,
+ * not silently dropped, so a typo cannot quietly unblock a provider.
+ */
 export function dohList(override: string | undefined): { list: DohList; problems: string[] } {
-  const entries = override === undefined ? BUILTIN_DOH : override.split(",").map((s) => s.trim()).filter(Boolean);
-  const list: DohList = { 4: [], 6: [] };
-  const problems: string[] = [];
-  for (const e of entries) {
-    const c = parseCidr(e);
-    if (!c) problems.push(`DoH blocklist entry '${e}' is not an IP address or CIDR`);
-    else list[c.family as Family].push(formatCidr(c));
-  }
-  return { list, problems };
+  return parseCidrList(override === undefined ? BUILTIN_DOH : splitList(override), "DoH blocklist");
 }

@@ -1,6 +1,7 @@
 // The ruleset as plain data: what the planner decides and the renderer prints. Nothing
 // here knows nft syntax beyond the text of individual rules.
 import type { Family } from "../net/ip.ts";
+import type { CidrList } from "./cidr-list.ts";
 import type { DohList } from "./doh.ts";
 import type { StaticSetName } from "./names.ts";
 
@@ -21,6 +22,8 @@ export interface PlanEnv {
   upstreams: Upstream[];
   exemptMark: number;
   doh: DohList;
+  /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: DNS to these goes out directly (nameserver-exempt.ts) */
+  nameserverExempt: CidrList;
   audit: boolean;
   dropSilently: boolean;
 }

@@ -45,6 +45,7 @@ export function planRuleset(policy: Policy, env: PlanEnv): Ruleset {
     comment,
     rules: [
       { text: `meta mark ${hex(env.exemptMark)} return`, why: "the proxy's own upstream queries (SO_MARK; see docs/security.md) are not redirected" },
+      ...exemptNameservers(env, "return", "OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: DNS to these servers goes to them directly, not through the proxy"),
       { text: `udp dport 53 redirect to :${env.proxyPort}`, why: "every other DNS packet, IPv4 and IPv6, goes to the proxy on 127.0.0.1/[::1]" },
       { text: `tcp dport 53 redirect to :${env.proxyPort}` },
     ],
@@ -59,6 +60,17 @@ export function planRuleset(policy: Policy, env: PlanEnv): Ruleset {
     sets,
     chains,
   };
+}
+
+/** DNS (UDP and TCP port 53) to the exempt nameservers, one rule per family that has any. */
+function exemptNameservers(env: PlanEnv, verdict: "return" | "accept", why: string): NftRule[] {
+  const rules: NftRule[] = [];
+  for (const f of [4, 6] as const) {
+    const cidrs = mergeCidrs(env.nameserverExempt[f]).map((r) => rangeText(f, r));
+    if (cidrs.length === 0) continue;
+    rules.push({ text: `${IP[f]} daddr { ${cidrs.join(", ")} } ${L4} th dport 53 ${verdict}`, why: rules.length === 0 ? why : undefined });
+  }
+  return rules;
 }
 
 /** The one place that decides what a denial does: reject, drop, or (audit) log and let through. */
@@ -113,6 +125,8 @@ function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
       rules.push({ text: `${mark} ${IP[u.family]} daddr ${u.address} ${L4} th dport ${u.port} accept`, why });
     });
   }
+  rules.push(...exemptNameservers(env, "accept",
+    "the exempt nameservers, port 53 only: their answers are not learned, so what they resolve stays closed unless the policy allows it"));
   rules.push(
     { text: `ip daddr @deny4 ${deny(COUNTERS.cidr)}`, why: "deny CIDRs first: they beat static allows (already resolved) and learned IPs (DNS-rebinding guard)" },
     { text: `ip6 daddr @deny6 ${deny(COUNTERS.cidr)}` },

@@ -1,10 +1,11 @@
 // Loads and removes the iptables DNS redirect (DNS-only fallback). Touches only the
 // EGRESSCTL-DNS chain and the one OUTPUT rule that jumps to it.
+import type { CidrList } from "../../core/ruleset/cidr-list.ts";
 import { IPT_CHAIN, renderIptablesRedirect } from "../../core/ruleset/iptables-redirect.ts";
 
 const FAMILIES = [
-  { save: "iptables", restore: "iptables-restore" },
-  { save: "ip6tables", restore: "ip6tables-restore" },
+  { family: 4, save: "iptables", restore: "iptables-restore" },
+  { family: 6, save: "ip6tables", restore: "ip6tables-restore" },
 ] as const;
 
 function run(argv: string[], stdin?: string): { ok: boolean; out: string } {
@@ -17,11 +18,11 @@ function run(argv: string[], stdin?: string): { ok: boolean; out: string } {
  * redirect must load too: otherwise DNS over IPv6 would leave unjudged while serve
  * reported dns-only. (-w everywhere: the xtables lock is shared by every namespace.)
  */
-export function installIptablesRedirect(proxyPort: number, ipv6: boolean): { ok: true } | { ok: false; error: string } {
-  for (const [i, f] of FAMILIES.entries()) {
-    if (i === 1 && !ipv6) continue;
+export function installIptablesRedirect(proxyPort: number, ipv6: boolean, exempt: CidrList): { ok: true } | { ok: false; error: string } {
+  for (const f of FAMILIES) {
+    if (f.family === 6 && !ipv6) continue;
     const hooked = hookedIn(f.save);
-    const r = run([f.restore, "-w", "--noflush"], renderIptablesRedirect(proxyPort, hooked));
+    const r = run([f.restore, "-w", "--noflush"], renderIptablesRedirect(proxyPort, hooked, exempt[f.family]));
     if (!r.ok) return { ok: false, error: `${f.restore}: ${r.out}` };
   }
   return { ok: true };

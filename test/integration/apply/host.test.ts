@@ -55,3 +55,13 @@ test("--dry-run on the host prints the ruleset (it touches nothing)", async () =
   expect(r.code).toBe(0);
   expect(r.stdout).toStartWith("# egressctl ruleset: policy sha256:");
 });
+
+test("OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: honoured by --dry-run; a bad entry is a usage error, nothing printed", async () => {
+  const ok = await run(["apply", policy, "--dry-run"], { OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: "198.51.100.54" });
+  expect(ok.code).toBe(0);
+  expect(ok.stdout).toContain("add rule inet egressctl dns_redirect ip daddr { 198.51.100.54 } meta l4proto { tcp, udp } th dport 53 return");
+  const bad = await run(["apply", policy, "--dry-run"], { OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: "198.51.100.54,ns.example" });
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT entry 'ns.example' is not an IP address or CIDR");
+  expect(bad.stdout).toBe("");
+});

@@ -12,6 +12,7 @@ export function env(over: Partial<PlanEnv> = {}): PlanEnv {
     upstreams: [],
     exemptMark: EXEMPT_MARK,
     doh: dohList("203.0.113.143,2001:db8:200::143").list,
+    nameserverExempt: { 4: [], 6: [] },
     audit: false,
     dropSilently: false,
     ...over,

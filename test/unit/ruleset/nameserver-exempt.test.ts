@@ -1,0 +1,68 @@
+// OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: parsed like the other address lists; planned as a
+// return before the redirect and an accept (port 53 only) before the deny sets; rendered
+// for the iptables fallback too. The lab test (test/integration/serve/
+// nameserver-exempt.test.ts) shows the kernel doing what these rules say.
+import { describe, expect, test } from "bun:test";
+import { renderIptablesRedirect } from "../../../src/core/ruleset/iptables-redirect.ts";
+import { nameserverExempt } from "../../../src/core/ruleset/nameserver-exempt.ts";
+import { CHAIN_FILTER, CHAIN_NAT } from "../../../src/core/ruleset/names.ts";
+import { planRuleset } from "../../../src/core/ruleset/plan.ts";
+import { env, policy } from "./env.ts";
+
+const P = policy("defaultAction: deny\negress:\n  - {action: deny, target: 198.51.100.0/24}\n");
+const texts = (r: ReturnType<typeof planRuleset>, chain: string) => r.chains.find((c) => c.name === chain)!.rules.map((x) => x.text);
+
+describe("nameserverExempt", () => {
+  test("addresses and CIDRs per family; bad entries named; unset or empty is no exemption", () => {
+    const r = nameserverExempt(" 198.51.100.54, 2001:db8:100::54,,resolver.example, 203.0.113.0/28");
+    expect(r.list).toEqual({ 4: ["198.51.100.54/32", "203.0.113.0/28"], 6: ["2001:db8:100::54/128"] });
+    expect(r.problems).toEqual(["OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT entry 'resolver.example' is not an IP address or CIDR"]);
+    expect(nameserverExempt(undefined)).toEqual({ list: { 4: [], 6: [] }, problems: [] });
+    expect(nameserverExempt("")).toEqual({ list: { 4: [], 6: [] }, problems: [] });
+  });
+});
+
+describe("planned rules", () => {
+  const exempt = nameserverExempt("198.51.100.54,198.51.100.55,2001:db8:100::54").list;
+
+  test("nat: returned before the redirect, UDP and TCP, merged per family", () => {
+    const nat = texts(planRuleset(P, env({ nameserverExempt: exempt })), CHAIN_NAT);
+    const v4 = nat.indexOf("ip daddr { 198.51.100.54/31 } meta l4proto { tcp, udp } th dport 53 return");
+    const v6 = nat.indexOf("ip6 daddr { 2001:db8:100::54 } meta l4proto { tcp, udp } th dport 53 return");
+    const redirect = nat.findIndex((t) => t.startsWith("udp dport 53 redirect"));
+    expect(v4).toBeGreaterThan(-1);
+    expect(v6).toBeGreaterThan(v4);
+    expect(redirect).toBeGreaterThan(v6);
+  });
+
+  test("filter: port 53 only, after the proxy's marked queries, before the deny sets that would cut it", () => {
+    const out = texts(planRuleset(P, env({ nameserverExempt: exempt })), CHAIN_FILTER);
+    const accept = out.indexOf("ip daddr { 198.51.100.54/31 } meta l4proto { tcp, udp } th dport 53 accept");
+    expect(accept).toBeGreaterThan(out.findIndex((t) => t.startsWith("meta mark")));
+    expect(accept).toBeLessThan(out.findIndex((t) => t.startsWith("ip daddr @deny4")));
+    expect(out.filter((t) => t.includes("198.51.100.54"))).toHaveLength(1);
+  });
+
+  test("dns-only: only the nat exemption (there is no filter)", () => {
+    const r = planRuleset(P, env({ mode: "dns-only", nameserverExempt: exempt }));
+    expect(r.chains.map((c) => c.name)).toEqual([CHAIN_NAT]);
+    expect(texts(r, CHAIN_NAT).filter((t) => t.endsWith("return"))).toHaveLength(3);
+  });
+
+  test("no exemption: no rule mentions one", () => {
+    const r = planRuleset(P, env());
+    expect(r.chains.flatMap((c) => c.rules.map((x) => x.text)).filter((t) => t.includes("daddr {"))).toEqual([]);
+  });
+});
+
+describe("iptables fallback", () => {
+  test("RETURN for each exempt server and protocol, after the mark and before the REDIRECT", () => {
+    const lines = renderIptablesRedirect(15353, true, ["198.51.100.54/32"]).split("\n");
+    const udp = lines.indexOf("-A EGRESSCTL-DNS -d 198.51.100.54/32 -p udp --dport 53 -j RETURN");
+    const tcp = lines.indexOf("-A EGRESSCTL-DNS -d 198.51.100.54/32 -p tcp --dport 53 -j RETURN");
+    expect(udp).toBeGreaterThan(lines.findIndex((l) => l.includes("--mark")));
+    expect(tcp).toBe(udp + 1);
+    expect(lines.findIndex((l) => l.includes("REDIRECT"))).toBeGreaterThan(tcp);
+    expect(renderIptablesRedirect(15353, true)).not.toContain("-d ");
+  });
+});
