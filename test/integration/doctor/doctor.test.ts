@@ -5,22 +5,16 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Lab } from "../../support/lab.ts";
 import { startKnot } from "../../support/knot.ts";
 import { BIN, serveArgs, startServe, type Served } from "../../support/serve.ts";
+import { DOCTOR_POLICY } from "./policy.ts";
 
 let lab: Lab;
 let served: Served;
 let policyFile: string;
 
-const POLICY = `defaultAction: deny
-egress:
-  - { action: allow, target: api.example.com }
-  - { action: deny,  target: evil.example.com }
-  - { action: deny,  target: 203.0.113.96/28 }
-`;
-
 beforeAll(async () => {
   lab = await Lab.create();
   await startKnot(lab);
-  policyFile = lab.file("policy.yaml", POLICY);
+  policyFile = lab.file("policy.yaml", DOCTOR_POLICY);
   served = await startServe(lab, serveArgs(policyFile), { env: { OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "" } });
 });
 afterAll(async () => {
