@@ -25,7 +25,9 @@ query for a name under .egressctl.invalid.
 
 Exit status: 0 all good; 1 serve is not reachable, or enforcement is weaker than intended
 (measured level below intended, kernel state not what serve loaded, DNS not intercepted);
-2 usage error; 3 the --policy file is invalid.
+2 usage error; 3 the --policy file is invalid. "Intended" is the mode serve runs: a serve
+in dns-only (addresses not enforced) or disabled (nothing enforced) is warned about, not
+failed.
 
 Examples:
   egressctl doctor

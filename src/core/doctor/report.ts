@@ -117,7 +117,10 @@ type Add = (section: Section, check: string, status: Status, message: string) =>
 
 function modeFindings(st: ServeStatus, add: Add): void {
   const intended = st.mode ?? "unknown";
-  if (intended === "disabled") add("mode", "mode.intended", "warn", "intended mode disabled: nothing is filtered");
+  // a mode serve chose is not a failure (it is what serve intends), but below
+  // dns+nftables the operator must hear what is left unenforced
+  if (intended === "disabled") add("mode", "mode.intended", "warn", "intended mode disabled: NOTHING is enforced: DNS is not intercepted and no packet is filtered");
+  else if (intended === "dns-only") add("mode", "mode.intended", "warn", "intended mode dns-only: names are enforced, addresses are NOT: nothing filters packets, so a direct connection to any address goes through");
   else add("mode", "mode.intended", "info", `intended mode ${intended}`);
   for (const r of st.reasons ?? []) add("mode", "mode.reason", "info", `why: ${r}`);
   const measured = st.measuredLevel;

@@ -3,35 +3,16 @@
 // given --policy FILE, the rule that decides. Pure.
 import { explain, type Explanation } from "../policy/explain.ts";
 import { formatAddress, parseAddress, type Address } from "../net/ip.ts";
-import { normaliseName } from "../match/domain.ts";
 import type { KernelState } from "../status/kernel-state.ts";
 import type { Policy } from "../policy/types.ts";
 import type { LearnedMap, Violation } from "./input.ts";
 import { setsHolding, type StaticSets } from "./kernel-sets.ts";
+import { canonical } from "./canonical.ts";
+import { explainName, type NameExplanation } from "./explain-name.ts";
+
+export type { LearnedAddress, NameExplanation } from "./explain-name.ts";
 
 export type Verdict = "allow" | "deny" | "unknown";
-
-export interface LearnedAddress {
-  family: 4 | 6;
-  address: string;
-  expiresAt: number;
-  expiresInSec: number;
-  /** in the kernel's learned set (null: the kernel was not read) */
-  inKernel: boolean | null;
-}
-
-export interface NameExplanation {
-  query: string;
-  kind: "name";
-  /** the normalised name, null when the argument is no valid DNS name */
-  name: string | null;
-  verdict: Verdict;
-  /** where the verdict comes from */
-  basis: "policy-file" | "violation" | "learned" | "invalid-name" | "none";
-  rule: Explanation["rule"] | null;
-  reason: string;
-  learned: LearnedAddress[];
-}
 
 export interface AddressExplanation {
   query: string;
@@ -69,37 +50,6 @@ export function explainTarget(query: string, c: TargetContext): TargetExplanatio
   const q = query.trim();
   const a = parseAddress(q);
   return a ? explainAddress(q, a, c) : explainName(q, c);
-}
-
-function explainName(q: string, c: TargetContext): NameExplanation {
-  const name = normaliseName(q);
-  const base = { query: q, kind: "name" as const, name, rule: null, learned: [] as LearnedAddress[] };
-  if (name === null) {
-    return { ...base, verdict: "deny", basis: "invalid-name", reason: `"${q}" is not a valid DNS name; no query for it can be allowed` };
-  }
-  const kernelAddrs = c.kernel ? new Set(c.kernel.state.learnedEntries.map((e) => canonical(e.address))) : null;
-  const learned = (c.learned[name] ?? []).map((l) => ({
-    family: l.family,
-    address: l.address,
-    expiresAt: l.expiresAt,
-    expiresInSec: Math.max(0, Math.round((l.expiresAt - c.now) / 1000)),
-    inKernel: kernelAddrs ? kernelAddrs.has(canonical(l.address)) : null,
-  }));
-  const withLearned = { ...base, learned };
-  if (c.policy) {
-    const e = explain(c.policy, name);
-    return { ...withLearned, verdict: e.action, basis: "policy-file", rule: e.rule ?? null, reason: e.reason };
-  }
-  const denial = c.violations.find((v) => v.event === "dns.denied" && v.name === name);
-  if (denial) {
-    return { ...withLearned, verdict: "deny", basis: "violation", reason: `serve denied it at ${String(denial.at)} (${String(denial.rule)}); give --policy FILE for the rule's line` };
-  }
-  if (learned.length) {
-    return { ...withLearned, verdict: "allow", basis: "learned", reason: "serve answered it as allowed and learned its addresses; give --policy FILE to name the rule" };
-  }
-  const dflt = c.defaultAction ? ` (defaultAction is ${c.defaultAction})` : "";
-  return { ...withLearned, verdict: "unknown", basis: "none",
-    reason: `not learned and not among recent denials; the deciding rule cannot be named without --policy FILE${dflt}` };
 }
 
 function explainAddress(q: string, a: Address, c: TargetContext): AddressExplanation {
@@ -160,9 +110,4 @@ function ruleOf(out: AddressExplanation): string {
 
 function isLoopback(a: Address): boolean {
   return a.family === 4 ? a.value >> 24n === 127n : a.value === 1n;
-}
-
-function canonical(s: string): string {
-  const a = parseAddress(s);
-  return a ? formatAddress(a.family, a.value) : s;
 }

@@ -44,8 +44,9 @@ function explanationLines(e: TargetExplanation): string[] {
   } else {
     if (e.sets.length) lines.push(`        in sets: ${e.sets.join(", ")}`);
     for (const l of e.learnedAs) lines.push(`        learned under ${l.name} (${l.source}), expires in ${l.expiresInSec} s`);
-    if (e.policy && e.basis !== "policy-file") lines.push(`        --policy: ${e.policy.reason}`);
-    for (const n of e.notes) lines.push(`        note: ${n}`);
   }
+  // what the file says, where something else decided (the kernel, or a mode that enforces less)
+  if (e.policy && e.basis !== "policy-file" && e.basis !== "not-intercepted") lines.push(`        --policy: ${e.policy.reason}`);
+  for (const n of e.notes) lines.push(`        note: ${n}`);
   return lines;
 }

@@ -70,6 +70,8 @@ describe("findings", () => {
     ["own read: table missing", input({ kernel: { listing: null, chainText: "" } }), "kernel.table", ["fail"], 1],
     ["own read: nat not hooked", input({ kernel: { listing: noNat, chainText } }), "kernel.nat", ["fail"], 1],
     ["own read: filter not hooked", input({ kernel: { listing: noFilter, chainText } }), "kernel.filter", ["fail"], 1],
+    ["dns-only is a warning: addresses are not enforced", input({}, { mode: "dns-only", measuredLevel: "dns-only" }), "mode.intended", ["warn"], 0],
+    ["dns+nftables is only said", input(), "mode.intended", ["info"], 0],
     ["own read: filter not needed in dns-only", input({ kernel: { listing: noFilter, chainText } }, { mode: "dns-only", measuredLevel: "dns-only" }), "kernel.filter", [], 0],
     ["own read: other digest", input({ kernel: { listing, chainText: chainText.replace(D, "e".repeat(64)) } }), "kernel.digest", ["fail"], 1],
     ["own read impossible", input({ kernel: { error: "nftables unavailable" } }), "kernel.read", ["warn"], 0],
@@ -145,6 +147,11 @@ egress:
     ["default allow", "198.51.100.11", { defaultAction: "allow" }, { verdict: "allow", basis: "default" }],
     ["loopback", "127.0.0.1", {}, { verdict: "allow", basis: "loopback" }],
     ["dns-only filters nothing", "198.51.100.11", { mode: "dns-only" }, { verdict: "allow", basis: "not-filtered" }],
+    ["dns-only: a name the policy denies is denied", "y.evil.example.com", { mode: "dns-only", policy }, { verdict: "deny", basis: "policy-file", policy: { action: "deny" } }],
+    ["dns-only: no learning, so an unlearned name says so", "new.example.com", { mode: "dns-only", learned: {} }, { verdict: "unknown", basis: "none", reason: expect.stringContaining("dns-only learns no addresses") }],
+    ["disabled: a name the policy denies resolves", "y.evil.example.com", { mode: "disabled", policy }, { verdict: "allow", basis: "not-intercepted", rule: { index: 1 }, policy: { action: "deny" }, notes: [] }],
+    ["disabled: a name denied lately is let through now", "x.evil.example.com", { mode: "disabled" }, { verdict: "allow", basis: "not-intercepted", policy: null }],
+    ["disabled: an invalid name is still no name", "bad name", { mode: "disabled" }, { verdict: "deny", basis: "invalid-name" }],
     ["no kernel, policy decides", "198.51.100.200", { kernel: null, policy }, { verdict: "allow", basis: "policy-file" }],
     ["no kernel, no policy", "198.51.100.200", { kernel: null }, { verdict: "unknown", basis: "none" }],
     ["IPv6 spelled long", "2001:db8:100:0:0:0:0:10", {}, { address: "2001:db8:100::10", verdict: "allow", basis: "learned" }],
@@ -157,6 +164,20 @@ egress:
       { family: 4, address: "198.51.100.10", expiresAt: NOW + 250_000, expiresInSec: 250, inKernel: true },
       { family: 6, address: "2001:db8:100:0::10", expiresAt: NOW + 250_000, expiresInSec: 250, inKernel: true },
     ]);
+  });
+
+  test("dns-only: every name is told that its addresses are not blocked", () => {
+    for (const q of ["api.example.com", "y.evil.example.com", "new.example.com"]) {
+      const e = explainTarget(q, ctx({ mode: "dns-only", policy }));
+      expect(e.kind === "name" && e.notes.join(" ")).toMatch(/^serve runs dns-only: .*nothing filters packets/);
+    }
+    const full = explainTarget("y.evil.example.com", ctx({ policy }));
+    expect(full.kind === "name" && full.notes).toEqual([]);
+  });
+
+  test("text: a name's notes are printed", () => {
+    const r = buildReport(input({ targets: ["y.evil.example.com"] }, { mode: "dns-only", measuredLevel: "dns-only" }));
+    expect(reportText(r)).toMatch(/y\.evil\.example\.com: UNKNOWN \(none\).*\n.*\n {8}note: serve runs dns-only: the name gets NXDOMAIN/);
   });
 
   test("audit mode says a denial passes", () => {

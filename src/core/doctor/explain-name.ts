@@ -1,0 +1,89 @@
+// `egressctl doctor NAME`: why one name is allowed or denied, and what that means in the
+// mode serve runs. The policy decides a name only where DNS is intercepted: in
+// `disabled` the name resolves through the upstream whatever the policy says, and in
+// `dns-only` a denied name gets NXDOMAIN but its addresses stay reachable (nothing
+// filters packets). Pure.
+import { explain, type Explanation } from "../policy/explain.ts";
+import { normaliseName } from "../match/domain.ts";
+import { canonical } from "./canonical.ts";
+import type { TargetContext, Verdict } from "./targets.ts";
+
+export interface LearnedAddress {
+  family: 4 | 6;
+  address: string;
+  expiresAt: number;
+  expiresInSec: number;
+  /** in the kernel's learned set (null: the kernel was not read) */
+  inKernel: boolean | null;
+}
+
+export interface NameExplanation {
+  query: string;
+  kind: "name";
+  /** the normalised name, null when the argument is no valid DNS name */
+  name: string | null;
+  verdict: Verdict;
+  /** where the verdict comes from */
+  basis: "policy-file" | "violation" | "learned" | "not-intercepted" | "invalid-name" | "none";
+  /** with --policy: the rule of the file that decides (null: defaultAction, or no file) */
+  rule: Explanation["rule"] | null;
+  reason: string;
+  learned: LearnedAddress[];
+  /** with --policy: what the file says about the name */
+  policy: { action: string; rule: Explanation["rule"] | null; reason: string } | null;
+  /** what the mode means for this name, e.g. that dns-only does not block its addresses */
+  notes: string[];
+}
+
+export function explainName(q: string, c: TargetContext): NameExplanation {
+  const name = normaliseName(q);
+  const base = { query: q, kind: "name" as const, name, rule: null, learned: [] as LearnedAddress[], policy: null, notes: [] as string[] };
+  if (name === null) {
+    return { ...base, verdict: "deny", basis: "invalid-name", reason: `"${q}" is not a valid DNS name; no query for it can be allowed` };
+  }
+  const e = c.policy ? explain(c.policy, name) : null;
+  const out: NameExplanation = {
+    ...base,
+    learned: learnedOf(name, c),
+    rule: e?.rule ?? null,
+    policy: e && { action: e.action, rule: e.rule ?? null, reason: e.reason },
+    ...verdictOf(name, e, c),
+  };
+  if (c.mode === "dns-only") {
+    out.notes.push(out.verdict === "allow"
+      ? "serve runs dns-only: the name's answers are passed on, but no address is learned (nothing filters packets)"
+      : "serve runs dns-only: the name gets NXDOMAIN, but nothing filters packets, so its addresses stay reachable to a client that knows them");
+  }
+  return out;
+}
+
+function verdictOf(name: string, e: Explanation | null, c: TargetContext): Pick<NameExplanation, "verdict" | "basis" | "reason"> {
+  if (c.mode === "disabled") {
+    // the policy is loaded but nothing applies it: saying "deny" would mislead
+    const would = e ? `; the policy would ${e.action} it: ${e.reason}` : "";
+    return { verdict: "allow", basis: "not-intercepted", reason: `serve runs disabled: DNS is not intercepted, so ${name} resolves through the upstream and nothing blocks its addresses${would}` };
+  }
+  if (e) return { verdict: e.action, basis: "policy-file", reason: e.reason };
+  const denial = c.violations.find((v) => v.event === "dns.denied" && v.name === name);
+  if (denial) {
+    return { verdict: "deny", basis: "violation", reason: `serve denied it at ${String(denial.at)} (${String(denial.rule)}); give --policy FILE for the rule's line` };
+  }
+  if ((c.learned[name] ?? []).length) {
+    return { verdict: "allow", basis: "learned", reason: "serve answered it as allowed and learned its addresses; give --policy FILE to name the rule" };
+  }
+  // dns-only learns nothing, so "not learned" says nothing about an allowed name there
+  const seen = c.mode === "dns-only" ? "not among recent denials (dns-only learns no addresses)" : "not learned and not among recent denials";
+  const dflt = c.defaultAction ? ` (defaultAction is ${c.defaultAction})` : "";
+  return { verdict: "unknown", basis: "none", reason: `${seen}; the deciding rule cannot be named without --policy FILE${dflt}` };
+}
+
+function learnedOf(name: string, c: TargetContext): LearnedAddress[] {
+  const kernelAddrs = c.kernel ? new Set(c.kernel.state.learnedEntries.map((e) => canonical(e.address))) : null;
+  return (c.learned[name] ?? []).map((l) => ({
+    family: l.family,
+    address: l.address,
+    expiresAt: l.expiresAt,
+    expiresInSec: Math.max(0, Math.round((l.expiresAt - c.now) / 1000)),
+    inKernel: kernelAddrs ? kernelAddrs.has(canonical(l.address)) : null,
+  }));
+}
