@@ -5,12 +5,19 @@
 // src/core/ruleset/netlink-elements.ts; this file only owns the socket.
 //
 // One socket for the life of the process, opened in the network namespace of the caller.
-// One write = one batch = one transaction: the kernel handles the batch inside sendto()
-// and queues one NLMSG_ERROR per NEWSETELEM (0 = ack) before sendto() returns, so the
-// acks are read with a blocking recv bounded by SO_RCVTIMEO (a missing ack cannot hang
-// serve). Replies carry the sequence numbers of their batch; anything else (a late reply
-// of an earlier batch) is skipped.
+// One batch = one transaction: the kernel handles the batch inside sendto() and queues
+// one NLMSG_ERROR per NEWSETELEM (0 = ack) before sendto() returns, so the acks are read
+// with a blocking recv bounded by SO_RCVTIMEO (a missing ack cannot hang serve). Replies
+// carry the sequence numbers of their batch; anything else (a late reply of an earlier
+// batch) is skipped.
+//
+// One write is as many batches as the socket's buffers need (src/core/ruleset/
+// netlink-batches.ts says why, and why splitting is safe for additions): the buffers
+// actually in force are read back after asking for large ones, since the kernel may
+// grant less (no CAP_NET_ADMIN in the initial user namespace, net.core.rmem_max). The
+// batches go one after the other; the first that fails ends the write with its error.
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { batchLimits, splitBatches, type BatchLimits } from "../../core/ruleset/netlink-batches.ts";
 import { buildBatch, errnoText, learnMessages, NLMSG_ERROR, parseReplies, type SetElemMessage } from "../../core/ruleset/netlink-elements.ts";
 import type { LearnedElement } from "../../core/ruleset/learn.ts";
 
@@ -31,7 +38,7 @@ const MSG_DONTWAIT = 0x40;
 const EINTR = 4;
 const EIO = 5;
 const EAGAIN = 11;
-/** socket buffers: room for a large batch and for an ack per message of it */
+/** socket buffers asked for: room for a large batch and for an ack per message of it */
 const BUFFER = 4 << 20;
 const RECV_TIMEOUT_MS = 2000;
 
@@ -39,7 +46,12 @@ export type NetlinkWriteResult = { ok: true } | { ok: false; error: string };
 
 export interface NetlinkWriter {
   readonly kind: "netlink";
-  /** one transaction adding every group's elements, each group's name as their comment */
+  /** how large one batch may be on this socket (from the buffers in force) */
+  readonly limits: BatchLimits;
+  /**
+   * adds every group's elements, each group's name as their comment: one transaction per
+   * batch, as many batches as `limits` need (most writes: one)
+   */
   write(groups: readonly { name: string; elements: readonly LearnedElement[] }[]): NetlinkWriteResult;
   /** the same for prepared messages (tests: elements a group could not express) */
   send(messages: readonly SetElemMessage[]): NetlinkWriteResult;
@@ -51,6 +63,7 @@ function load() {
     socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
     setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+    getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64_fast },
     recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64_fast },
     close: { args: [FFIType.i32], returns: FFIType.i32 },
@@ -65,8 +78,15 @@ function sockaddrNl(): Uint8Array {
   return sa;
 }
 
+export interface NetlinkWriterOptions {
+  /** socket buffer size to ask for (tests: a small one, as a user-namespace container gets) */
+  bufferBytes?: number;
+  /** overrides of the limits read from the socket (tests: one unsplit batch, to overflow) */
+  limits?: Partial<BatchLimits>;
+}
+
 /** Opens the socket; `unavailable` when this process cannot (no libc, no netlink, ...). */
-export function openNetlinkWriter(): NetlinkWriter | { unavailable: string } {
+export function openNetlinkWriter(options: NetlinkWriterOptions = {}): NetlinkWriter | { unavailable: string } {
   let c: ReturnType<typeof load>;
   try {
     c = load();
@@ -93,9 +113,17 @@ export function openNetlinkWriter(): NetlinkWriter | { unavailable: string } {
     c.close(fd);
     return { unavailable: `netlink SO_RCVTIMEO: ${errnoText(e)}` };
   }
-  // Larger buffers need CAP_NET_ADMIN (FORCE) or are capped by sysctl; best effort both.
-  if (!opt(SOL_SOCKET, SO_SNDBUFFORCE, int(BUFFER))) opt(SOL_SOCKET, SO_SNDBUF, int(BUFFER));
-  if (!opt(SOL_SOCKET, SO_RCVBUFFORCE, int(BUFFER))) opt(SOL_SOCKET, SO_RCVBUF, int(BUFFER));
+  // Larger buffers need CAP_NET_ADMIN (FORCE) or are capped by sysctl; best effort both,
+  // then read back what is in force: that, not what was asked, bounds a batch.
+  const want = options.bufferBytes ?? BUFFER;
+  if (!opt(SOL_SOCKET, SO_SNDBUFFORCE, int(want))) opt(SOL_SOCKET, SO_SNDBUF, int(want));
+  if (!opt(SOL_SOCKET, SO_RCVBUFFORCE, int(want))) opt(SOL_SOCKET, SO_RCVBUF, int(want));
+  const got = (name: number): number | null => {
+    const v = new Int32Array(1);
+    const len = new Uint32Array([4]);
+    return c.getsockopt(fd, SOL_SOCKET, name, ptr(v), ptr(len)) === 0 ? v[0]! : null;
+  };
+  const limits = { ...batchLimits({ rcv: got(SO_RCVBUF), snd: got(SO_SNDBUF) }), ...options.limits };
   // acks without the echoed request; error texts when the kernel has one (best effort)
   opt(SOL_NETLINK, NETLINK_CAP_ACK, int(1));
   opt(SOL_NETLINK, NETLINK_EXT_ACK, int(1));
@@ -119,7 +147,16 @@ export function openNetlinkWriter(): NetlinkWriter | { unavailable: string } {
 
   const send = (messages: readonly SetElemMessage[]): NetlinkWriteResult => {
     if (!open) return { ok: false, error: "netlink writer is closed" };
-    if (messages.every((m) => m.elements.length === 0)) return { ok: true };
+    const chunks = splitBatches(messages, limits);
+    for (const [i, chunk] of chunks.entries()) {
+      const r = sendBatch(chunk);
+      if (!r.ok) return chunks.length === 1 ? r : { ok: false, error: `batch ${i + 1} of ${chunks.length}: ${r.error}` };
+    }
+    return { ok: true };
+  };
+
+  /** one batch, one transaction: sent, then every ack read */
+  const sendBatch = (messages: readonly SetElemMessage[]): NetlinkWriteResult => {
     // anything left over from an earlier batch (a timed-out one) goes first
     while (recv(MSG_DONTWAIT) > 0);
     const batch = buildBatch(messages, seq);
@@ -160,6 +197,7 @@ export function openNetlinkWriter(): NetlinkWriter | { unavailable: string } {
 
   return {
     kind: "netlink",
+    limits,
     send,
     write(groups) {
       let messages: SetElemMessage[];

@@ -4,10 +4,12 @@
 //   {"groups": [{name, elements: [{family, address, timeoutSec}]}]}            -> write()
 //   {"messages": [{set, comment?, elements: [{key: [bytes], timeoutMs}]}]}     -> send()
 //   {"repeat": N, ...}: the same write N times on the one socket (reuse)
+//   {"options": {bufferBytes?, limits?}, ...}: openNetlinkWriter's options; the output
+//     is then {result, limits} (the limits the writer split by)
 import { openNetlinkWriter } from "../../../src/effects/nft/netlink-writer.ts";
 
 const req = JSON.parse(await Bun.stdin.text());
-const w = openNetlinkWriter();
+const w = openNetlinkWriter(req.options);
 if ("unavailable" in w) {
   console.log(JSON.stringify({ unavailable: w.unavailable }));
   process.exit(0);
@@ -18,4 +20,5 @@ for (let i = 0; i < (req.repeat ?? 1); i++) {
   else results.push(w.send(req.messages.map((m: { set: string; comment?: string; elements: { key: number[]; timeoutMs: number }[] }) => ({ ...m, elements: m.elements.map((e) => ({ key: Uint8Array.from(e.key), timeoutMs: e.timeoutMs })) }))));
 }
 w.close();
-console.log(JSON.stringify(results.length === 1 ? results[0] : results));
+const result = results.length === 1 ? results[0] : results;
+console.log(JSON.stringify(req.options ? { result, limits: w.limits } : result));
