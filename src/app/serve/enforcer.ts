@@ -53,6 +53,9 @@ export interface Enforcer {
   cleanup(): void;
 }
 
+/** opens the netlink learn writer (a parameter so tests can hand serve one that fails) */
+export type OpenNetlinkWriter = () => NetlinkWriter | { unavailable: string };
+
 export function createEnforcer(
   mode: ProbeMode,
   via: "nftables" | "iptables" | null,
@@ -60,13 +63,20 @@ export function createEnforcer(
   env: Omit<PlanEnv, "mode">,
   ipv6: boolean,
   onNote?: (note: string) => void,
+  openNetlink: OpenNetlinkWriter = openNetlinkWriter,
 ): Enforcer {
   if (mode === "disabled") return nothing();
   if (via === "iptables" || !backend) return iptablesRedirect(env.proxyPort, ipv6, env.nameserverExempt);
-  return nftables(mode, backend, env, onNote);
+  return nftables(mode, backend, env, onNote, openNetlink);
 }
 
-function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<PlanEnv, "mode">, onNote?: (note: string) => void): Enforcer {
+function nftables(
+  mode: "dns-only" | "dns+nftables",
+  nft: NftBackend,
+  env: Omit<PlanEnv, "mode">,
+  onNote: ((note: string) => void) | undefined,
+  openNetlink: OpenNetlinkWriter,
+): Enforcer {
   const learning = mode === "dns+nftables";
   // Writes coalesced per event-loop turn, and skipped when the kernel already holds the
   // addresses long enough (src/core/learn/writer.ts, docs/dns.md "Kernel writes").
@@ -89,6 +99,8 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
       if (!netlink || refresh?.method !== "refresh") return viaNft(groups, refresh?.method === "replace");
       const r = netlink.write(groups);
       if (r.ok) return r;
+      // all of it again: a write split into batches may have committed its first ones,
+      // and re-adding those elements changes nothing (netlink-batches.ts)
       const again = viaNft(groups, false);
       if (!again.ok) return { ok: false, error: `${r.error}; then libnftables: ${again.error}` };
       // netlink failed where libnftables succeeded: the socket, not the data, is the
@@ -117,7 +129,7 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
       if (r.ok && learning && !refresh) {
         refresh = detectElementRefresh(nft, process.env, release());
         deps.kernel = refresh.method === "refresh" ? new KernelExpiry() : null;
-        const w = refresh.method === "refresh" ? learnNetlink(process.env) : { unavailable: `not used with ${refresh.method}` };
+        const w = refresh.method === "refresh" ? learnNetlink(process.env, openNetlink) : { unavailable: `not used with ${refresh.method}` };
         netlink = "unavailable" in w ? null : w;
         netlinkNote = "unavailable" in w ? w.unavailable : null;
       }
@@ -166,9 +178,9 @@ function nftables(mode: "dns-only" | "dns+nftables", nft: NftBackend, env: Omit<
 }
 
 /** the netlink learn writer unless EGRESSCTL_LEARN_WRITER=nft, or why not */
-function learnNetlink(env: Record<string, string | undefined>): NetlinkWriter | { unavailable: string } {
+function learnNetlink(env: Record<string, string | undefined>, open: OpenNetlinkWriter): NetlinkWriter | { unavailable: string } {
   if (env.EGRESSCTL_LEARN_WRITER === "nft") return { unavailable: "EGRESSCTL_LEARN_WRITER=nft" };
-  return openNetlinkWriter();
+  return open();
 }
 
 function iptablesRedirect(port: number, ipv6: boolean, exempt: CidrList): Enforcer {
