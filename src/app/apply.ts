@@ -69,6 +69,7 @@ export async function applyPolicy(req: ApplyRequest, fx: ApplyEffects): Promise<
       exemptMark: EXEMPT_MARK,
       doh: req.doh,
       nameserverExempt: req.nameserverExempt,
+      webhook: [], // serve's own: it resolves and adds the receiver itself
       audit: req.audit,
       dropSilently: req.dropSilently,
     });

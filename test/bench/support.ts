@@ -7,7 +7,7 @@ import { DEFAULT_PROXY_PORT, EXEMPT_MARK } from "../../src/core/ruleset/names.ts
 /** serve's full mode, with the lab's DoH stand-ins */
 export const BENCH_ENV = {
   mode: "dns+nftables" as const, proxyPort: DEFAULT_PROXY_PORT, upstreams: [], exemptMark: EXEMPT_MARK,
-  doh: dohList("203.0.113.143,2001:db8:200::143").list, nameserverExempt: { 4: [], 6: [] }, audit: false, dropSilently: false,
+  doh: dohList("203.0.113.143,2001:db8:200::143").list, nameserverExempt: { 4: [], 6: [] }, webhook: [], audit: false, dropSilently: false,
 };
 
 /**

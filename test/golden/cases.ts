@@ -40,7 +40,7 @@ export function goldenCases(): GoldenCase[] {
     });
 }
 
-/** `# golden: mode=dns-only audit drop-silently doh=builtin upstream=ADDR[:PORT] proxy-port=N exempt=A,B` */
+/** `# golden: mode=dns-only audit drop-silently doh=builtin upstream=ADDR[:PORT] proxy-port=N exempt=A,B webhook=ADDR:PORT` */
 function envFromHeader(file: string, text: string): PlanEnv {
   const m = /^# golden:(.*)$/m.exec(text);
   if (!m) throw new Error(`${file}: first line must be '# golden: ...'`);
@@ -51,6 +51,7 @@ function envFromHeader(file: string, text: string): PlanEnv {
     exemptMark: EXEMPT_MARK,
     doh: dohList(LAB_DOH).list,
     nameserverExempt: { 4: [], 6: [] },
+    webhook: [],
     audit: false,
     dropSilently: false,
   };
@@ -63,6 +64,7 @@ function envFromHeader(file: string, text: string): PlanEnv {
     else if (k === "proxy-port") env.proxyPort = Number(v);
     else if (k === "upstream") env.upstreams.push(upstream(v));
     else if (k === "exempt") env.nameserverExempt = nameserverExempt(v).list;
+    else if (k === "webhook") env.webhook.push(upstream(v));
     else throw new Error(`${file}: unknown golden option '${opt}'`);
   }
   return env;

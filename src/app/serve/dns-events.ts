@@ -10,12 +10,14 @@ export const qtypeName = (t: number) => QTYPES[t] ?? `TYPE${t}`;
 /** the self-test's probe names (selftest.ts): expected denials, not violations */
 const SELFTEST_SUFFIX = ".egressctl.invalid";
 
-export function eventToLog(ev: DnsEvent, log: EventLog, violations: Ring<Record<string, unknown>>): void {
+/** `denied`: told each denied name (the deny webhook), after the log and the ring */
+export function eventToLog(ev: DnsEvent, log: EventLog, violations: Ring<Record<string, unknown>>, denied?: (name: string) => void): void {
   switch (ev.type) {
     case "dns.denied": {
       if (ev.name.endsWith(SELFTEST_SUFFIX)) return;
       const rec = { event: ev.type, at: new Date().toISOString(), name: ev.name, qtype: qtypeName(ev.qtype), rule: ev.rule, client: ev.client };
       violations.push(rec);
+      denied?.(ev.name);
       log.emitLimited(ev.name, ev.type, { name: ev.name, qtype: rec.qtype, rule: ev.rule, client: ev.client }, "warn");
       return;
     }

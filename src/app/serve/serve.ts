@@ -15,7 +15,9 @@ import type { ProbeFacts } from "../../core/probe/types.ts";
 import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
 import type { Measured } from "../../core/status/level.ts";
 import { startDnsProxy, type DnsProxy } from "../../effects/dns/proxy.ts";
+import { postJson } from "../../effects/http/post-json.ts";
 import type { EventLog } from "../../effects/log/events.ts";
+import { DenyWebhook } from "./deny-webhook.ts";
 import { eventToLog } from "./dns-events.ts";
 import { createEnforcer } from "./enforcer.ts";
 import { adopt, longLived, watchNetDenied } from "./learned-upkeep.ts";
@@ -45,7 +47,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   });
   const plan = await planStart(cfg, log);
   if (typeof plan === "number") return plan;
-  const { choice, facts, assessment: a, listen, upstreams, doh, nameserverExempt, backend } = plan;
+  const { choice, facts, assessment: a, listen, upstreams, doh, nameserverExempt, webhook, backend } = plan;
 
   const enforcer = createEnforcer(a.mode, a.redirect, backend, {
     proxyPort: cfg.dnsPort,
@@ -53,6 +55,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     exemptMark: EXEMPT_MARK,
     doh,
     nameserverExempt,
+    webhook: webhook?.destinations ?? [],
     audit: cfg.audit,
     dropSilently: cfg.dropSilently,
   }, facts.ipv6.enabled, (note) => log.emit("learn.writer", { note }, "warn"));
@@ -81,6 +84,16 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   // Modes that learn nothing keep no table and check no rebinding guard per answer.
   const learning = enforcer.mode === "dns+nftables";
 
+  // Denied names go to the webhook; in audit mode nothing was denied, so nothing is sent.
+  const hook = webhook && !cfg.audit ? new DenyWebhook({
+    ...webhook,
+    sandboxId: cfg.sandboxId,
+    post: (to, req, timeoutMs) => postJson(to, req, { timeoutMs, mark: a.mode === "disabled" ? null : EXEMPT_MARK }),
+    log,
+  }) : null;
+  if (webhook) log.emit("webhook", { url: webhook.url.url, addresses: webhook.destinations.map((d) => d.address), sending: hook !== null });
+  const denied = hook ? (name: string) => hook.notify(name) : undefined;
+
   let proxy: DnsProxy;
   try {
     proxy = await startDnsProxy({
@@ -90,7 +103,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       learn: learning ? learnUnlessDeniedMeanwhile : null,
       shouldLearn: learning ? (addr) => live.shouldLearn(addr) : null,
       timeoutMs: cfg.upstreamTimeoutMs,
-      onEvent: (ev) => eventToLog(ev, log, violations),
+      onEvent: (ev) => eventToLog(ev, log, violations, denied),
       // disabled: no redirect to be exempt from, and without CAP_NET_ADMIN/CAP_NET_RAW
       // setting SO_MARK would fail, and with it the loud-but-running disabled mode
       mark: a.mode === "disabled" ? null : EXEMPT_MARK,
@@ -125,6 +138,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     proxy,
     reloads: { ok: 0, failed: 0, lastError: null },
     audit: cfg.audit,
+    webhook: hook,
   };
 
   const selfTest = async (): Promise<Measured> => {
@@ -231,6 +245,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   clearInterval(selfTestTimer);
   clearInterval(netDeniedTimer);
   stopWatching();
+  hook?.close();
   api?.stop();
   status.stop();
   await proxy.close();

@@ -4,6 +4,11 @@
 // changed when serve gives up.
 import { parseResolvConf, parseUpstreamList, type Upstream } from "../../core/dns/upstreams.ts";
 import type { ServeConfig } from "../../core/config/serve-config.ts";
+import type { WebhookUrl } from "../../core/events/webhook.ts";
+import { parseAddress } from "../../core/net/ip.ts";
+import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
+import { resolveDirect } from "../../effects/dns/resolve-direct.ts";
+import type { Destination } from "../../effects/sys/marked-tcp.ts";
 import { Exit } from "../../core/exit-codes.ts";
 import { assess, type Assessment } from "../../core/probe/assess.ts";
 import { MODE_SPELLINGS, parseMode } from "../../core/probe/modes.ts";
@@ -26,6 +31,8 @@ export interface StartPlan {
   upstreams: Upstream[];
   doh: DohList;
   nameserverExempt: CidrList;
+  /** the deny webhook and where its host resolved to; null when not configured or unresolved */
+  webhook: { url: WebhookUrl; destinations: Destination[] } | null;
   /** the nftables backend when the redirect goes through nftables */
   backend: NftBackend | null;
 }
@@ -82,7 +89,25 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
     log.emit("serve.refused", { reason: backend.unavailable }, "error");
     return Exit.unavailable;
   }
-  return { choice, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, nameserverExempt: exempt.list, backend };
+  const webhook = cfg.denyWebhook ? await webhookDestinations(cfg.denyWebhook, ups.upstreams, a.mode === "disabled" ? null : EXEMPT_MARK, cfg.upstreamTimeoutMs, log) : null;
+  return { choice, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, nameserverExempt: exempt.list, webhook, backend };
+}
+
+/**
+ * A literal address is used as it is; a name is resolved once, now, straight from the
+ * upstreams (resolve-direct.ts). When it does not resolve serve runs without the webhook
+ * and says so: refusing to start would take the sandbox's enforcement down with it.
+ */
+async function webhookDestinations(url: WebhookUrl, upstreams: Upstream[], mark: number | null, timeoutMs: number, log: EventLog): Promise<StartPlan["webhook"]> {
+  const literal = parseAddress(url.host);
+  const found = literal
+    ? [{ family: literal.family, address: url.host }]
+    : await resolveDirect(url.host, upstreams, mark, timeoutMs);
+  if (found.length === 0) {
+    log.emit("webhook.unresolved", { url: url.url, error: `${url.host} did not resolve through the upstreams; denied names will not be sent` }, "error");
+    return null;
+  }
+  return { url, destinations: found.map((f) => ({ ...f, port: url.port })) };
 }
 
 function upstreamsFrom(cfg: ServeConfig, self: { host: string; port: number }[]): { upstreams: Upstream[]; problems: string[] } {

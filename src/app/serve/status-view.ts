@@ -5,6 +5,7 @@ import type { Assessment } from "../../core/probe/assess.ts";
 import type { KernelState } from "../../core/status/kernel-state.ts";
 import { COMMIT, VERSION } from "../../version.ts";
 import type { DnsProxy } from "../../effects/dns/proxy.ts";
+import type { WebhookStats } from "./deny-webhook.ts";
 import { policyMode, type LivePolicy } from "./live-policy.ts";
 
 export interface ServeState {
@@ -17,6 +18,7 @@ export interface ServeState {
   proxy: DnsProxy | null;
   reloads: { ok: number; failed: number; lastError: string | null };
   audit: boolean;
+  webhook: { stats(): WebhookStats } | null;
 }
 
 export function statusJson(s: ServeState, now: number): unknown {
@@ -51,6 +53,7 @@ export function statusJson(s: ServeState, now: number): unknown {
     learned: { names: s.table.nameCount, addresses: s.table.addressCount },
     reloads: s.reloads,
     dns: s.proxy?.stats() ?? null,
+    webhook: s.webhook?.stats() ?? null,
   };
 }
 
@@ -82,6 +85,12 @@ export function metricsText(s: ServeState): string {
       gauge(k === "inFlight" ? name : `${name}_total`, `DNS proxy: ${k}`, v, k === "inFlight" ? "gauge" : "counter");
     }
     for (const u of st.upstreams) lines.push(`egressctl_upstream_up{upstream="${u.upstream}"} ${u.up ? 1 : 0}`);
+  }
+  const w = s.webhook?.stats();
+  if (w) {
+    lines.push("# HELP egressctl_webhook_notifications_total denied names for the deny webhook, by outcome", "# TYPE egressctl_webhook_notifications_total counter");
+    for (const k of ["delivered", "failed", "coalesced", "suppressed", "dropped"] as const) lines.push(`egressctl_webhook_notifications_total{outcome="${k}"} ${w[k]}`);
+    gauge("webhook_retries_total", "deny webhook: attempts retried", w.retries, "counter");
   }
   return `${lines.join("\n")}\n`;
 }

@@ -3,6 +3,7 @@
 // the OPENSANDBOX_EGRESS_* names keep their OpenSandbox meaning.
 import { DEFAULT_PROXY_PORT } from "../ruleset/names.ts";
 import { envFlag } from "./env-flag.ts";
+import { parseWebhookUrl, type WebhookUrl } from "../events/webhook.ts";
 
 export interface ServeFlags {
   file?: string;
@@ -43,6 +44,8 @@ export interface ServeConfig {
   allowHostNetwork: boolean;
   dohBlocklist?: string;
   blockDoh443: boolean;
+  /** OPENSANDBOX_EGRESS_DENY_WEBHOOK: where denied names are POSTed; undefined = nowhere */
+  denyWebhook?: WebhookUrl;
   /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT, unparsed (start-plan reports bad entries) */
   nameserverExempt?: string;
   logFormat: "json" | "pretty";
@@ -123,6 +126,12 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     insecureNoAuth: flags.insecureNoAuth ?? false,
     maxRules: num("OPENSANDBOX_EGRESS_MAX_RULES", env.OPENSANDBOX_EGRESS_MAX_RULES, DEFAULT_MAX_RULES, 0, 1_000_000, true),
   };
+  const hook = env.OPENSANDBOX_EGRESS_DENY_WEBHOOK?.trim();
+  if (hook) {
+    const u = parseWebhookUrl(hook);
+    if (typeof u === "string") errors.push(`OPENSANDBOX_EGRESS_DENY_WEBHOOK: ${u}`);
+    else config.denyWebhook = u;
+  }
   const addr = parseHttpAddr(flags.httpAddr ?? env.OPENSANDBOX_EGRESS_HTTP_ADDR ?? DEFAULT_HTTP_ADDR);
   if (typeof addr === "string") errors.push(flags.httpAddr !== undefined ? `--http-addr: ${addr}` : `OPENSANDBOX_EGRESS_HTTP_ADDR: ${addr}`);
   else config.httpAddr = addr;

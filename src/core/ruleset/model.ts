@@ -22,6 +22,8 @@ export interface PlanEnv {
   upstreams: Upstream[];
   exemptMark: number;
   doh: DohList;
+  /** where serve's own marked TCP connections may go besides DNS: the deny webhook's receiver */
+  webhook: Upstream[];
   /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: DNS to these goes out directly (nameserver-exempt.ts) */
   nameserverExempt: CidrList;
   audit: boolean;

@@ -125,6 +125,10 @@ function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
       rules.push({ text: `${mark} ${IP[u.family]} daddr ${u.address} ${L4} th dport ${u.port} accept`, why });
     });
   }
+  env.webhook.forEach((w, i) => {
+    const why = i === 0 ? "serve's own marked connections to the deny webhook (OPENSANDBOX_EGRESS_DENY_WEBHOOK); the application cannot reach it" : undefined;
+    rules.push({ text: `${mark} ${IP[w.family]} daddr ${w.address} tcp dport ${w.port} accept`, why });
+  });
   rules.push(...exemptNameservers(env, "accept",
     "the exempt nameservers, port 53 only: their answers are not learned, so what they resolve stays closed unless the policy allows it"));
   rules.push(

@@ -29,18 +29,24 @@ describe("resolveServeConfig", () => {
       OPENSANDBOX_EGRESS_SANDBOX_ID: "sb-1",
       OPENSANDBOX_EGRESS_LOG_LEVEL: "debug",
       OPENSANDBOX_EGRESS_POLICY_FILE: "/etc/p.json",
+      OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: "192.0.2.53",
+      OPENSANDBOX_EGRESS_DENY_WEBHOOK: "http://hook.example.com:8000/x",
     });
-    expect(c).toMatchObject({ upstreamTimeoutMs: 500, blockDoh443: false, dohBlocklist: "", sandboxId: "sb-1", logLevel: "debug", envPolicyFile: "/etc/p.json" });
+    expect(c).toMatchObject({ upstreamTimeoutMs: 500, blockDoh443: false, dohBlocklist: "", sandboxId: "sb-1", logLevel: "debug", envPolicyFile: "/etc/p.json", nameserverExempt: "192.0.2.53" });
+    expect(c.denyWebhook).toMatchObject({ host: "hook.example.com", port: 8000, path: "/x" });
+    expect(ok({}).denyWebhook).toBeUndefined();
+    expect(ok({}, { OPENSANDBOX_EGRESS_DENY_WEBHOOK: " " }).denyWebhook).toBeUndefined();
   });
 
   test("bad numbers and formats are usage errors, every one listed", () => {
-    const r = resolveServeConfig({ dnsPort: "15353.5", logFormat: "xml", selftestInterval: "0" }, { OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT: "soon" });
+    const r = resolveServeConfig({ dnsPort: "15353.5", logFormat: "xml", selftestInterval: "0" }, { OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT: "soon", OPENSANDBOX_EGRESS_DENY_WEBHOOK: "https://hook.example.com/" });
     expect(r.ok).toBe(false);
     const e = (r as { error: string }).error;
     expect(e).toContain("--dns-port must be a whole number from 1 to 65535, got '15353.5'");
     expect(e).toContain("--log-format must be json or pretty");
     expect(e).toContain("OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT");
     expect(e).toContain("--selftest-interval");
+    expect(e).toContain("OPENSANDBOX_EGRESS_DENY_WEBHOOK: https is not supported yet");
     expect(resolveServeConfig({ dnsPort: "70000" }, {}).ok).toBe(false);
   });
 

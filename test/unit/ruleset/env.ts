@@ -13,6 +13,7 @@ export function env(over: Partial<PlanEnv> = {}): PlanEnv {
     exemptMark: EXEMPT_MARK,
     doh: dohList("203.0.113.143,2001:db8:200::143").list,
     nameserverExempt: { 4: [], 6: [] },
+    webhook: [],
     audit: false,
     dropSilently: false,
     ...over,

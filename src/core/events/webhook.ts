@@ -1,0 +1,106 @@
+// OPENSANDBOX_EGRESS_DENY_WEBHOOK, the decisions: which URLs are accepted, what is sent,
+// when a failed delivery is retried, and which notifications are sent at all. Pure (time
+// is passed in); serve's deny-webhook.ts does the sending.
+//
+// OpenSandbox's meaning is kept: each name the DNS proxy denies is POSTed as
+// {"hostname","timestamp","source":"opensandbox-egress","sandboxId"}; a request times
+// out after 5 s; network errors and 5xx are retried after 1, 2 and 4 s; 4xx is not.
+// Added here, because a sandboxed program controls how often it asks for a denied name:
+// a name is notified at most once per REPEAT_MS, at most one delivery per name is under
+// way at a time, and at most QUEUE_MAX names wait. Whatever is left out is counted.
+
+export const WEBHOOK_SOURCE = "opensandbox-egress";
+export const POST_TIMEOUT_MS = 5_000;
+export const RETRY_DELAYS_MS = [1_000, 2_000, 4_000] as const;
+export const REPEAT_MS = 10_000;
+export const QUEUE_MAX = 256;
+/** deliveries under way at once */
+export const CONCURRENCY = 4;
+
+export interface WebhookUrl {
+  /** as configured, for logs and /status */
+  url: string;
+  /** a literal address (brackets removed) or a name to resolve */
+  host: string;
+  port: number;
+  /** path and query, at least "/" */
+  path: string;
+  /** the Host header: host[:port] as written in the URL */
+  hostHeader: string;
+}
+
+/** http://HOST[:PORT][/PATH]; a string (the error) otherwise. */
+export function parseWebhookUrl(spec: string): WebhookUrl | string {
+  let u: URL;
+  try {
+    u = new URL(spec.trim());
+  } catch {
+    return `not a URL: '${spec}'`;
+  }
+  if (u.protocol === "https:") return `https is not supported yet, use http:// (the receiver is usually an in-cluster service): '${spec}'`;
+  if (u.protocol !== "http:") return `the URL must start with http://, got '${spec}'`;
+  if (u.username || u.password) return `credentials in the URL are not supported: '${spec}'`;
+  const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
+  return { url: u.href, host, port: u.port ? Number(u.port) : 80, path: `${u.pathname || "/"}${u.search}`, hostHeader: u.host };
+}
+
+export function webhookPayload(hostname: string, at: Date, sandboxId: string | undefined): string {
+  return JSON.stringify({ hostname, timestamp: at.toISOString(), source: WEBHOOK_SOURCE, sandboxId: sandboxId ?? "" });
+}
+
+export type PostOutcome = { status: number } | { error: string };
+
+/** Milliseconds until the next attempt, or null: delivered, refused for good, or out of retries. */
+export function retryDelay(outcome: PostOutcome, attemptsSoFar: number): number | null {
+  const retriable = "error" in outcome || outcome.status >= 500;
+  if (!retriable) return null;
+  return RETRY_DELAYS_MS[attemptsSoFar - 1] ?? null;
+}
+
+export const delivered = (o: PostOutcome): boolean => "status" in o && o.status >= 200 && o.status < 300;
+
+export type Offer = "queued" | "pending" | "suppressed" | "dropped";
+
+/** Which names wait to be sent; bounded, one entry per name, and a quiet time per name after each. */
+export class WebhookQueue {
+  private readonly waiting: string[] = [];
+  /** names queued or being delivered */
+  private readonly busy = new Set<string>();
+  /** name -> when its last delivery ended; bounded by pruning on each offer */
+  private readonly lastDone = new Map<string, number>();
+
+  offer(name: string, now: number): Offer {
+    if (this.busy.has(name)) return "pending";
+    const done = this.lastDone.get(name);
+    if (done !== undefined && now - done < REPEAT_MS) return "suppressed";
+    if (this.waiting.length >= QUEUE_MAX) return "dropped";
+    this.prune(now);
+    this.busy.add(name);
+    this.waiting.push(name);
+    return "queued";
+  }
+
+  /** the next name to deliver, oldest first */
+  take(): string | undefined {
+    return this.waiting.shift();
+  }
+
+  /** the delivery of `name` ended (delivered or given up): its quiet time starts */
+  finished(name: string, now: number): void {
+    this.busy.delete(name);
+    this.lastDone.delete(name); // re-insert: the Map stays ordered by end time
+    this.lastDone.set(name, now);
+  }
+
+  get size(): number {
+    return this.waiting.length;
+  }
+
+  /** forget quiet times that have passed (they are in end-time order) */
+  private prune(now: number): void {
+    for (const [name, at] of this.lastDone) {
+      if (now - at < REPEAT_MS) break;
+      this.lastDone.delete(name);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+// One request and one reply over a TCP connection whose socket is marked before its SYN
+// leaves (ffi-socket.ts; mark null: not marked). Used for the DNS proxy's TCP queries
+// to its upstreams and for the deny webhook, both of which the ruleset lets out only
+// when marked. The caller's `complete` reads what has arrived so far and returns the
+// result once it has enough; at most `maxBytes` are buffered.
+import type { Family } from "../../core/net/ip.ts";
+import { closeFd, connectMarkedTcp } from "./ffi-socket.ts";
+
+export type ExchangeFailure = "timeout" | "refused" | "error" | "closed";
+export type Exchange<T> = { ok: true; value: T } | { ok: false; why: ExchangeFailure };
+
+export interface Destination {
+  family: Family;
+  address: string;
+  port: number;
+}
+
+interface BunSocket {
+  write(b: Buffer): number;
+  end(): void;
+}
+
+export function exchangeMarkedTcp<T>(
+  to: Destination,
+  mark: number | null,
+  request: Buffer,
+  complete: (received: Buffer) => T | undefined,
+  opts: { timeoutMs: number; maxBytes: number },
+): Promise<Exchange<T>> {
+  let fd: number;
+  try {
+    fd = connectMarkedTcp(to.family, to.address, to.port, mark);
+  } catch {
+    return Promise.resolve({ ok: false, why: "refused" });
+  }
+  return new Promise((resolve) => {
+    let settled = false;
+    let sock: BunSocket | null = null;
+    let received: Buffer = Buffer.alloc(0);
+    const finish = (r: Exchange<T>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock?.end();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: false, why: "timeout" }), opts.timeoutMs);
+    const options = {
+      fd,
+      socket: {
+        open(s: BunSocket) {
+          sock = s;
+          if (settled) return void s.end();
+          // requests here are small (a DNS query, a JSON line): they fit the send buffer
+          if (s.write(request) !== request.length) finish({ ok: false, why: "error" });
+        },
+        data(_s: unknown, buf: Buffer) {
+          received = received.length === 0 ? Buffer.from(buf) : Buffer.concat([received, buf]);
+          const value = complete(received);
+          if (value !== undefined) finish({ ok: true, value });
+          else if (received.length > opts.maxBytes) finish({ ok: false, why: "error" });
+        },
+        close: () => finish({ ok: false, why: "closed" }),
+        error: () => finish({ ok: false, why: "error" }),
+        connectError: () => finish({ ok: false, why: "refused" }),
+      },
+    };
+    // Bun owns the descriptor once it has adopted it (a failed connect then ends in
+    // connectError/close, and Bun closes it). When it cannot adopt it, the promise
+    // rejects (or the call throws) and the descriptor is still ours to close.
+    let connecting: Promise<unknown>;
+    try {
+      connecting = Promise.resolve((Bun.connect as unknown as (o: typeof options) => Promise<unknown>)(options));
+    } catch (err) {
+      connecting = Promise.reject(err);
+    }
+    connecting.catch(() => {
+      closeFd(fd);
+      finish({ ok: false, why: "error" });
+    });
+  });
+}

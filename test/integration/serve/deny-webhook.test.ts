@@ -1,0 +1,159 @@
+// OPENSANDBOX_EGRESS_DENY_WEBHOOK in the lab: a real HTTP receiver in the world namespace
+// (test/support/webhook-receiver.py) gets OpenSandbox's JSON for each name the proxy
+// denies, through a default-deny filter that lets serve's own marked connection out while
+// the application cannot reach the receiver. Retries (5xx), no retry (4xx), a host name
+// resolved straight from the upstream even though the policy denies it, an unresolvable
+// host, bad URLs, and audit mode.
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import type { Subprocess } from "bun";
+import { LAB, Lab, waitFor } from "../../support/lab.ts";
+import type { Served } from "../../support/serve.ts";
+import { args, curl, dig, policyText, serve, serveExit, status, useLab, waitUntil, writePolicy } from "./helpers-serve.ts";
+
+const RECEIVER = `${import.meta.dir}/../../support/webhook-receiver.py`;
+const HOOK_V4 = "198.51.100.80";
+const PORT = 8000;
+
+let lab: Lab;
+let policy: string;
+let s: Served | undefined;
+let receiver: { proc: Subprocess; out: string } | undefined;
+let n = 0;
+
+useLab((l) => {
+  lab = l;
+  policy = writePolicy(lab, policyText(["api.example.com"]));
+});
+
+afterEach(async () => {
+  if (receiver) await lab.stop(receiver.proc);
+  receiver = undefined;
+});
+
+async function startReceiver(codes = "200"): Promise<void> {
+  const out = `${lab.dir}/webhook-${++n}.jsonl`;
+  const proc = lab.spawn("world", ["python3", RECEIVER, "--port", String(PORT), "--codes", codes, "--out", out]);
+  const reader = proc.stdout.getReader();
+  await waitFor("webhook receiver ready", async () => {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("webhook receiver exited");
+    return new TextDecoder().decode(value).includes("ready");
+  });
+  reader.releaseLock();
+  receiver = { proc, out };
+}
+
+function received(): Record<string, any>[] {
+  if (!receiver || !existsSync(receiver.out)) return [];
+  return readFileSync(receiver.out, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
+const hookEnv = (url: string, extra: Record<string, string> = {}) => ({ OPENSANDBOX_EGRESS_DENY_WEBHOOK: url, OPENSANDBOX_EGRESS_SANDBOX_ID: "sbx-42", ...extra });
+
+describe("deny webhook", () => {
+  test("each denied name is POSTed once, as OpenSandbox sends it; the application cannot reach the receiver", async () => {
+    await startReceiver();
+    s = await serve(lab, args(policy), { env: hookEnv(`http://${HOOK_V4}:${PORT}/hooks/egress?team=a`) });
+    expect(s.events.find((e) => e.event === "webhook")).toMatchObject({ addresses: [HOOK_V4], sending: true });
+    const before = Date.now();
+    expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
+    await waitUntil("the receiver got the denied name", () => received().length === 1);
+    const [r] = received();
+    expect(r).toMatchObject({ path: "/hooks/egress?team=a", host: `${HOOK_V4}:${PORT}`, contentType: "application/json", peer: LAB.sandboxV4 });
+    const body = JSON.parse(r!.body);
+    expect(Object.keys(body).sort()).toEqual(["hostname", "sandboxId", "source", "timestamp"]);
+    expect(body).toMatchObject({ hostname: "evil.example.com", source: "opensandbox-egress", sandboxId: "sbx-42" });
+    expect(Math.abs(Date.parse(body.timestamp) - before)).toBeLessThan(5000);
+
+    // an allowed name is not sent; asking again for the denied one is not sent again at once
+    expect((await dig(lab, "api.example.com")).rcode).toBe("NOERROR");
+    for (let i = 0; i < 5; i++) expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
+    expect((await dig(lab, "evil.pypi.example.com")).rcode).toBe("NXDOMAIN");
+    await waitUntil("the second denied name arrived", () => received().length === 2);
+    await Bun.sleep(300);
+    expect(received().map((x) => JSON.parse(x.body).hostname)).toEqual(["evil.example.com", "evil.pypi.example.com"]);
+    expect((await status(s)).webhook).toMatchObject({ delivered: 2, failed: 0, suppressed: 5, queued: 0 });
+    const metrics = (await s.get("/metrics")).body;
+    expect(metrics).toContain('egressctl_webhook_notifications_total{outcome="delivered"} 2');
+
+    // the receiver is let out for serve's marked connections only
+    expect(await curl(lab, HOOK_V4, PORT)).toBe(7);
+    expect(received()).toHaveLength(2);
+    expect(await s.stop("SIGTERM")).toBe(0);
+  });
+
+  test("5xx is retried after 1 and 2 s until it is accepted; 4xx is not retried", async () => {
+    await startReceiver("503,502,204,400");
+    s = await serve(lab, args(policy), { env: hookEnv(`http://${HOOK_V4}:${PORT}/`) });
+    await dig(lab, "evil.example.com");
+    await waitUntil("three attempts", () => received().length === 3, 15_000);
+    const at = received().map((x) => x.at as number);
+    expect(at[1]! - at[0]!).toBeGreaterThan(0.9);
+    expect(at[2]! - at[1]!).toBeGreaterThan(1.9);
+    expect(new Set(received().map((x) => x.body)).size).toBe(1); // the same notification each time
+    expect((await status(s)).webhook).toMatchObject({ delivered: 1, retries: 2, failed: 0 });
+
+    await dig(lab, "evil.pypi.example.com"); // answered 400: given up at once
+    const failed = await s.waitEvent((e) => e.event === "webhook.failed");
+    expect(failed).toMatchObject({ hostname: "evil.pypi.example.com", attempts: 1, error: "HTTP 400" });
+    await Bun.sleep(1500);
+    expect(received()).toHaveLength(4);
+    expect((await status(s)).webhook).toMatchObject({ delivered: 1, failed: 1 });
+    expect(await s.stop("SIGTERM")).toBe(0);
+  });
+
+  test("a receiver that is down: retried three times, then counted as failed; DNS answers never wait for it", async () => {
+    s = await serve(lab, args(policy), { env: hookEnv(`http://${HOOK_V4}:${PORT}/`) });
+    const t0 = performance.now();
+    expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
+    expect(performance.now() - t0).toBeLessThan(1000);
+    const failed = await s.waitEvent((e) => e.event === "webhook.failed", 15_000);
+    expect(failed).toMatchObject({ hostname: "evil.example.com", attempts: 4, error: expect.stringMatching(/^connection (refused|error|closed)$/) });
+    expect((await status(s)).webhook).toMatchObject({ delivered: 0, failed: 1, retries: 3 });
+    expect(await s.stop("SIGTERM")).toBe(0);
+  });
+
+  test("a host name is resolved straight from the upstream, even one the policy denies", async () => {
+    await startReceiver();
+    // evil.example.com is 198.51.100.66 in the lab zone, where the receiver listens too
+    s = await serve(lab, args(policy), { env: hookEnv(`http://evil.example.com:${PORT}/`) });
+    expect(s.events.find((e) => e.event === "webhook")).toMatchObject({ addresses: ["198.51.100.66"] });
+    await dig(lab, "other.example.com");
+    await waitUntil("the receiver got it", () => received().length === 1);
+    expect(received()[0]).toMatchObject({ host: `evil.example.com:${PORT}` });
+    expect(JSON.parse(received()[0]!.body).hostname).toBe("other.example.com");
+    expect(await curl(lab, "198.51.100.66", PORT)).toBe(7);
+    expect(await s.stop("SIGTERM")).toBe(0);
+  });
+
+  test("a host name that does not resolve: serve runs without the webhook and says so", async () => {
+    s = await serve(lab, args(policy), { env: hookEnv(`http://nowhere.example.com:${PORT}/`) });
+    expect(s.events.find((e) => e.event === "webhook.unresolved")).toMatchObject({ level: "error", url: `http://nowhere.example.com:${PORT}/` });
+    const st = await status(s);
+    expect(st.webhook).toBeNull();
+    expect(st.measuredLevel).toBe("dns+nftables");
+    expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
+    expect(await s.stop("SIGTERM")).toBe(0);
+  });
+
+  test("audit mode sends nothing: nothing was denied", async () => {
+    await startReceiver();
+    s = await serve(lab, args(policy, LAB.dnsV4, ["--audit"]), { env: hookEnv(`http://${HOOK_V4}:${PORT}/`) });
+    expect(s.events.find((e) => e.event === "webhook")).toMatchObject({ sending: false });
+    await dig(lab, "evil.example.com");
+    await s.waitEvent((e) => e.event === "dns.denied");
+    await Bun.sleep(500);
+    expect(received()).toEqual([]);
+    expect(await s.stop("SIGTERM")).toBe(0);
+  });
+
+  test("a URL serve cannot use is exit 2 before anything is touched", async () => {
+    for (const [url, msg] of [["ftp://198.51.100.80/", "must start with http://"], ["https://198.51.100.80/", "https is not supported"], ["not a url", "not a URL"]] as const) {
+      const r = await serveExit(lab, args(policy), hookEnv(url));
+      expect({ url, code: r.code }).toEqual({ url, code: 2 });
+      expect(r.stderr).toContain(msg);
+    }
+    expect((await lab.exec("sandbox", ["nft", "list", "table", "inet", "egressctl"])).code).not.toBe(0);
+  });
+});
