@@ -15,10 +15,11 @@ export function eventToLog(ev: DnsEvent, log: EventLog, violations: Ring<Record<
   switch (ev.type) {
     case "dns.denied": {
       if (ev.name.endsWith(SELFTEST_SUFFIX)) return;
-      const rec = { event: ev.type, at: new Date().toISOString(), name: ev.name, qtype: qtypeName(ev.qtype), rule: ev.rule, client: ev.client };
+      const audit = ev.audit ? { audit: true } : {};
+      const rec = { event: ev.type, at: new Date().toISOString(), name: ev.name, qtype: qtypeName(ev.qtype), rule: ev.rule, client: ev.client, ...audit };
       violations.push(rec);
       denied?.(ev.name);
-      log.emitLimited(ev.name, ev.type, { name: ev.name, qtype: rec.qtype, rule: ev.rule, client: ev.client }, "warn");
+      log.emitLimited(ev.name, ev.type, { name: ev.name, qtype: rec.qtype, rule: ev.rule, client: ev.client, ...audit }, "warn");
       return;
     }
     case "upstream.down":

@@ -104,6 +104,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       shouldLearn: learning ? (addr) => live.shouldLearn(addr) : null,
       timeoutMs: cfg.upstreamTimeoutMs,
       onEvent: (ev) => eventToLog(ev, log, violations, denied),
+      audit: cfg.audit,
       // disabled: no redirect to be exempt from, and without CAP_NET_ADMIN/CAP_NET_RAW
       // setting SO_MARK would fail, and with it the loud-but-running disabled mode
       mark: a.mode === "disabled" ? null : EXEMPT_MARK,

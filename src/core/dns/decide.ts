@@ -10,6 +10,8 @@
 //   policy name can contain is denied. Denied: NXDOMAIN (never REFUSED: musl stops its
 //   search list on REFUSED), with EDE "Blocked" naming the rule when the query had EDNS.
 // - allowed: forward the first question with the client's EDNS options.
+// - audit (serve --audit): what would be denied is forwarded like an allowed name, and
+//   the action says which rule would have denied it, so it is still reported.
 import type { Decision } from "../policy/types.ts";
 import { headerOnlyAnswer, localAnswer, RCODE, upstreamQuery } from "./build.ts";
 import { type ParsedQuery, parseQuery } from "./query.ts";
@@ -18,28 +20,30 @@ import { HEADER_LEN } from "./wire.ts";
 export type Decide = (normalisedName: string) => Decision;
 
 export type QueryAction =
-  | { kind: "forward"; name: string; qtype: number; qclass: number; edns: { udpSize: number } | null; q: ParsedQuery; query: Buffer; decision: Decision }
+  | { kind: "forward"; name: string; qtype: number; qclass: number; edns: { udpSize: number } | null; q: ParsedQuery; query: Buffer; decision: Decision;
+      /** audit only: the rule text that would have denied the name */
+      audited?: string }
   | { kind: "answer"; response: Buffer; reason: "denied"; name: string; qtype: number; rule: string }
   | { kind: "answer"; response: Buffer; reason: "formerr" | "notimp"; detail: string }
   | { kind: "drop"; reason: string };
 
-export function decideQuery(packet: Uint8Array, decide: Decide): QueryAction {
+export function decideQuery(packet: Uint8Array, decide: Decide, audit = false): QueryAction {
   if (packet.length < HEADER_LEN) return { kind: "drop", reason: "shorter than a DNS header" };
   if (packet[2]! & 0x80) return { kind: "drop", reason: "a response, not a query" };
   const parsed = parseQuery(packet);
   if (!parsed.ok) return { kind: "answer", response: headerOnlyAnswer(packet, RCODE.FORMERR), reason: "formerr", detail: parsed.reason };
   const q = parsed.q;
   if (q.opcode !== 0) return { kind: "answer", response: localAnswer(packet, q, RCODE.NOTIMP), reason: "notimp", detail: `opcode ${q.opcode}` };
-  if (q.odd) {
-    const rule = "name has characters no policy name can match";
-    return { kind: "answer", response: localAnswer(packet, q, RCODE.NXDOMAIN, `blocked by egressctl: ${rule}`), reason: "denied", name: q.name, qtype: q.qtype, rule };
-  }
-  const decision = decide(q.name);
-  if (decision.action === "deny") {
-    const rule = ruleText(decision);
-    return { kind: "answer", response: localAnswer(packet, q, RCODE.NXDOMAIN, `blocked by egressctl ${rule}`), reason: "denied", name: q.name, qtype: q.qtype, rule };
-  }
-  return { kind: "forward", name: q.name, qtype: q.qtype, qclass: q.qclass, edns: q.edns ? { udpSize: q.edns.udpSize } : null, q, query: upstreamQuery(packet, q), decision };
+  const decision: Decision = q.odd ? { action: "deny" } : decide(q.name);
+  const forward = (audited?: string): QueryAction => ({
+    kind: "forward", name: q.name, qtype: q.qtype, qclass: q.qclass, edns: q.edns ? { udpSize: q.edns.udpSize } : null, q, query: upstreamQuery(packet, q), decision,
+    ...(audited ? { audited } : {}),
+  });
+  if (decision.action === "allow") return forward();
+  const rule = q.odd ? "name has characters no policy name can match" : ruleText(decision);
+  if (audit) return forward(rule);
+  const ede = q.odd ? `blocked by egressctl: ${rule}` : `blocked by egressctl ${rule}`;
+  return { kind: "answer", response: localAnswer(packet, q, RCODE.NXDOMAIN, ede), reason: "denied", name: q.name, qtype: q.qtype, rule };
 }
 
 /** "rule egress[2] deny evil.example.com" or "default deny": the words in EDE and logs. */

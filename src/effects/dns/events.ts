@@ -1,6 +1,6 @@
 // Events and counters of the DNS proxy, for serve's event log, /status and /metrics.
 export type DnsEvent =
-  | { type: "dns.denied"; name: string; qtype: number; rule: string; client: string }
+  | { type: "dns.denied"; name: string; qtype: number; rule: string; client: string; audit?: true }
   | { type: "dns.malformed"; client: string; reason: string }
   | { type: "dns.servfail"; name: string; client: string; reason: string }
   | { type: "upstream.down" | "upstream.up"; upstream: string };

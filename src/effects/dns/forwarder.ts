@@ -30,6 +30,8 @@ export interface ForwarderDeps {
   stats: DnsStats;
   emit: (ev: DnsEvent) => void;
   decide: () => Decide;
+  /** serve --audit: would-be denials are forwarded (and reported), never learned */
+  audit: boolean;
 }
 
 /** Returns the bytes to send back to the client, or null to send nothing. */
@@ -37,7 +39,7 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
   d.stats.queries++;
   if (transport === "udp") d.stats.udpQueries++;
   else d.stats.tcpQueries++;
-  const action = decideQuery(packet, d.decide());
+  const action = decideQuery(packet, d.decide(), d.audit);
   if (action.kind === "drop") {
     d.stats.dropped++;
     d.emit({ type: "dns.malformed", client, reason: action.reason });
@@ -52,6 +54,10 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
       d.emit({ type: "dns.malformed", client, reason: action.detail });
     }
     return action.response;
+  }
+  if (action.audited) {
+    d.stats.denied++;
+    d.emit({ type: "dns.denied", name: action.name, qtype: action.qtype, rule: action.audited, client, audit: true });
   }
   const fail = (reason: string) => {
     d.stats.servfail++;
@@ -70,7 +76,9 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
     const q: Question = { name: action.name, qtype: action.qtype, qclass: action.qclass };
     const got = await forward(d, action.query, q, transport);
     if (!got) return fail("no upstream answered");
-    if (d.learn) {
+    // an audited name is let through without learning: the audit filter accepts every
+    // address anyway, and learning would keep a denied name's addresses open after it
+    if (d.learn && !action.audited) {
       const learnFrom = got.full ?? got.sent;
       const all = learnFrom.info.addresses;
       const keep = d.shouldLearn ? all.filter(d.shouldLearn) : all;

@@ -32,6 +32,8 @@ export interface DnsProxyOptions {
   /** default 1024 */
   maxInFlight?: number;
   onEvent?: (ev: DnsEvent) => void;
+  /** serve --audit: forward what the policy denies, report it as dns.denied with audit: true */
+  audit?: boolean;
   /**
    * SO_MARK for upstream sockets; default EXEMPT_MARK. null: do not set SO_MARK at all
    * (serve in disabled mode: no redirect to be exempt from, and without CAP_NET_ADMIN and
@@ -78,6 +80,7 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
       learn: opts.learn,
       learnTimeoutMs: opts.learnTimeoutMs ?? 2000,
       shouldLearn: opts.shouldLearn ?? null,
+      audit: opts.audit ?? false,
       maxInFlight: opts.maxInFlight ?? 1024,
       stats,
       emit,

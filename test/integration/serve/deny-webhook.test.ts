@@ -141,8 +141,8 @@ describe("deny webhook", () => {
     await startReceiver();
     s = await serve(lab, args(policy, LAB.dnsV4, ["--audit"]), { env: hookEnv(`http://${HOOK_V4}:${PORT}/`) });
     expect(s.events.find((e) => e.event === "webhook")).toMatchObject({ sending: false });
-    await dig(lab, "evil.example.com");
-    await s.waitEvent((e) => e.event === "dns.denied");
+    expect((await dig(lab, "evil.example.com")).rcode).toBe("NOERROR");
+    await s.waitEvent((e) => e.event === "dns.denied" && e.audit === true);
     await Bun.sleep(500);
     expect(received()).toEqual([]);
     expect(await s.stop("SIGTERM")).toBe(0);

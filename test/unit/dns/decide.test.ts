@@ -35,6 +35,15 @@ describe("decideQuery", () => {
     expect(r.additionals?.length ?? 0).toBe(edns ? 1 : 0);
   });
 
+  test("audit: what would be denied is forwarded, with the rule that would have denied it", () => {
+    const a = decideQuery(query("evil.example.com", "A"), decide, true);
+    expect(a.kind === "forward" && a.audited).toBe("rule egress[2] deny evil.example.com");
+    const d = decideQuery(query("nothing.example.com", "A"), decide, true);
+    expect(d.kind === "forward" && d.audited).toBe("default deny");
+    const ok = decideQuery(query("api.example.com", "A"), decide, true);
+    expect(ok.kind === "forward" && ok.audited).toBeUndefined();
+  });
+
   test("only the first question decides, and only it goes upstream", () => {
     const two = dnsPacket.encode({ type: "query", id: 1, questions: [{ type: "A", name: "api.example.com" }, { type: "A", name: "secret.evil.example.com" }] });
     const a = decideQuery(two, decide);

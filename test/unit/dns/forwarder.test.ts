@@ -33,6 +33,7 @@ function deps(over: Partial<ForwarderDeps> = {}): ForwarderDeps & { log: string[
     stats: newStats(),
     emit: (e) => void log.push(e.type),
     decide: () => decider([rule(0, "allow", "api.example.com")]),
+    audit: false,
     ...over,
   };
 }
@@ -78,6 +79,18 @@ test("denied: never reaches a transport or the sink", async () => {
   const d = deps();
   expect(rcode(await handleQuery(d, query("evil.example.com"), "tcp", "c"))).toBe(3);
   expect(d.log).toEqual(["dns.denied"]);
+});
+
+test("audit: a would-be denial is reported, forwarded and answered, and never learned", async () => {
+  const events: unknown[] = [];
+  const d = deps({ audit: true, emit: (e) => void events.push(e) });
+  expect(rcode(await handleQuery(d, query("evil.example.com"), "udp", "c"))).toBe(0);
+  expect(d.log).toEqual(["udp0"]);
+  expect(events).toEqual([{ type: "dns.denied", name: "evil.example.com", qtype: 1, rule: "default deny", client: "c", audit: true }]);
+  expect(d.stats).toMatchObject({ denied: 1, forwarded: 1, learnBatches: 0 });
+  // an allowed name is still learned in audit mode
+  await handleQuery(d, query("api.example.com"), "udp", "c");
+  expect(d.log).toEqual(["udp0", "udp0", "learn api.example.com 2 ttl 60"]);
 });
 
 test("a sink returning nothing (the kernel already holds the addresses): answered at once", async () => {
