@@ -5,7 +5,7 @@
 // self-test until the kernel takes the removal, and reported by the self-test meanwhile.
 import type { LearnTable } from "../../core/learn/table.ts";
 import type { EventLog } from "../../effects/log/events.ts";
-import type { Enforcer } from "./enforcer.ts";
+import type { Enforcer, ForgetResult } from "./enforcer.ts";
 
 type Address = { family: 4 | 6; address: string };
 
@@ -31,7 +31,15 @@ export class PendingRemovals {
 }
 
 export function removeLearned(enforcer: Enforcer, table: LearnTable, addresses: Address[], log: EventLog, why: string, pending: PendingRemovals): void {
-  const r = enforcer.forget(addresses);
+  // A reload calls this after its swap, when the change has landed: an exception here
+  // must neither reach the caller (the HTTP API would answer 500 for a change in force)
+  // nor lose the addresses. It counts as a removal the kernel did not take.
+  let r: ForgetResult;
+  try {
+    r = enforcer.forget(addresses);
+  } catch (e) {
+    r = { ok: false, error: `unexpected error: ${(e as Error).message}`, flushed: false };
+  }
   if (r.ok) {
     if (why === "retry") log.emit("learned.removed", { why, addresses: addresses.length }, "warn");
     return;

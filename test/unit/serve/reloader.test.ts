@@ -58,6 +58,17 @@ test("the kernel refuses the prune: the table forgets everything and it is said 
   expect(ev.fields).toMatchObject({ why: "reload", error: "Device or resource busy" });
 });
 
+test("an exception while removing: nothing thrown to the caller, the addresses stay pending and it is said", () => {
+  const pending = new PendingRemovals();
+  const table = new LearnTable();
+  const events: string[] = [];
+  const log = { emit: (e: string) => void events.push(e), emitLimited() {} };
+  const throwing = { forget: () => { throw new Error("netlink socket closed"); } } as unknown as Enforcer;
+  expect(() => removeLearned(throwing, table, [{ family: 4, address: "198.51.100.10" }], log as never, "reload", pending)).not.toThrow();
+  expect(pending.size).toBe(1);
+  expect(events).toEqual(["learned.remove_failed"]);
+});
+
 test("the kernel refuses the ruleset: nothing swapped, nothing pruned, the old digest kept", () => {
   const s = setup({ install: { ok: false, error: "Error: Could not process rule: Device or resource busy" } });
   const before = s.live();
