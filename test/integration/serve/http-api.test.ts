@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Lab } from "../../support/lab.ts";
 import type { Served } from "../../support/serve.ts";
-import { args, curl, dig, kernelDigest, policyText, serve, status, useLab } from "./helpers-serve.ts";
+import { args, curl, dig, kernelDigest, learned, policyText, serve, status, useLab } from "./helpers-serve.ts";
 
 let lab: Lab;
 useLab((l) => {
@@ -287,10 +287,13 @@ describe("persistence", () => {
     const digest = await kernelDigest(lab);
     await first.stop("SIGKILL");
 
-    await serve(lab, args(null), { env: { OPENSANDBOX_EGRESS_POLICY_FILE: file } });
+    const second = await serve(lab, args(null), { env: { OPENSANDBOX_EGRESS_POLICY_FILE: file } });
     expect(await kernelDigest(lab)).toBe(digest);
     expect((await dig(lab, "plain.example.net")).addresses).toEqual(["198.51.100.50"]);
-    expect(await curl(lab, "other.example.com")).toBe(0);
+    const reached = await curl(lab, "other.example.com");
+    // once seen refused (exit 7) in a full-suite run and never alone: say what the kernel held
+    if (reached !== 0) console.error("curl", reached, "learned4", await learned(lab), second.stderr().slice(-4000));
+    expect(reached).toBe(0);
     expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
     expect((await call("GET", "/policy", { token: null })).json.policy.egress).toEqual(allow("other.example.com", "plain.example.net", "api.example.com"));
   });
