@@ -140,6 +140,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     reloads: { ok: 0, failed: 0, lastError: null },
     audit: cfg.audit,
     webhook: hook,
+    nameserverExempt: [...nameserverExempt[4], ...nameserverExempt[6]],
   };
 
   const selfTest = async (): Promise<Measured> => {

@@ -19,6 +19,8 @@ export interface ServeState {
   reloads: { ok: number; failed: number; lastError: string | null };
   audit: boolean;
   webhook: { stats(): WebhookStats } | null;
+  /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT as in force (CIDR texts) */
+  nameserverExempt: string[];
 }
 
 export function statusJson(s: ServeState, now: number): unknown {
@@ -54,6 +56,7 @@ export function statusJson(s: ServeState, now: number): unknown {
     reloads: s.reloads,
     dns: s.proxy?.stats() ?? null,
     webhook: s.webhook?.stats() ?? null,
+    nameserverExempt: s.nameserverExempt,
   };
 }
 

@@ -71,12 +71,19 @@ export function buildReport(input: DoctorInput): DoctorReport {
     if (sv.health.status === 200) add("serve", "serve.ready", "ok", `ready: ${sv.health.body.trim()}`);
     else add("serve", "serve.ready", "warn", `not ready yet: /healthz answered ${sv.health.status} ${sv.health.body.trim()}`);
     if (st.reloads?.failed) add("serve", "serve.reloads", "warn", `${st.reloads.failed} policy reload(s) rejected; last: ${st.reloads.lastError ?? "?"}`);
+    webhookFinding(st, add);
   }
 
   if (sv.reachable) modeFindings(st, add);
   kernelFindings(input, st, kernelState, add);
   if (input.dns) report.dns = dnsFinding(input.dns, st, add);
   else if (sv.reachable) add("dns", "dns.intercepted", "info", st.mode === "disabled" ? "not checked: enforcement is disabled" : "not checked: serve reports no upstream to send a query to");
+
+  // DNS that bypasses the proxy by configuration
+  const exempt = st.nameserverExempt ?? [];
+  if (exempt.length) {
+    add("dns", "dns.exempt", "warn", `DNS to ${exempt.join(", ")} is exempt (OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT): names resolved there are not judged${st.mode === "dns+nftables" ? ", and their addresses are not learned" : ""}`);
+  }
 
   // upstreams
   if (sv.reachable) {
@@ -114,6 +121,15 @@ export function buildReport(input: DoctorInput): DoctorReport {
 }
 
 type Add = (section: Section, check: string, status: Status, message: string) => void;
+
+/** the deny webhook: an outage loses notifications, never enforcement, so at most warn */
+function webhookFinding(st: ServeStatus, add: Add): void {
+  const w = st.webhook;
+  if (!w) return;
+  const counts = `${w.delivered ?? 0} delivered, ${w.failed ?? 0} failed, ${w.dropped ?? 0} dropped, ${w.queued ?? 0} waiting`;
+  const lost = (w.failed ?? 0) + (w.dropped ?? 0);
+  add("serve", "serve.webhook", lost > 0 ? "warn" : "ok", `deny webhook ${w.url ?? "?"}: ${counts}`);
+}
 
 function modeFindings(st: ServeStatus, add: Add): void {
   const intended = st.mode ?? "unknown";

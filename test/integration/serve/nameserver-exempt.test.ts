@@ -25,7 +25,7 @@ const EXEMPT = { OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: `${LAB.dns2V4}, ${LAB.dns
 describe("exempt nameservers", () => {
   test("dns+nftables: DNS to them goes out unjudged, nothing they answer is opened, and only port 53 is", async () => {
     s = await serve(lab, args(policy), { env: EXEMPT });
-    expect((await status(s)).measuredLevel).toBe("dns+nftables");
+    expect(await status(s)).toMatchObject({ measuredLevel: "dns+nftables", nameserverExempt: [`${LAB.dns2V4}/32`, `${LAB.dns2V6}/128`] });
     // straight to the exempt server, UDP and TCP, IPv4 and IPv6: its own answer
     for (const server of [LAB.dns2V4, LAB.dns2V6]) {
       for (const tcp of [false, true]) {
