@@ -54,6 +54,7 @@ export function explainName(q: string, c: TargetContext): NameExplanation {
       ? "serve runs dns-only: the name's answers are passed on, but no address is learned (nothing filters packets)"
       : "serve runs dns-only: the name gets NXDOMAIN, but nothing filters packets, so its addresses stay reachable to a client that knows them");
   }
+  if (c.audit && out.verdict === "deny") out.notes.push("audit mode: the name is logged as a denial (dns.denied, audit: true) but resolves, and its addresses are let through");
   return out;
 }
 

@@ -189,6 +189,13 @@ egress:
     const e = explainTarget("198.51.100.11", ctx({ audit: true }));
     expect(e.kind === "address" && e.notes).toContain("audit mode: this is logged as a denial but let through");
   });
+
+  test("audit mode says a denied name resolves; an allowed one gets no such note", () => {
+    const denied = explainTarget("x.evil.example.com", ctx({ audit: true }));
+    expect(denied.verdict).toBe("deny");
+    expect(denied.notes.join(" ")).toContain("audit mode: the name is logged as a denial");
+    expect(explainTarget("api.example.com", ctx({ audit: true })).notes.join(" ")).not.toContain("audit");
+  });
 });
 
 describe("the use case on fake effects", () => {
