@@ -2,6 +2,7 @@
 // kernel holds (table inet egressctl) and what one DNS query meets, then let the core
 // judge it. Every effect comes in as a parameter (effects.ts has the real ones), so
 // tests can run the whole use case on canned data.
+import { PROBE_SUFFIX } from "../../core/dns/probe-names.ts";
 import type { DnsProbe, DoctorInput, KernelRead, LearnedMap, ServeStatus, ServeView, Violation } from "../../core/doctor/input.ts";
 import { buildReport, type DoctorReport } from "../../core/doctor/report.ts";
 import type { Policy } from "../../core/policy/types.ts";
@@ -24,7 +25,6 @@ export interface DoctorOptions {
   policy: { file: string; policy: Policy; digest: string } | null;
 }
 
-export const PROBE_SUFFIX = ".egressctl.invalid";
 
 export async function runDoctor(o: DoctorOptions, fx: DoctorEffects): Promise<DoctorReport> {
   const serve = await readServe(fx);

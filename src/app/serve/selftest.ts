@@ -4,6 +4,7 @@
 // not intercepted) from an ordinary, unmarked socket to an upstream's port 53; serve's
 // decide wrapper reports when the proxy sees that name.
 import dnsPacket from "dns-packet";
+import { PROBE_SUFFIX } from "../../core/dns/probe-names.ts";
 import { measureLevel, type Measured } from "../../core/status/level.ts";
 import type { Enforcer } from "./enforcer.ts";
 
@@ -39,7 +40,7 @@ export class ProbeNames {
 }
 
 export async function runSelfTest(d: SelfTestDeps, timeoutMs = 1500): Promise<Measured> {
-  const name = `selftest-${crypto.randomUUID().slice(0, 8)}.egressctl.invalid`;
+  const name = `selftest-${crypto.randomUUID().slice(0, 8)}${PROBE_SUFFIX}`;
   const seen = d.expectName(name, timeoutMs);
   await sendProbe(d.target, name).catch(() => {});
   const redirectReachedProxy = await seen;

@@ -11,11 +11,14 @@
 //   search list on REFUSED), with EDE "Blocked" naming the rule when the query had EDNS.
 // - allowed: forward the first question with the client's EDNS options.
 // - audit (serve --audit): what would be denied is forwarded like an allowed name, and
-//   the action says which rule would have denied it, so it is still reported.
+//   the action says which rule would have denied it, so it is still reported. Except
+//   egressctl's own probe names (probe-names.ts): their local answer is the proof that
+//   the redirect holds, for the self-test and doctor alike.
 import type { Decision } from "../policy/types.ts";
 import { headerOnlyAnswer, localAnswer, RCODE, upstreamQuery } from "./build.ts";
 import { type ParsedQuery, parseQuery } from "./query.ts";
 import { HEADER_LEN } from "./wire.ts";
+import { isProbeName } from "./probe-names.ts";
 
 export type Decide = (normalisedName: string) => Decision;
 
@@ -41,7 +44,7 @@ export function decideQuery(packet: Uint8Array, decide: Decide, audit = false): 
   });
   if (decision.action === "allow") return forward();
   const rule = q.odd ? "name has characters no policy name can match" : ruleText(decision);
-  if (audit) return forward(rule);
+  if (audit && !isProbeName(q.name)) return forward(rule);
   const ede = q.odd ? `blocked by egressctl: ${rule}` : `blocked by egressctl ${rule}`;
   return { kind: "answer", response: localAnswer(packet, q, RCODE.NXDOMAIN, ede), reason: "denied", name: q.name, qtype: q.qtype, rule };
 }

@@ -1,10 +1,10 @@
 // serve --audit (CONTRACT section 4: "keeps every decision and log but lets traffic
 // through"): a name the policy denies resolves and connects, and is still reported as
 // dns.denied (audit: true) in the log and /violations; its addresses are not learned, so
-// leaving audit mode closes them. Allowed names work as always.
+// leaving audit mode closes them. Allowed names work as always, and so does doctor.
 import { expect, test } from "bun:test";
 import { LAB, Lab } from "../../support/lab.ts";
-import { args, curl, dig, learned, policyText, serve, status, useLab, writePolicy } from "./helpers-serve.ts";
+import { args, BIN, curl, dig, learned, policyText, serve, status, useLab, writePolicy } from "./helpers-serve.ts";
 
 let lab: Lab;
 let policy: string;
@@ -32,5 +32,16 @@ test("--audit: denied names resolve and connect, and are reported, not learned",
   expect((await dig(lab, "api.example.com")).addresses).toEqual(["198.51.100.10"]);
   expect(await learned(lab)).toContain("198.51.100.10");
   expect((await status(s)).dns).toMatchObject({ servfail: 0, learnFailures: 0 });
+
+  // egressctl's own probe names are still answered by the proxy, so doctor (and the
+  // self-test) can tell the redirect holds; doctor warns about audit, nothing FAILs
+  const probe = await dig(lab, "doctor-check.egressctl.invalid");
+  expect(probe.rcode).toBe("NXDOMAIN");
+  const doc = await lab.exec("sandbox", [BIN, "doctor", "--socket", s.socket, "--json"]);
+  const report = JSON.parse(doc.stdout);
+  expect(report.findings.filter((f: { status: string }) => f.status === "fail")).toEqual([]);
+  expect(report.findings.find((f: { check: string }) => f.check === "dns.intercepted")).toMatchObject({ status: "ok" });
+  expect(report.findings.find((f: { check: string }) => f.check === "mode.audit")).toMatchObject({ status: "warn" });
+  expect(doc.code).toBe(0);
   expect(await s.stop("SIGTERM")).toBe(0);
 });

@@ -44,6 +44,12 @@ describe("decideQuery", () => {
     expect(ok.kind === "forward" && ok.audited).toBeUndefined();
   });
 
+  test("audit: egressctl's own probe names are still answered locally, with the EDE that proves the redirect", () => {
+    const a = decideQuery(query("selftest-1a2b.egressctl.invalid", "A", { edns: true }), decide, true);
+    expect(a.kind).toBe("answer");
+    if (a.kind === "answer") expect(ede(a.response)).toEqual({ code: 15, text: "blocked by egressctl default deny" });
+  });
+
   test("only the first question decides, and only it goes upstream", () => {
     const two = dnsPacket.encode({ type: "query", id: 1, questions: [{ type: "A", name: "api.example.com" }, { type: "A", name: "secret.evil.example.com" }] });
     const a = decideQuery(two, decide);
