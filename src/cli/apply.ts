@@ -33,7 +33,7 @@ offending ruleset line is named). --dry-run makes none of these checks.
 Environment: OPENSANDBOX_EGRESS_DOH_BLOCKLIST (comma-separated IPs/CIDRs replacing the
 built-in DoH list), OPENSANDBOX_EGRESS_BLOCK_DOH_443=false (no DoH address block),
 OPENSANDBOX_EGRESS_DNS_UPSTREAM (limit the proxy's exemption to these resolvers),
-OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT (comma-separated IPs/CIDRs: DNS to these servers is
+OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT (comma-separated addresses: DNS to these servers is
 not redirected and is let out, port 53 only),
 EGRESSCTL_ASSUME_SANDBOX=1 (this namespace is a sandbox whatever the host-network
 signals say), EGRESSCTL_NFT_BACKEND=library|binary.

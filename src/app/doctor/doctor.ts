@@ -2,7 +2,8 @@
 // kernel holds (table inet egressctl) and what one DNS query meets, then let the core
 // judge it. Every effect comes in as a parameter (effects.ts has the real ones), so
 // tests can run the whole use case on canned data.
-import { PROBE_SUFFIX } from "../../core/dns/probe-names.ts";
+import { PROBE_SUFFIX, probeTarget } from "../../core/dns/probe-names.ts";
+import { exemptMatcher } from "../../core/ruleset/nameserver-exempt.ts";
 import type { DnsProbe, DoctorInput, KernelRead, LearnedMap, ServeStatus, ServeView, Violation } from "../../core/doctor/input.ts";
 import { buildReport, type DoctorReport } from "../../core/doctor/report.ts";
 import type { Policy } from "../../core/policy/types.ts";
@@ -67,9 +68,11 @@ function safeKernel(fx: DoctorEffects): KernelRead {
 
 async function probeDns(status: ServeStatus, fx: DoctorEffects): Promise<DnsProbe | null> {
   if (status.mode === "disabled") return null;
-  const first = status.dns?.upstreams?.[0]?.upstream;
-  const target = first ? upstreamAddress(first) : null;
-  if (!target) return null;
+  const upstreams = (status.dns?.upstreams ?? []).map((u) => upstreamAddress(u.upstream)).filter((u) => u !== null);
+  if (upstreams.length === 0) return null;
+  // not to an exempt nameserver: DNS to those is let out unredirected on purpose
+  const exempt = status.nameserverExempt ?? [];
+  const target = probeTarget(upstreams, exemptMatcher({ 4: exempt.filter((c) => !c.includes(":")), 6: exempt.filter((c) => c.includes(":")) }));
   const name = `doctor-${fx.nonce()}${PROBE_SUFFIX}`;
   const before = status.dns?.queries ?? null;
   const result = await fx.queryDns(target.address, target.family, name).catch((e) => ({ error: (e as Error).message }));

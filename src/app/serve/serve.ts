@@ -12,6 +12,7 @@ import { tableSink } from "../../core/learn/sink.ts";
 import { LearnTable, type LearnBatch } from "../../core/learn/table.ts";
 import type { Policy } from "../../core/policy/types.ts";
 import type { ProbeFacts } from "../../core/probe/types.ts";
+import { probeTarget } from "../../core/dns/probe-names.ts";
 import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
 import type { Measured } from "../../core/status/level.ts";
 import { startDnsProxy, type DnsProxy } from "../../effects/dns/proxy.ts";
@@ -47,7 +48,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   });
   const plan = await planStart(cfg, log);
   if (typeof plan === "number") return plan;
-  const { choice, facts, assessment: a, listen, upstreams, doh, nameserverExempt, webhook, backend } = plan;
+  const { choice, facts, assessment: a, listen, upstreams, doh, nameserverExempt, webhook, mark, markFor, isExempt, backend } = plan;
 
   const enforcer = createEnforcer(a.mode, a.redirect, backend, {
     proxyPort: cfg.dnsPort,
@@ -88,7 +89,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   const hook = webhook && !cfg.audit ? new DenyWebhook({
     ...webhook,
     sandboxId: cfg.sandboxId,
-    post: (to, req, timeoutMs) => postJson(to, req, { timeoutMs, mark: a.mode === "disabled" ? null : EXEMPT_MARK }),
+    post: (to, req, timeoutMs) => postJson(to, req, { timeoutMs, mark }),
     log,
   }) : null;
   if (webhook) log.emit("webhook", { url: webhook.url.url, addresses: webhook.destinations.map((d) => d.address), sending: hook !== null });
@@ -105,9 +106,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       timeoutMs: cfg.upstreamTimeoutMs,
       onEvent: (ev) => eventToLog(ev, log, violations, denied),
       audit: cfg.audit,
-      // disabled: no redirect to be exempt from, and without CAP_NET_ADMIN/CAP_NET_RAW
-      // setting SO_MARK would fail, and with it the loud-but-running disabled mode
-      mark: a.mode === "disabled" ? null : EXEMPT_MARK,
+      mark: markFor,
     });
   } catch (e) {
     log.emit("serve.failed", { reason: `DNS proxy could not start: ${(e as Error).message}` }, "error");
@@ -147,7 +146,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     pending.retry(enforcer, table, log);
     const m = await runSelfTest({
       enforcer,
-      target: upstreams[0]!,
+      target: probeTarget(upstreams, isExempt),
       expectedDigest: () => (enforcer.via === "nftables" && enforcer.mode === "dns+nftables" ? live.digest : null),
       someLearned: () => longLived(table),
       expectName: (name, ms) => probes.expect(name, ms),

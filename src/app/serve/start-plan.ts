@@ -15,7 +15,7 @@ import { MODE_SPELLINGS, parseMode } from "../../core/probe/modes.ts";
 import type { ProbeFacts } from "../../core/probe/types.ts";
 import type { CidrList } from "../../core/ruleset/cidr-list.ts";
 import { dohFromSettings, type DohList } from "../../core/ruleset/doh.ts";
-import { nameserverExempt } from "../../core/ruleset/nameserver-exempt.ts";
+import { exemptMatcher, nameserverExempt } from "../../core/ruleset/nameserver-exempt.ts";
 import { readPolicyText } from "../../effects/fs/policy-file.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import { openNftBackend, type NftBackend } from "../../effects/nft/backend.ts";
@@ -33,6 +33,15 @@ export interface StartPlan {
   nameserverExempt: CidrList;
   /** the deny webhook and where its host resolved to; null when not configured or unresolved */
   webhook: { url: WebhookUrl; destinations: Destination[] } | null;
+  /**
+   * The mark serve's own connections carry: EXEMPT_MARK, or null in disabled mode (no
+   * redirect to be exempt from, and setting SO_MARK needs CAP_NET_ADMIN or CAP_NET_RAW,
+   * which disabled mode may lack). `markFor`: the same per upstream, null for an exempt
+   * nameserver, whose DNS the ruleset lets out unmarked (nameserver-exempt.ts).
+   */
+  mark: number | null;
+  markFor: (u: { address: string }) => number | null;
+  isExempt: (address: string) => boolean;
   /** the nftables backend when the redirect goes through nftables */
   backend: NftBackend | null;
 }
@@ -89,8 +98,14 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
     log.emit("serve.refused", { reason: backend.unavailable }, "error");
     return Exit.unavailable;
   }
-  const webhook = cfg.denyWebhook ? await webhookDestinations(cfg.denyWebhook, ups.upstreams, a.mode === "disabled" ? null : EXEMPT_MARK, cfg.upstreamTimeoutMs, log) : null;
-  return { choice, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, nameserverExempt: exempt.list, webhook, backend };
+  const mark = a.mode === "disabled" ? null : EXEMPT_MARK;
+  const isExempt = exemptMatcher(exempt.list);
+  const markFor = (u: { address: string }) => (isExempt(u.address) ? null : mark);
+  for (const u of ups.upstreams.filter((x) => isExempt(x.address))) {
+    log.emit("exempt.upstream", { upstream: u.label, note: "an exempt nameserver: the proxy's queries to it go unmarked, as the application's may" });
+  }
+  const webhook = cfg.denyWebhook ? await webhookDestinations(cfg.denyWebhook, ups.upstreams, markFor, cfg.upstreamTimeoutMs, log) : null;
+  return { choice, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt, backend };
 }
 
 /**
@@ -98,11 +113,11 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
  * upstreams (resolve-direct.ts). When it does not resolve serve runs without the webhook
  * and says so: refusing to start would take the sandbox's enforcement down with it.
  */
-async function webhookDestinations(url: WebhookUrl, upstreams: Upstream[], mark: number | null, timeoutMs: number, log: EventLog): Promise<StartPlan["webhook"]> {
+async function webhookDestinations(url: WebhookUrl, upstreams: Upstream[], markFor: StartPlan["markFor"], timeoutMs: number, log: EventLog): Promise<StartPlan["webhook"]> {
   const literal = parseAddress(url.host);
   const found = literal
     ? [{ family: literal.family, address: url.host }]
-    : await resolveDirect(url.host, upstreams, mark, timeoutMs);
+    : await resolveDirect(url.host, upstreams, markFor, timeoutMs);
   if (found.length === 0) {
     log.emit("webhook.unresolved", { url: url.url, error: `${url.host} did not resolve through the upstreams; denied names will not be sent` }, "error");
     return null;

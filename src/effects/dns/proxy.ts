@@ -35,11 +35,12 @@ export interface DnsProxyOptions {
   /** serve --audit: forward what the policy denies, report it as dns.denied with audit: true */
   audit?: boolean;
   /**
-   * SO_MARK for upstream sockets; default EXEMPT_MARK. null: do not set SO_MARK at all
-   * (serve in disabled mode: no redirect to be exempt from, and without CAP_NET_ADMIN and
-   * CAP_NET_RAW setting it fails with EPERM).
+   * SO_MARK for upstream sockets, for all or per upstream; default EXEMPT_MARK. null: do
+   * not set SO_MARK at all (serve in disabled mode: no redirect to be exempt from, and
+   * without CAP_NET_ADMIN and CAP_NET_RAW setting it fails with EPERM; an exempt
+   * nameserver: its DNS is let out unmarked).
    */
-  mark?: number | null;
+  mark?: number | null | ((u: Upstream) => number | null);
 }
 
 export interface DnsProxy {
@@ -59,7 +60,8 @@ const PROBE_TICK_MS = 500;
 
 export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
   if (opts.upstreams.length === 0) throw new Error("dns proxy: no upstream resolver configured");
-  const mark = opts.mark === undefined ? EXEMPT_MARK : opts.mark;
+  const given = opts.mark === undefined ? EXEMPT_MARK : opts.mark;
+  const markOf = typeof given === "function" ? given : () => given;
   const timeoutMs = opts.timeoutMs ?? 2000;
   const emit = opts.onEvent ?? (() => {});
   const stats = newStats();
@@ -71,12 +73,12 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
   try {
     // the closer first: if a later upstream fails to open, the earlier ones are closed
     closers.push(() => udp.forEach((u) => u.close()));
-    for (const u of opts.upstreams) udp.push(await UdpUpstream.open(u, mark));
+    for (const u of opts.upstreams) udp.push(await UdpUpstream.open(u, markOf(u)));
     const deps: ForwarderDeps = {
       upstreams: opts.upstreams,
       health,
       udp: (i, query, q) => udp[i]!.query(query, q, timeoutMs),
-      tcp: (i, query, q) => tcpQuery(opts.upstreams[i]!, query, q, timeoutMs, mark),
+      tcp: (i, query, q) => tcpQuery(opts.upstreams[i]!, query, q, timeoutMs, markOf(opts.upstreams[i]!)),
       learn: opts.learn,
       learnTimeoutMs: opts.learnTimeoutMs ?? 2000,
       shouldLearn: opts.shouldLearn ?? null,

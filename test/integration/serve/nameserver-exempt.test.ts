@@ -47,6 +47,23 @@ describe("exempt nameservers", () => {
     expect(await s.stop("SIGTERM")).toBe(0);
   });
 
+  test("an exempt upstream: the proxy's own queries to it go unmarked, and the self-test probes elsewhere", async () => {
+    s = await serve(lab, args(policy, LAB.dnsV4), { env: { OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: LAB.dnsV4 } });
+    expect(s.events.find((e) => e.event === "exempt.upstream")).toMatchObject({ upstream: `${LAB.dnsV4}:53` });
+    // the self-test's probe to the exempt upstream would prove nothing; it went elsewhere
+    expect((await status(s)).measuredLevel).toBe("dns+nftables");
+    // the proxy's sockets to its upstream carry no mark (ss shows fwmark only when set)
+    const sockets = (await lab.exec("sandbox", ["ss", "-uanpe", "dst", `${LAB.dnsV4}:53`])).stdout;
+    expect(sockets).toContain("egressctl");
+    expect(sockets).not.toContain("fwmark");
+    // a query to any other address is the proxy's, answered through the unmarked upstream
+    expect((await dig(lab, "api.example.com", { server: "198.51.100.99" })).addresses).toEqual(["198.51.100.10"]);
+    expect(await curl(lab, "api.example.com")).toBe(0);
+    expect((await dig(lab, "evil.example.com", { server: "198.51.100.99" })).rcode).toBe("NXDOMAIN");
+    expect((await dig(lab, "evil.example.com", { server: LAB.dnsV4 })).addresses).toEqual(["198.51.100.66"]);
+    expect(await s.stop("SIGTERM")).toBe(0);
+  });
+
   test("without the variable the same server is intercepted like any other", async () => {
     s = await serve(lab, args(policy));
     expect((await dig(lab, "evil.example.com", { server: LAB.dns2V4 })).rcode).toBe("NXDOMAIN");
@@ -54,9 +71,10 @@ describe("exempt nameservers", () => {
     expect(await s.stop("SIGTERM")).toBe(0);
   });
 
-  test("a bad entry is reported and left out; the good ones still apply", async () => {
-    s = await serve(lab, args(policy), { env: { OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: `resolver.example,${LAB.dns2V4}` } });
-    expect(s.events.find((e) => e.event === "exempt.ignored")).toMatchObject({ level: "warn", problem: expect.stringContaining("'resolver.example'") });
+  test("a bad entry (a name, a range) is reported and left out; the good ones still apply", async () => {
+    s = await serve(lab, args(policy), { env: { OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: `resolver.example,2001:db8:100::/64,${LAB.dns2V4}` } });
+    const ignored = s.events.filter((e) => e.event === "exempt.ignored").map((e) => e.problem);
+    expect(ignored).toEqual([expect.stringContaining("'resolver.example'"), expect.stringContaining("'2001:db8:100::/64' is a range")]);
     expect((await dig(lab, "evil.example.com", { server: LAB.dns2V4 })).addresses).toEqual(["198.51.100.66"]);
     expect((await dig(lab, "evil.example.com", { server: LAB.dns2V6 })).rcode).toBe("NXDOMAIN");
     expect(await s.stop("SIGTERM")).toBe(0);

@@ -223,6 +223,19 @@ describe("the use case on fake effects", () => {
     expect(seen).toEqual(["/healthz", "/status", "/violations?limit=10", "/learned", "/status"]);
   });
 
+  test("an exempt first upstream is skipped: the probe goes where the redirect applies", async () => {
+    const sent: string[] = [];
+    const two = status({ dns: { queries: 1, upstreams: [{ upstream: "198.51.100.54:53", up: true }, { upstream: "198.51.100.53:53", up: true }] }, nameserverExempt: ["198.51.100.54/32"] });
+    const all = status({ dns: { queries: 1, upstreams: [{ upstream: "198.51.100.54:53", up: true }] }, nameserverExempt: ["198.51.100.54/32"] });
+    for (const st of [two, all]) {
+      await runDoctor({ socket: "s", targets: [], policy: null }, fx({
+        get: async (path) => ({ status: 200, body: path === "/status" ? JSON.stringify(st) : path === "/healthz" ? "ok dns+nftables\n" : path === "/learned" ? "{}" : "[]" }),
+        queryDns: async (a) => (sent.push(a), { rcode: "NXDOMAIN", ede: [{ code: 15, text: "blocked by egressctl x" }] }),
+      }));
+    }
+    expect(sent).toEqual(["198.51.100.53", "192.0.2.53"]);
+  });
+
   test("a socket that cannot be reached: exit 1, the kernel is still read", async () => {
     let read = 0;
     const r = await runDoctor({ socket: "s", targets: [], policy: null }, fx({ get: async () => { throw new Error("no such socket"); }, readKernel: () => (read++, { listing, chainText }) }));

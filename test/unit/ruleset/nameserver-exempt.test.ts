@@ -4,7 +4,7 @@
 // nameserver-exempt.test.ts) shows the kernel doing what these rules say.
 import { describe, expect, test } from "bun:test";
 import { renderIptablesRedirect } from "../../../src/core/ruleset/iptables-redirect.ts";
-import { nameserverExempt } from "../../../src/core/ruleset/nameserver-exempt.ts";
+import { exemptMatcher, nameserverExempt } from "../../../src/core/ruleset/nameserver-exempt.ts";
 import { CHAIN_FILTER, CHAIN_NAT } from "../../../src/core/ruleset/names.ts";
 import { planRuleset } from "../../../src/core/ruleset/plan.ts";
 import { env, policy } from "./env.ts";
@@ -13,13 +13,22 @@ const P = policy("defaultAction: deny\negress:\n  - {action: deny, target: 198.5
 const texts = (r: ReturnType<typeof planRuleset>, chain: string) => r.chains.find((c) => c.name === chain)!.rules.map((x) => x.text);
 
 describe("nameserverExempt", () => {
-  test("addresses and CIDRs per family; bad entries named; unset or empty is no exemption", () => {
-    const r = nameserverExempt(" 198.51.100.54, 2001:db8:100::54,,resolver.example, 203.0.113.0/28");
-    expect(r.list).toEqual({ 4: ["198.51.100.54/32", "203.0.113.0/28"], 6: ["2001:db8:100::54/128"] });
-    expect(r.problems).toEqual(["OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT entry 'resolver.example' is not an IP address or CIDR"]);
+  test("single addresses per family (a full-length prefix is one); names and ranges are problems; unset or empty is no exemption", () => {
+    const r = nameserverExempt(" 198.51.100.54, 2001:db8:100::54,,resolver.example, 203.0.113.0/28, 203.0.113.9/32, 2001:db8::/64");
+    expect(r.list).toEqual({ 4: ["198.51.100.54/32", "203.0.113.9/32"], 6: ["2001:db8:100::54/128"] });
+    expect(r.problems).toEqual([
+      "OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT entry 'resolver.example' is not an IP address or CIDR",
+      "OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT entry '203.0.113.0/28' is a range; name single resolver addresses (a range would exempt DNS to every host in it)",
+      "OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT entry '2001:db8::/64' is a range; name single resolver addresses (a range would exempt DNS to every host in it)",
+    ]);
     expect(nameserverExempt(undefined)).toEqual({ list: { 4: [], 6: [] }, problems: [] });
     expect(nameserverExempt("")).toEqual({ list: { 4: [], 6: [] }, problems: [] });
   });
+});
+
+test("exemptMatcher compares addresses, not their spelling", () => {
+  const is = exemptMatcher(nameserverExempt("198.51.100.54,2001:db8:100::54").list);
+  expect([is("198.51.100.54"), is("2001:db8:100:0:0:0:0:54"), is("198.51.100.55"), is("nonsense")]).toEqual([true, true, false, false]);
 });
 
 describe("planned rules", () => {
