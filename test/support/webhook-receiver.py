@@ -4,7 +4,9 @@
 Answers each request with the next status of --codes (the last one repeats), so a test
 can make it fail a few times and then accept. Listens dual-stack on [::]:PORT, which in
 the lab's world namespace means every lab address.
-Usage: webhook-receiver.py --port 8000 --codes 503,200 --out FILE
+With --stream it misbehaves instead: it answers a status line, then sends data without
+end and never closes, and records when the client cut the connection off.
+Usage: webhook-receiver.py --port 8000 --codes 503,200 --out FILE [--stream]
 """
 import argparse, json, socket, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +15,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, default=8000)
 ap.add_argument("--codes", default="200")
 ap.add_argument("--out", required=True)
+ap.add_argument("--stream", action="store_true")
 args = ap.parse_args()
 codes = [int(c) for c in args.codes.split(",")]
 served = 0
@@ -40,6 +43,22 @@ class Server(ThreadingHTTPServer):
         self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         super().server_bind()
 
-srv = Server(("::", args.port), Handler)
+class Streamer(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")
+        started, sent = time.time(), 0
+        try:
+            while time.time() - started < 30:
+                self.wfile.write(b"x" * 65536)
+                sent += 65536
+        except OSError as e:
+            with open(args.out, "a") as f:
+                f.write(json.dumps({"at": time.time(), "cutAfter": time.time() - started, "sent": sent, "error": type(e).__name__}) + "\n")
+
+    def log_message(self, *a):
+        pass
+
+srv = Server(("::", args.port), Streamer if args.stream else Handler)
 print("ready", flush=True)
 srv.serve_forever()

@@ -13,6 +13,14 @@ const SOCK_STREAM = 1;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const EINPROGRESS = 115;
+const IPPROTO_TCP = 6;
+const TCP_SYNCNT = 7;
+/**
+ * SYN retransmissions before a connect gives up: 2 means about 7 s (1 + 2 + 4), not the
+ * default 6 (about 2 minutes). A caller that timed out before the connection opened
+ * cannot close the descriptor (Bun owns it), so this bounds how long one can linger.
+ */
+const SYN_RETRIES = 2;
 
 type Libc = ReturnType<typeof load>;
 let libc: Libc | null = null;
@@ -67,6 +75,7 @@ export function connectMarkedTcp(family: Family, address: string, port: number, 
   if (fd < 0) throw new Error(`socket() failed: errno ${errno()}`);
   try {
     if (mark !== null) setMark(fd, mark);
+    c().setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, ptr(new Int32Array([SYN_RETRIES])), 4); // best effort
     const sa = sockaddr(family, address, port);
     if (c().connect(fd, ptr(sa), sa.length) !== 0) {
       const e = errno();

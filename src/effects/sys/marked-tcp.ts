@@ -18,6 +18,7 @@ export interface Destination {
 interface BunSocket {
   write(b: Buffer): number;
   end(): void;
+  terminate(): void;
 }
 
 export function exchangeMarkedTcp<T>(
@@ -41,7 +42,9 @@ export function exchangeMarkedTcp<T>(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      sock?.end();
+      // closed at once, not half-closed: a peer that keeps sending (or never closes)
+      // must not keep the descriptor, or anything buffered, alive
+      sock?.terminate();
       resolve(r);
     };
     const timer = setTimeout(() => finish({ ok: false, why: "timeout" }), opts.timeoutMs);
@@ -50,11 +53,12 @@ export function exchangeMarkedTcp<T>(
       socket: {
         open(s: BunSocket) {
           sock = s;
-          if (settled) return void s.end();
+          if (settled) return void s.terminate();
           // requests here are small (a DNS query, a JSON line): they fit the send buffer
           if (s.write(request) !== request.length) finish({ ok: false, why: "error" });
         },
         data(_s: unknown, buf: Buffer) {
+          if (settled) return;
           received = received.length === 0 ? Buffer.from(buf) : Buffer.concat([received, buf]);
           const value = complete(received);
           if (value !== undefined) finish({ ok: true, value });

@@ -31,9 +31,9 @@ afterEach(async () => {
   receiver = undefined;
 });
 
-async function startReceiver(codes = "200"): Promise<void> {
+async function startReceiver(codes = "200", extra: string[] = []): Promise<void> {
   const out = `${lab.dir}/webhook-${++n}.jsonl`;
-  const proc = lab.spawn("world", ["python3", RECEIVER, "--port", String(PORT), "--codes", codes, "--out", out]);
+  const proc = lab.spawn("world", ["python3", RECEIVER, "--port", String(PORT), "--codes", codes, "--out", out, ...extra]);
   const reader = proc.stdout.getReader();
   await waitFor("webhook receiver ready", async () => {
     const { value, done } = await reader.read();
@@ -111,6 +111,18 @@ describe("deny webhook", () => {
     const failed = await s.waitEvent((e) => e.event === "webhook.failed", 15_000);
     expect(failed).toMatchObject({ hostname: "evil.example.com", attempts: 4, error: expect.stringMatching(/^connection (refused|error|closed)$/) });
     expect((await status(s)).webhook).toMatchObject({ delivered: 0, failed: 1, retries: 3 });
+    expect(await s.stop("SIGTERM")).toBe(0);
+  });
+
+  test("a receiver that answers, then streams without end: delivered, and the connection is cut at once", async () => {
+    await startReceiver("200", ["--stream"]);
+    s = await serve(lab, args(policy), { env: hookEnv(`http://${HOOK_V4}:${PORT}/`) });
+    await dig(lab, "evil.example.com");
+    await waitUntil("the receiver saw the connection cut", () => received().length === 1);
+    const [cut] = received();
+    expect(cut!.cutAfter).toBeLessThan(2);
+    expect(cut!.sent).toBeLessThan(64 << 20);
+    expect((await status(s)).webhook).toMatchObject({ delivered: 1, failed: 0 });
     expect(await s.stop("SIGTERM")).toBe(0);
   });
 
