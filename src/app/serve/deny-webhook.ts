@@ -16,6 +16,8 @@ export interface WebhookStats {
   coalesced: number;
   /** notified within the last REPEAT_MS */
   suppressed: number;
+  /** over the rate of all names together */
+  ratelimited: number;
   /** the queue was full */
   dropped: number;
   queued: number;
@@ -29,14 +31,24 @@ export interface WebhookDeps {
   post(to: Destination, req: { hostHeader: string; path: string; body: string }, timeoutMs: number): Promise<PostOutcome>;
   log: EventLog;
   now?: () => number;
+  /** runs fn after ms; returns a cancel (default: setTimeout; tests: a fake clock) */
+  schedule?: (fn: () => void, ms: number) => () => void;
 }
+
+const realSchedule = (fn: () => void, ms: number) => {
+  const t = setTimeout(fn, ms);
+  return () => clearTimeout(t);
+};
 
 export class DenyWebhook {
   private readonly queue = new WebhookQueue();
   private active = 0;
+  /** index of the destination that answered last */
+  private preferred = 0;
   private closed = false;
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
-  private readonly counts = { delivered: 0, failed: 0, retries: 0, coalesced: 0, suppressed: 0, dropped: 0 };
+  /** cancels of the retries waiting */
+  private readonly timers = new Set<() => void>();
+  private readonly counts = { delivered: 0, failed: 0, retries: 0, coalesced: 0, suppressed: 0, ratelimited: 0, dropped: 0 };
 
   constructor(private readonly d: WebhookDeps) {}
 
@@ -45,6 +57,7 @@ export class DenyWebhook {
     const r = this.queue.offer(hostname, this.now());
     if (r === "pending") this.counts.coalesced++;
     else if (r === "suppressed") this.counts.suppressed++;
+    else if (r === "ratelimited") this.counts.ratelimited++;
     else if (r === "dropped") this.counts.dropped++;
     this.pump();
   }
@@ -56,7 +69,7 @@ export class DenyWebhook {
   /** stops sending; deliveries under way finish on their own, retries are cancelled */
   close(): void {
     this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
+    for (const cancel of this.timers) cancel();
     this.timers.clear();
   }
 
@@ -79,11 +92,11 @@ export class DenyWebhook {
     const wait = delivered(outcome) || this.closed ? null : retryDelay(outcome, attempt);
     if (wait !== null) {
       this.counts.retries++;
-      const t = setTimeout(() => {
-        this.timers.delete(t);
+      const cancel = (this.d.schedule ?? realSchedule)(() => {
+        this.timers.delete(cancel);
         void this.deliver(name, body, attempt + 1);
       }, wait);
-      this.timers.add(t);
+      this.timers.add(cancel);
       return;
     }
     if (delivered(outcome)) this.counts.delivered++;
@@ -97,16 +110,24 @@ export class DenyWebhook {
     this.pump();
   }
 
-  /** the first destination that gives an HTTP answer decides */
+  /**
+   * The first destination that gives an HTTP answer decides; the one that last did is
+   * tried first, so a dead address costs its timeout once, not on every notification.
+   */
   private async send(body: string): Promise<PostOutcome> {
     let last: PostOutcome = { error: "no address" };
-    for (const to of this.d.destinations) {
+    const order = [...this.d.destinations];
+    order.unshift(...order.splice(this.preferred, 1));
+    for (const to of order) {
       try {
         last = await this.d.post(to, { hostHeader: this.d.url.hostHeader, path: this.d.url.path, body }, POST_TIMEOUT_MS);
       } catch (e) {
         last = { error: (e as Error).message }; // a delivery must end, or its name stays busy
       }
-      if ("status" in last) return last;
+      if ("status" in last) {
+        this.preferred = this.d.destinations.indexOf(to);
+        return last;
+      }
     }
     return last;
   }

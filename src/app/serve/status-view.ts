@@ -92,7 +92,7 @@ export function metricsText(s: ServeState): string {
   const w = s.webhook?.stats();
   if (w) {
     lines.push("# HELP egressctl_webhook_notifications_total denied names for the deny webhook, by outcome", "# TYPE egressctl_webhook_notifications_total counter");
-    for (const k of ["delivered", "failed", "coalesced", "suppressed", "dropped"] as const) lines.push(`egressctl_webhook_notifications_total{outcome="${k}"} ${w[k]}`);
+    for (const k of ["delivered", "failed", "coalesced", "suppressed", "ratelimited", "dropped"] as const) lines.push(`egressctl_webhook_notifications_total{outcome="${k}"} ${w[k]}`);
     gauge("webhook_retries_total", "deny webhook: attempts retried", w.retries, "counter");
   }
   return `${lines.join("\n")}\n`;

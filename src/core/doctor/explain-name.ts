@@ -49,7 +49,7 @@ export function explainName(q: string, c: TargetContext): NameExplanation {
     policy: e && { action: e.action, rule: e.rule ?? null, reason: e.reason },
     ...verdictOf(name, e, c),
   };
-  if (c.mode === "dns-only") {
+  if (c.mode === "dns-only" && !(c.audit && out.verdict === "deny")) {
     out.notes.push(out.verdict === "allow"
       ? "serve runs dns-only: the name's answers are passed on, but no address is learned (nothing filters packets)"
       : "serve runs dns-only: the name gets NXDOMAIN, but nothing filters packets, so its addresses stay reachable to a client that knows them");

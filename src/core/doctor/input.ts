@@ -19,7 +19,7 @@ export interface ServeStatus {
   learned?: { names?: number; addresses?: number };
   reloads?: { ok?: number; failed?: number; lastError?: string | null };
   dns?: { queries?: number; denied?: number; upstreams?: { upstream: string; up: boolean; failures?: number }[] } | null;
-  webhook?: { url?: string; delivered?: number; failed?: number; dropped?: number; queued?: number } | null;
+  webhook?: { url?: string; delivered?: number; failed?: number; dropped?: number; ratelimited?: number; queued?: number } | null;
   nameserverExempt?: string[];
 }
 

@@ -126,8 +126,8 @@ type Add = (section: Section, check: string, status: Status, message: string) =>
 function webhookFinding(st: ServeStatus, add: Add): void {
   const w = st.webhook;
   if (!w) return;
-  const counts = `${w.delivered ?? 0} delivered, ${w.failed ?? 0} failed, ${w.dropped ?? 0} dropped, ${w.queued ?? 0} waiting`;
-  const lost = (w.failed ?? 0) + (w.dropped ?? 0);
+  const counts = `${w.delivered ?? 0} delivered, ${w.failed ?? 0} failed, ${(w.dropped ?? 0) + (w.ratelimited ?? 0)} dropped, ${w.queued ?? 0} waiting`;
+  const lost = (w.failed ?? 0) + (w.dropped ?? 0) + (w.ratelimited ?? 0);
   add("serve", "serve.webhook", lost > 0 ? "warn" : "ok", `deny webhook ${w.url ?? "?"}: ${counts}`);
 }
 

@@ -7,13 +7,19 @@
 // out after 5 s; network errors and 5xx are retried after 1, 2 and 4 s; 4xx is not.
 // Added here, because a sandboxed program controls how often it asks for a denied name:
 // a name is notified at most once per REPEAT_MS, at most one delivery per name is under
-// way at a time, and at most QUEUE_MAX names wait. Whatever is left out is counted.
+// way at a time, all names together at most RATE (a loop over ever-new names must not
+// flood a receiver that other sandboxes share), and at most QUEUE_MAX names wait.
+// Whatever is left out is counted.
+
+import { createRateLimiter } from "./rate-limit.ts";
 
 export const WEBHOOK_SOURCE = "opensandbox-egress";
 export const POST_TIMEOUT_MS = 5_000;
 export const RETRY_DELAYS_MS = [1_000, 2_000, 4_000] as const;
 export const REPEAT_MS = 10_000;
 export const QUEUE_MAX = 256;
+/** notifications of all names together: a burst, then a steady rate */
+export const RATE = { burst: 50, perSecond: 10 } as const;
 /** deliveries under way at once */
 export const CONCURRENCY = 4;
 
@@ -59,7 +65,7 @@ export function retryDelay(outcome: PostOutcome, attemptsSoFar: number): number 
 
 export const delivered = (o: PostOutcome): boolean => "status" in o && o.status >= 200 && o.status < 300;
 
-export type Offer = "queued" | "pending" | "suppressed" | "dropped";
+export type Offer = "queued" | "pending" | "suppressed" | "ratelimited" | "dropped";
 
 /** Which names wait to be sent; bounded, one entry per name, and a quiet time per name after each. */
 export class WebhookQueue {
@@ -68,13 +74,15 @@ export class WebhookQueue {
   private readonly busy = new Set<string>();
   /** name -> when its last delivery ended; bounded by pruning on each offer */
   private readonly lastDone = new Map<string, number>();
+  private readonly rate = createRateLimiter({ ...RATE, maxKeys: 1 });
 
   offer(name: string, now: number): Offer {
     if (this.busy.has(name)) return "pending";
     const done = this.lastDone.get(name);
     if (done !== undefined && now - done < REPEAT_MS) return "suppressed";
-    if (this.waiting.length >= QUEUE_MAX) return "dropped";
     this.prune(now);
+    if (this.waiting.length >= QUEUE_MAX) return "dropped";
+    if (this.rate.admit("all", now) === null) return "ratelimited";
     this.busy.add(name);
     this.waiting.push(name);
     return "queued";

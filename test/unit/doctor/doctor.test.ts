@@ -195,6 +195,10 @@ egress:
     expect(denied.verdict).toBe("deny");
     expect(denied.notes.join(" ")).toContain("audit mode: the name is logged as a denial");
     expect(explainTarget("api.example.com", ctx({ audit: true })).notes.join(" ")).not.toContain("audit");
+    // dns-only and audit: no note that it gets NXDOMAIN, since in audit it resolves
+    const both = explainTarget("x.evil.example.com", ctx({ audit: true, mode: "dns-only" })).notes.join(" ");
+    expect(both).toContain("audit mode");
+    expect(both).not.toContain("NXDOMAIN");
   });
 });
 

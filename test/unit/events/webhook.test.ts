@@ -2,7 +2,7 @@
 // OpenSandbox receivers expect, when to retry, and which notifications are left out.
 import { describe, expect, test } from "bun:test";
 import {
-  QUEUE_MAX, REPEAT_MS, WebhookQueue, delivered, parseWebhookUrl, retryDelay, webhookPayload,
+  QUEUE_MAX, RATE, REPEAT_MS, WebhookQueue, delivered, parseWebhookUrl, retryDelay, webhookPayload,
 } from "../../../src/core/events/webhook.ts";
 
 describe("parseWebhookUrl", () => {
@@ -65,13 +65,23 @@ describe("WebhookQueue", () => {
     expect(q.offer("a.example", 100 + REPEAT_MS)).toBe("queued");
   });
 
+  test("all names together: a burst, then the steady rate; the rest are rate-limited", () => {
+    const q = new WebhookQueue();
+    const offered = (at: number, n: number, tag: string) => Array.from({ length: n }, (_, i) => { const r = q.offer(`${tag}${i}.example`, at); if (r === "queued") q.take(); return r; });
+    expect(offered(0, RATE.burst, "a").every((r) => r === "queued")).toBe(true);
+    expect(offered(0, 5, "b")).toEqual(Array(5).fill("ratelimited"));
+    expect(offered(1000, RATE.perSecond + 3, "c").filter((r) => r === "queued")).toHaveLength(RATE.perSecond);
+  });
+
   test("at most QUEUE_MAX names wait; the rest are dropped, and room comes back as they are taken", () => {
     const q = new WebhookQueue();
-    for (let i = 0; i < QUEUE_MAX; i++) expect(q.offer(`n${i}.example`, 0)).toBe("queued");
-    expect(q.offer("late.example", 0)).toBe("dropped");
+    // spread over time, so the rate limit is not what stops them
+    const at = (i: number) => (i * 1000) / RATE.perSecond;
+    for (let i = 0; i < QUEUE_MAX; i++) expect(q.offer(`n${i}.example`, at(i))).toBe("queued");
+    expect(q.offer("late.example", at(QUEUE_MAX))).toBe("dropped");
     expect(q.size).toBe(QUEUE_MAX);
     q.take();
-    expect(q.offer("late.example", 0)).toBe("queued");
+    expect(q.offer("late.example", at(QUEUE_MAX + 1))).toBe("queued");
   });
 
   test("quiet times are forgotten once they pass, so the table does not grow without bound", () => {
