@@ -19,6 +19,8 @@ import { startDnsProxy, type DnsProxy } from "../../effects/dns/proxy.ts";
 import { postJson } from "../../effects/http/post-json.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import { DenyWebhook } from "./deny-webhook.ts";
+import { WebhookRunner } from "./webhook-runner.ts";
+import type { Destination } from "../../effects/sys/marked-tcp.ts";
 import { eventToLog } from "./dns-events.ts";
 import { createEnforcer } from "./enforcer.ts";
 import { adopt, longLived, watchNetDenied } from "./learned-upkeep.ts";
@@ -50,13 +52,16 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   if (typeof plan === "number") return plan;
   const { choice, facts, assessment: a, listen, upstreams, doh, nameserverExempt, webhook, mark, markFor, isExempt, backend } = plan;
 
+  // where serve's own connections to the deny webhook's receiver may go (the ruleset);
+  // filled in later when its name resolves only after start-up
+  const webhookTargets = [...(webhook?.destinations ?? [])];
   const enforcer = createEnforcer(a.mode, a.redirect, backend, {
     proxyPort: cfg.dnsPort,
     upstreams: upstreams.map((u) => ({ family: u.family, address: u.address, port: u.port })),
     exemptMark: EXEMPT_MARK,
     doh,
     nameserverExempt,
-    webhook: webhook?.destinations ?? [],
+    webhook: webhookTargets,
     audit: cfg.audit,
     dropSilently: cfg.dropSilently,
   }, facts.ipv6.enabled, (note) => log.emit("learn.writer", { note }, "warn"));
@@ -86,13 +91,15 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   const learning = enforcer.mode === "dns+nftables";
 
   // Denied names go to the webhook; in audit mode nothing was denied, so nothing is sent.
-  const hook = webhook && !cfg.audit ? new DenyWebhook({
-    ...webhook,
-    sandboxId: cfg.sandboxId,
-    post: (to, req, timeoutMs) => postJson(to, req, { timeoutMs, mark }),
+  let openWebhook: (found: Destination[]) => boolean = () => false; // set once reloads can run
+  const hook = webhook && !cfg.audit ? new WebhookRunner({
+    url: webhook.url,
+    resolve: webhook.resolve,
+    open: (found) => openWebhook(found),
+    make: (destinations) => new DenyWebhook({ url: webhook.url, destinations, sandboxId: cfg.sandboxId, post: (to, req, timeoutMs) => postJson(to, req, { timeoutMs, mark }), log }),
     log,
-  }) : null;
-  if (webhook) log.emit("webhook", { url: webhook.url.url, addresses: webhook.destinations.map((d) => d.address), sending: hook !== null });
+  }, webhook.destinations) : null;
+  if (webhook) log.emit("webhook", { url: webhook.url.url, addresses: webhook.destinations.map((d) => d.address), sending: hook !== null && webhook.destinations.length > 0 });
   const denied = hook ? (name: string) => hook.notify(name) : undefined;
 
   let proxy: DnsProxy;
@@ -237,6 +244,14 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     }
   };
   const stopWatching = watchReloads(live.path, guardedReload);
+  // a receiver that resolves late: let serve reach it (the ruleset again), then send
+  openWebhook = (found) => {
+    webhookTargets.push(...found);
+    const r = applyPolicy(reloadCtx, live, "deny webhook resolved", { reinstall: true });
+    if (!r.ok) webhookTargets.length = 0;
+    return r.ok;
+  };
+  hook?.start();
   process.off("SIGHUP", ignoreHup);
   // a change made while serve was starting (after the file was read) lands now; an
   // unchanged file makes this a no-op

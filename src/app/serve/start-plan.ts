@@ -5,9 +5,9 @@
 import { parseResolvConf, parseUpstreamList, type Upstream } from "../../core/dns/upstreams.ts";
 import type { ServeConfig } from "../../core/config/serve-config.ts";
 import type { WebhookUrl } from "../../core/events/webhook.ts";
-import { parseAddress } from "../../core/net/ip.ts";
 import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
-import { resolveDirect } from "../../effects/dns/resolve-direct.ts";
+import { parseSearchConfig } from "../../core/dns/search-list.ts";
+import { resolveWebhookHost } from "./webhook-runner.ts";
 import type { Destination } from "../../effects/sys/marked-tcp.ts";
 import { Exit } from "../../core/exit-codes.ts";
 import { assess, type Assessment } from "../../core/probe/assess.ts";
@@ -31,8 +31,8 @@ export interface StartPlan {
   upstreams: Upstream[];
   doh: DohList;
   nameserverExempt: CidrList;
-  /** the deny webhook and where its host resolved to; null when not configured or unresolved */
-  webhook: { url: WebhookUrl; destinations: Destination[] } | null;
+  /** the deny webhook, where its host resolved to ([]: not yet), and how to resolve it again; null when not configured */
+  webhook: { url: WebhookUrl; destinations: Destination[]; resolve(): Promise<Destination[]> } | null;
   /**
    * The mark serve's own connections carry: EXEMPT_MARK, or null in disabled mode (no
    * redirect to be exempt from, and setting SO_MARK needs CAP_NET_ADMIN or CAP_NET_RAW,
@@ -104,25 +104,23 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   for (const u of ups.upstreams.filter((x) => isExempt(x.address))) {
     log.emit("exempt.upstream", { upstream: u.label, note: "an exempt nameserver: the proxy's queries to it go unmarked, as the application's may" });
   }
-  const webhook = cfg.denyWebhook ? await webhookDestinations(cfg.denyWebhook, ups.upstreams, markFor, cfg.upstreamTimeoutMs, log) : null;
+  const webhook = cfg.denyWebhook ? await webhookPlan(cfg.denyWebhook, ups.upstreams, markFor, cfg.upstreamTimeoutMs, log) : null;
   return { choice, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt, backend };
 }
 
 /**
- * A literal address is used as it is; a name is resolved once, now, straight from the
- * upstreams (resolve-direct.ts). When it does not resolve serve runs without the webhook
- * and says so: refusing to start would take the sandbox's enforcement down with it.
+ * The receiver's addresses, resolved now (webhook-runner.ts). When its name does not
+ * resolve serve runs without the webhook for now and says so; the runner keeps trying.
  */
-async function webhookDestinations(url: WebhookUrl, upstreams: Upstream[], markFor: StartPlan["markFor"], timeoutMs: number, log: EventLog): Promise<StartPlan["webhook"]> {
-  const literal = parseAddress(url.host);
-  const found = literal
-    ? [{ family: literal.family, address: url.host }]
-    : await resolveDirect(url.host, upstreams, markFor, timeoutMs);
-  if (found.length === 0) {
-    log.emit("webhook.unresolved", { url: url.url, error: `${url.host} did not resolve through the upstreams; denied names will not be sent` }, "error");
-    return null;
+async function webhookPlan(url: WebhookUrl, upstreams: Upstream[], markFor: StartPlan["markFor"], timeoutMs: number, log: EventLog): Promise<StartPlan["webhook"]> {
+  const conf = readText("/etc/resolv.conf");
+  const search = conf.ok ? parseSearchConfig(conf.text) : { search: [], ndots: 1 };
+  const resolve = () => resolveWebhookHost(url, upstreams, search, markFor, timeoutMs);
+  const destinations = await resolve();
+  if (destinations.length === 0) {
+    log.emit("webhook.unresolved", { url: url.url, error: `${url.host} did not resolve through the upstreams (search list applied); retrying with backoff, denied names are not sent meanwhile` }, "error");
   }
-  return { url, destinations: found.map((f) => ({ ...f, port: url.port })) };
+  return { url, destinations, resolve };
 }
 
 function upstreamsFrom(cfg: ServeConfig, self: { host: string; port: number }[]): { upstreams: Upstream[]; problems: string[] } {

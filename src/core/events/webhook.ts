@@ -22,6 +22,12 @@ export const QUEUE_MAX = 256;
 export const RATE = { burst: 50, perSecond: 10 } as const;
 /** deliveries under way at once */
 export const CONCURRENCY = 4;
+/** resolving the receiver's host again after a failure: 5 s, doubling, at most 5 minutes */
+export const RESOLVE_RETRY_MS = { first: 5_000, max: 300_000 } as const;
+
+export function resolveRetryDelay(failures: number): number {
+  return Math.min(RESOLVE_RETRY_MS.max, RESOLVE_RETRY_MS.first * 2 ** Math.max(0, failures - 1));
+}
 
 export interface WebhookUrl {
   /** as configured, for logs and /status */

@@ -2,12 +2,14 @@
 // (test/support/webhook-receiver.py) gets OpenSandbox's JSON for each name the proxy
 // denies, through a default-deny filter that lets serve's own marked connection out while
 // the application cannot reach the receiver. Retries (5xx), no retry (4xx), a host name
-// resolved straight from the upstream even though the policy denies it, an unresolvable
-// host, bad URLs, and audit mode.
+// resolved straight from the upstream even though the policy denies it, one that resolves
+// only later, a short name through the search list, bad URLs, and audit mode.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { LAB, Lab, waitFor } from "../../support/lab.ts";
+import { defaultZones, renderZone } from "../../support/zones.ts";
 import type { Served } from "../../support/serve.ts";
 import { args, curl, dig, policyText, serve, serveExit, status, useLab, waitUntil, writePolicy } from "./helpers-serve.ts";
 
@@ -139,13 +141,46 @@ describe("deny webhook", () => {
     expect(await s.stop("SIGTERM")).toBe(0);
   });
 
-  test("a host name that does not resolve: serve runs without the webhook and says so", async () => {
-    s = await serve(lab, args(policy), { env: hookEnv(`http://nowhere.example.com:${PORT}/`) });
-    expect(s.events.find((e) => e.event === "webhook.unresolved")).toMatchObject({ level: "error", url: `http://nowhere.example.com:${PORT}/` });
+  test("a host name that resolves only later: serve runs without the webhook, retries, then lets the receiver out and sends", async () => {
+    await startReceiver();
+    s = await serve(lab, args(policy), { env: hookEnv(`http://late.example.net:${PORT}/`) });
+    expect(s.events.find((e) => e.event === "webhook.unresolved")).toMatchObject({ level: "error", url: `http://late.example.net:${PORT}/` });
     const st = await status(s);
-    expect(st.webhook).toBeNull();
+    expect(st.webhook).toMatchObject({ resolved: false, addresses: [] });
     expect(st.measuredLevel).toBe("dns+nftables");
     expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
+    expect((await status(s)).webhook).toMatchObject({ resolved: false, dropped: 1 });
+    // the name appears in the zone; the retry (after 5 s) finds it
+    const zones = defaultZones().map((z) => (z.origin === "example.net" ? { ...z, records: [...z.records, `late 300 A ${HOOK_V4}`] } : z));
+    writeFileSync(join(lab.dir, "knot", "example.net.zone"), renderZone(zones.find((z) => z.origin === "example.net")!));
+    const reload = await lab.exec("world", ["knotc", "-s", join(lab.dir, "knot", "knot.sock"), "-f", "zone-reload", "example.net"]);
+    expect(reload.code).toBe(0);
+    const ev = await s.waitEvent((e) => e.event === "webhook" && e.sending === true, 15_000);
+    expect(ev).toMatchObject({ addresses: [HOOK_V4] });
+    expect(s.events.find((e) => e.event === "policy.reinstalled")).toMatchObject({ why: "deny webhook resolved" });
+    await dig(lab, "other.example.com");
+    await waitUntil("the receiver got it", () => received().length === 1);
+    expect(JSON.parse(received()[0]!.body).hostname).toBe("other.example.com");
+    expect(await curl(lab, HOOK_V4, PORT)).toBe(7);
+    expect((await status(s)).webhook).toMatchObject({ resolved: true, delivered: 1 });
+    expect(await s.stop("SIGTERM")).toBe(0);
+  });
+
+  test("a short name resolves through resolv.conf's search list, as a Kubernetes service name would", async () => {
+    await startReceiver();
+    const conf = `/etc/netns/${lab.sandbox}/resolv.conf`;
+    const before = readFileSync(conf, "utf8");
+    writeFileSync(conf, `${before}search nowhere.example example.com\noptions ndots:2\n`);
+    try {
+      // "evil" is evil.example.com (198.51.100.66), where the receiver listens too
+      s = await serve(lab, args(policy), { env: hookEnv(`http://evil:${PORT}/`) });
+    } finally {
+      writeFileSync(conf, before);
+    }
+    expect(s.events.find((e) => e.event === "webhook")).toMatchObject({ addresses: ["198.51.100.66"], sending: true });
+    await dig(lab, "other.example.com");
+    await waitUntil("the receiver got it", () => received().length === 1);
+    expect(received()[0]).toMatchObject({ host: `evil:${PORT}` });
     expect(await s.stop("SIGTERM")).toBe(0);
   });
 

@@ -1,0 +1,96 @@
+// The deny webhook over serve's life (docs/serve.md "Deny webhook"). The filter can let
+// serve reach the receiver only once its addresses are known: a literal address is known
+// at once; a name is resolved at start and, when that fails (the cluster's DNS not ready
+// yet, say), again with backoff until it resolves. Then the ruleset is installed again
+// with the receiver let out, and notifications start. Until then each denied name is
+// counted as dropped: a missing notification channel must not hold up enforcement.
+import { resolveRetryDelay, type WebhookUrl } from "../../core/events/webhook.ts";
+import type { SearchConfig } from "../../core/dns/search-list.ts";
+import type { Upstream } from "../../core/dns/upstreams.ts";
+import { parseAddress } from "../../core/net/ip.ts";
+import { resolveDirect } from "../../effects/dns/resolve-direct.ts";
+import type { EventLog } from "../../effects/log/events.ts";
+import type { Destination } from "../../effects/sys/marked-tcp.ts";
+import type { DenyWebhook, WebhookStats } from "./deny-webhook.ts";
+
+/** The receiver's addresses at its port: the literal one, or the host name's A/AAAA ([] when it does not resolve). */
+export async function resolveWebhookHost(
+  url: WebhookUrl,
+  upstreams: readonly Upstream[],
+  search: SearchConfig,
+  markFor: (u: Upstream) => number | null,
+  timeoutMs: number,
+): Promise<Destination[]> {
+  const literal = parseAddress(url.host);
+  const found = literal ? [{ family: literal.family, address: url.host }] : await resolveDirect(url.host, search, upstreams, markFor, timeoutMs);
+  return found.map((f) => ({ ...f, port: url.port }));
+}
+
+export interface WebhookRunnerDeps {
+  url: WebhookUrl;
+  resolve(): Promise<Destination[]>;
+  /** lets serve's connections reach these addresses (the ruleset); false when that failed */
+  open(destinations: Destination[]): boolean;
+  make(destinations: Destination[]): DenyWebhook;
+  log: EventLog;
+  /** runs fn after ms; returns a cancel (tests: a fake clock) */
+  schedule?: (fn: () => void, ms: number) => () => void;
+}
+
+export class WebhookRunner {
+  private hook: DenyWebhook | null = null;
+  private unsent = 0;
+  private failures = 0;
+  private cancel: (() => void) | null = null;
+  private closed = false;
+
+  /** `initial`: what the start-up resolution found ([]: not resolved yet) */
+  constructor(private readonly d: WebhookRunnerDeps, initial: Destination[]) {
+    if (initial.length) this.hook = d.make(initial);
+  }
+
+  /** Starts resolving again if start-up could not; call once serve is running. */
+  start(): void {
+    if (!this.hook && !this.closed) this.later();
+  }
+
+  notify(hostname: string): void {
+    if (this.hook) this.hook.notify(hostname);
+    else this.unsent++;
+  }
+
+  stats(): WebhookStats & { resolved: boolean } {
+    if (this.hook) return { ...this.hook.stats(), resolved: true };
+    const zero = { delivered: 0, failed: 0, retries: 0, coalesced: 0, suppressed: 0, ratelimited: 0, queued: 0 };
+    return { url: this.d.url.url, addresses: [], ...zero, dropped: this.unsent, resolved: false };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cancel?.();
+    this.hook?.close();
+  }
+
+  private later(): void {
+    this.failures++;
+    const schedule = this.d.schedule ?? ((fn, ms) => {
+      const t = setTimeout(fn, ms);
+      return () => clearTimeout(t);
+    });
+    this.cancel = schedule(() => void this.attempt(), resolveRetryDelay(this.failures));
+  }
+
+  private async attempt(): Promise<void> {
+    const found = await this.d.resolve().catch(() => []);
+    if (this.closed) return;
+    let opened = false;
+    try {
+      opened = found.length > 0 && this.d.open(found);
+    } catch {
+      opened = false; // the ruleset could not be installed: try again later
+    }
+    if (!opened) return this.later();
+    this.hook = this.d.make(found);
+    this.d.log.emit("webhook", { url: this.d.url.url, addresses: found.map((f) => f.address), sending: true, after: `${this.failures} failed attempt(s)` });
+  }
+}
