@@ -16,10 +16,8 @@ import { probeTarget } from "../../core/dns/probe-names.ts";
 import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
 import type { Measured } from "../../core/status/level.ts";
 import { startDnsProxy, type DnsProxy } from "../../effects/dns/proxy.ts";
-import { postJson } from "../../effects/http/post-json.ts";
 import type { EventLog } from "../../effects/log/events.ts";
-import { DenyWebhook } from "./deny-webhook.ts";
-import { WebhookRunner } from "./webhook-runner.ts";
+import { webhookRunner } from "./webhook-runner.ts";
 import type { Destination } from "../../effects/sys/marked-tcp.ts";
 import { eventToLog } from "./dns-events.ts";
 import { createEnforcer } from "./enforcer.ts";
@@ -90,16 +88,9 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   // Modes that learn nothing keep no table and check no rebinding guard per answer.
   const learning = enforcer.mode === "dns+nftables";
 
-  // Denied names go to the webhook; in audit mode nothing was denied, so nothing is sent.
+  // Denied names go to the webhook (webhook-runner.ts).
   let openWebhook: (found: Destination[]) => boolean = () => false; // set once reloads can run
-  const hook = webhook && !cfg.audit ? new WebhookRunner({
-    url: webhook.url,
-    resolve: webhook.resolve,
-    open: (found) => openWebhook(found),
-    make: (destinations) => new DenyWebhook({ url: webhook.url, destinations, sandboxId: cfg.sandboxId, post: (to, req, timeoutMs) => postJson(to, req, { timeoutMs, mark }), log }),
-    log,
-  }, webhook.destinations) : null;
-  if (webhook) log.emit("webhook", { url: webhook.url.url, addresses: webhook.destinations.map((d) => d.address), sending: hook !== null && webhook.destinations.length > 0 });
+  const hook = webhookRunner(webhook, { audit: cfg.audit, sandboxId: cfg.sandboxId, mark, log, open: (found) => openWebhook(found) });
   const denied = hook ? (name: string) => hook.notify(name) : undefined;
 
   let proxy: DnsProxy;

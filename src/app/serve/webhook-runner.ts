@@ -11,7 +11,8 @@ import { parseAddress } from "../../core/net/ip.ts";
 import { resolveDirect } from "../../effects/dns/resolve-direct.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import type { Destination } from "../../effects/sys/marked-tcp.ts";
-import type { DenyWebhook, WebhookStats } from "./deny-webhook.ts";
+import { postJson } from "../../effects/http/post-json.ts";
+import { DenyWebhook, type WebhookStats } from "./deny-webhook.ts";
 
 /** The receiver's addresses at its port: the literal one, or the host name's A/AAAA ([] when it does not resolve). */
 export async function resolveWebhookHost(
@@ -24,6 +25,29 @@ export async function resolveWebhookHost(
   const literal = parseAddress(url.host);
   const found = literal ? [{ family: literal.family, address: url.host }] : await resolveDirect(url.host, search, upstreams, markFor, timeoutMs);
   return found.map((f) => ({ ...f, port: url.port }));
+}
+
+/**
+ * The runner for serve's configuration, its start logged: none without a webhook, and
+ * none in --audit, where nothing is denied. `open` lets serve reach new addresses.
+ */
+export function webhookRunner(
+  plan: { url: WebhookUrl; destinations: Destination[]; resolve(): Promise<Destination[]> } | null,
+  o: { audit: boolean; sandboxId?: string; mark: number | null; log: EventLog; open(found: Destination[]): boolean },
+): WebhookRunner | null {
+  if (!plan) return null;
+  const runner = o.audit ? null : new WebhookRunner({
+    url: plan.url,
+    resolve: plan.resolve,
+    open: o.open,
+    make: (destinations) => new DenyWebhook({
+      url: plan.url, destinations, sandboxId: o.sandboxId, log: o.log,
+      post: (to, req, timeoutMs) => postJson(to, req, { timeoutMs, mark: o.mark }),
+    }),
+    log: o.log,
+  }, plan.destinations);
+  o.log.emit("webhook", { url: plan.url.url, addresses: plan.destinations.map((d) => d.address), sending: runner !== null && plan.destinations.length > 0 });
+  return runner;
 }
 
 export interface WebhookRunnerDeps {
