@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(nftables libnftables1 iproute2 iptables knot knot-dnsutils dnsutils dnsperf curl dnsmasq-base libcap2-bin python3 strace)
+debs=(nftables libnftables1 iproute2 iptables knot knot-dnsutils dnsutils dnsperf curl dnsmasq-base libcap2-bin python3 strace openssl)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

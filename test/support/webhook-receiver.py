@@ -6,9 +6,10 @@ can make it fail a few times and then accept. Listens dual-stack on [::]:PORT, w
 the lab's world namespace means every lab address.
 With --stream it misbehaves instead: it answers a status line, then sends data without
 end and never closes, and records when the client cut the connection off.
-Usage: webhook-receiver.py --port 8000 --codes 503,200 --out FILE [--stream]
+With --tls CERT KEY it speaks HTTPS.
+Usage: webhook-receiver.py --port 8000 --codes 503,200 --out FILE [--stream] [--tls CERT KEY]
 """
-import argparse, json, socket, sys, time
+import argparse, json, socket, ssl, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ap = argparse.ArgumentParser()
@@ -16,6 +17,7 @@ ap.add_argument("--port", type=int, default=8000)
 ap.add_argument("--codes", default="200")
 ap.add_argument("--out", required=True)
 ap.add_argument("--stream", action="store_true")
+ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
 args = ap.parse_args()
 codes = [int(c) for c in args.codes.split(",")]
 served = 0
@@ -60,5 +62,9 @@ class Streamer(BaseHTTPRequestHandler):
         pass
 
 srv = Server(("::", args.port), Streamer if args.stream else Handler)
+if args.tls:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.tls[0], args.tls[1])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 print("ready", flush=True)
 srv.serve_forever()

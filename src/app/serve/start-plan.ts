@@ -8,7 +8,7 @@ import type { WebhookUrl } from "../../core/events/webhook.ts";
 import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
 import { parseSearchConfig } from "../../core/dns/search-list.ts";
 import { resolveWebhookHost } from "./webhook-runner.ts";
-import type { Destination } from "../../effects/sys/marked-tcp.ts";
+import type { Destination, TlsOptions } from "../../effects/sys/marked-tcp.ts";
 import { Exit } from "../../core/exit-codes.ts";
 import { assess, type Assessment } from "../../core/probe/assess.ts";
 import { MODE_SPELLINGS, parseMode } from "../../core/probe/modes.ts";
@@ -32,7 +32,7 @@ export interface StartPlan {
   doh: DohList;
   nameserverExempt: CidrList;
   /** the deny webhook, where its host resolved to ([]: not yet), and how to resolve it again; null when not configured */
-  webhook: { url: WebhookUrl; destinations: Destination[]; resolve(): Promise<Destination[]> } | null;
+  webhook: { url: WebhookUrl; destinations: Destination[]; resolve(): Promise<Destination[]>; tls?: TlsOptions } | null;
   /**
    * The mark serve's own connections carry: EXEMPT_MARK, or null in disabled mode (no
    * redirect to be exempt from, and setting SO_MARK needs CAP_NET_ADMIN or CAP_NET_RAW,
@@ -104,7 +104,16 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   for (const u of ups.upstreams.filter((x) => isExempt(x.address))) {
     log.emit("exempt.upstream", { upstream: u.label, note: "an exempt nameserver: the proxy's queries to it go unmarked, as the application's may" });
   }
-  const webhook = cfg.denyWebhook ? await webhookPlan(cfg.denyWebhook, ups.upstreams, markFor, cfg.upstreamTimeoutMs, log) : null;
+  let ca: string | undefined;
+  if (cfg.webhookCaFile) {
+    const r = readText(cfg.webhookCaFile);
+    if (!r.ok || !r.text.includes("-----BEGIN CERTIFICATE-----")) {
+      log.emit("serve.refused", { reason: `EGRESSCTL_WEBHOOK_CA_FILE ${cfg.webhookCaFile}: ${r.ok ? "no PEM certificate in it" : r.error}` }, "error");
+      return Exit.usage;
+    }
+    ca = r.text;
+  }
+  const webhook = cfg.denyWebhook ? await webhookPlan(cfg.denyWebhook, ups.upstreams, markFor, cfg.upstreamTimeoutMs, log, ca) : null;
   return { choice, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt, backend };
 }
 
@@ -112,7 +121,7 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
  * The receiver's addresses, resolved now (webhook-runner.ts). When its name does not
  * resolve serve runs without the webhook for now and says so; the runner keeps trying.
  */
-async function webhookPlan(url: WebhookUrl, upstreams: Upstream[], markFor: StartPlan["markFor"], timeoutMs: number, log: EventLog): Promise<StartPlan["webhook"]> {
+async function webhookPlan(url: WebhookUrl, upstreams: Upstream[], markFor: StartPlan["markFor"], timeoutMs: number, log: EventLog, ca?: string): Promise<StartPlan["webhook"]> {
   const conf = readText("/etc/resolv.conf");
   const search = conf.ok ? parseSearchConfig(conf.text) : { search: [], ndots: 1 };
   const resolve = () => resolveWebhookHost(url, upstreams, search, markFor, timeoutMs);
@@ -120,7 +129,9 @@ async function webhookPlan(url: WebhookUrl, upstreams: Upstream[], markFor: Star
   if (destinations.length === 0) {
     log.emit("webhook.unresolved", { url: url.url, error: `${url.host} did not resolve through the upstreams (search list applied); retrying with backoff, denied names are not sent meanwhile` }, "error");
   }
-  return { url, destinations, resolve };
+  // https: the certificate must be for the URL's host (a name, or an address in its SANs)
+  const tls = url.tls ? { serverName: url.host, ...(ca ? { ca } : {}) } : undefined;
+  return { url, destinations, resolve, ...(tls ? { tls } : {}) };
 }
 
 function upstreamsFrom(cfg: ServeConfig, self: { host: string; port: number }[]): { upstreams: Upstream[]; problems: string[] } {

@@ -10,7 +10,7 @@ import type { Upstream } from "../../core/dns/upstreams.ts";
 import { parseAddress } from "../../core/net/ip.ts";
 import { resolveDirect } from "../../effects/dns/resolve-direct.ts";
 import type { EventLog } from "../../effects/log/events.ts";
-import type { Destination } from "../../effects/sys/marked-tcp.ts";
+import type { Destination, TlsOptions } from "../../effects/sys/marked-tcp.ts";
 import { postJson } from "../../effects/http/post-json.ts";
 import { DenyWebhook, type WebhookStats } from "./deny-webhook.ts";
 
@@ -32,7 +32,7 @@ export async function resolveWebhookHost(
  * none in --audit, where nothing is denied. `open` lets serve reach new addresses.
  */
 export function webhookRunner(
-  plan: { url: WebhookUrl; destinations: Destination[]; resolve(): Promise<Destination[]> } | null,
+  plan: { url: WebhookUrl; destinations: Destination[]; resolve(): Promise<Destination[]>; tls?: TlsOptions } | null,
   o: { audit: boolean; sandboxId?: string; mark: number | null; log: EventLog; open(found: Destination[]): boolean },
 ): WebhookRunner | null {
   if (!plan) return null;
@@ -42,7 +42,7 @@ export function webhookRunner(
     open: o.open,
     make: (destinations) => new DenyWebhook({
       url: plan.url, destinations, sandboxId: o.sandboxId, log: o.log,
-      post: (to, req, timeoutMs) => postJson(to, req, { timeoutMs, mark: o.mark }),
+      post: (to, req, timeoutMs) => postJson(to, req, { timeoutMs, mark: o.mark, tls: plan.tls }),
     }),
     log: o.log,
   }, plan.destinations);

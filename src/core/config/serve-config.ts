@@ -46,6 +46,8 @@ export interface ServeConfig {
   blockDoh443: boolean;
   /** OPENSANDBOX_EGRESS_DENY_WEBHOOK: where denied names are POSTed; undefined = nowhere */
   denyWebhook?: WebhookUrl;
+  /** EGRESSCTL_WEBHOOK_CA_FILE: PEM the https receiver's certificate is verified against */
+  webhookCaFile?: string;
   /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT, unparsed (start-plan reports bad entries) */
   nameserverExempt?: string;
   logFormat: "json" | "pretty";
@@ -132,6 +134,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     if (typeof u === "string") errors.push(`OPENSANDBOX_EGRESS_DENY_WEBHOOK: ${u}`);
     else config.denyWebhook = u;
   }
+  config.webhookCaFile = env.EGRESSCTL_WEBHOOK_CA_FILE || undefined;
   const addr = parseHttpAddr(flags.httpAddr ?? env.OPENSANDBOX_EGRESS_HTTP_ADDR ?? DEFAULT_HTTP_ADDR);
   if (typeof addr === "string") errors.push(flags.httpAddr !== undefined ? `--http-addr: ${addr}` : `OPENSANDBOX_EGRESS_HTTP_ADDR: ${addr}`);
   else config.httpAddr = addr;

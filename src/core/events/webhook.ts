@@ -32,6 +32,8 @@ export function resolveRetryDelay(failures: number): number {
 export interface WebhookUrl {
   /** as configured, for logs and /status */
   url: string;
+  /** https: the receiver's certificate is verified against `host` */
+  tls: boolean;
   /** a literal address (brackets removed) or a name to resolve */
   host: string;
   port: number;
@@ -41,7 +43,7 @@ export interface WebhookUrl {
   hostHeader: string;
 }
 
-/** http://HOST[:PORT][/PATH]; a string (the error) otherwise. */
+/** http(s)://HOST[:PORT][/PATH]; a string (the error) otherwise. */
 export function parseWebhookUrl(spec: string): WebhookUrl | string {
   let u: URL;
   try {
@@ -49,22 +51,23 @@ export function parseWebhookUrl(spec: string): WebhookUrl | string {
   } catch {
     return `not a URL: '${spec}'`;
   }
-  if (u.protocol === "https:") return `https is not supported yet, use http:// (the receiver is usually an in-cluster service): '${spec}'`;
-  if (u.protocol !== "http:") return `the URL must start with http://, got '${spec}'`;
+  if (u.protocol !== "http:" && u.protocol !== "https:") return `the URL must start with http:// or https://, got '${spec}'`;
   if (u.username || u.password) return `credentials in the URL are not supported: '${spec}'`;
+  const tls = u.protocol === "https:";
   const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
-  return { url: u.href, host, port: u.port ? Number(u.port) : 80, path: `${u.pathname || "/"}${u.search}`, hostHeader: u.host };
+  return { url: u.href, tls, host, port: u.port ? Number(u.port) : tls ? 443 : 80, path: `${u.pathname || "/"}${u.search}`, hostHeader: u.host };
 }
 
 export function webhookPayload(hostname: string, at: Date, sandboxId: string | undefined): string {
   return JSON.stringify({ hostname, timestamp: at.toISOString(), source: WEBHOOK_SOURCE, sandboxId: sandboxId ?? "" });
 }
 
-export type PostOutcome = { status: number } | { error: string };
+/** `final`: an error no retry can mend (a certificate that does not verify) */
+export type PostOutcome = { status: number } | { error: string; final?: boolean };
 
 /** Milliseconds until the next attempt, or null: delivered, refused for good, or out of retries. */
 export function retryDelay(outcome: PostOutcome, attemptsSoFar: number): number | null {
-  const retriable = "error" in outcome || outcome.status >= 500;
+  const retriable = "error" in outcome ? !outcome.final : outcome.status >= 500;
   if (!retriable) return null;
   return RETRY_DELAYS_MS[attemptsSoFar - 1] ?? null;
 }

@@ -4,7 +4,7 @@
 // read; the connection is closed after it.
 import type { PostOutcome } from "../../core/events/webhook.ts";
 import { VERSION } from "../../version.ts";
-import { exchangeMarkedTcp, type Destination } from "../sys/marked-tcp.ts";
+import { exchangeMarkedTcp, type Destination, type TlsOptions } from "../sys/marked-tcp.ts";
 
 /** a status line longer than this is not HTTP */
 const MAX_HEAD = 8192;
@@ -12,7 +12,7 @@ const MAX_HEAD = 8192;
 export async function postJson(
   to: Destination,
   req: { hostHeader: string; path: string; body: string },
-  opts: { timeoutMs: number; mark: number | null },
+  opts: { timeoutMs: number; mark: number | null; tls?: TlsOptions },
 ): Promise<PostOutcome> {
   const body = Buffer.from(req.body);
   const head = [
@@ -25,8 +25,10 @@ export async function postJson(
     "",
     "",
   ].join("\r\n");
-  const r = await exchangeMarkedTcp(to, opts.mark, Buffer.concat([Buffer.from(head), body]), statusOf, { timeoutMs: opts.timeoutMs, maxBytes: MAX_HEAD });
+  const r = await exchangeMarkedTcp(to, opts.mark, Buffer.concat([Buffer.from(head), body]), statusOf, { timeoutMs: opts.timeoutMs, maxBytes: MAX_HEAD, tls: opts.tls });
   if (r.ok) return r.value;
+  // the receiver is not who the URL names (or the handshake failed): retrying will not change it
+  if (r.why === "tls") return { error: `TLS: ${r.detail}`, final: true };
   return { error: r.why === "refused" ? "connection refused" : r.why === "timeout" ? `no reply within ${opts.timeoutMs} ms` : `connection ${r.why}` };
 }
 

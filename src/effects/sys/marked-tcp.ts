@@ -2,12 +2,21 @@
 // leaves (ffi-socket.ts; mark null: not marked). Used for the DNS proxy's TCP queries
 // to its upstreams and for the deny webhook, both of which the ruleset lets out only
 // when marked. The caller's `complete` reads what has arrived so far and returns the
-// result once it has enough; at most `maxBytes` are buffered.
+// result once it has enough; at most `maxBytes` are buffered. With `tls` the connection
+// is TLS (Bun adopts the descriptor and does the handshake): the peer's certificate
+// must verify for `serverName`, against `ca` when given, else Bun's trusted roots, and
+// the request is written only once the handshake has succeeded.
 import type { Family } from "../../core/net/ip.ts";
 import { closeFd, connectMarkedTcp } from "./ffi-socket.ts";
 
-export type ExchangeFailure = "timeout" | "refused" | "error" | "closed";
-export type Exchange<T> = { ok: true; value: T } | { ok: false; why: ExchangeFailure };
+export type ExchangeFailure = "timeout" | "refused" | "error" | "closed" | "tls";
+export type Exchange<T> = { ok: true; value: T } | { ok: false; why: ExchangeFailure; detail?: string };
+
+export interface TlsOptions {
+  serverName: string;
+  /** PEM; replaces the trusted roots */
+  ca?: string;
+}
 
 export interface Destination {
   family: Family;
@@ -26,7 +35,7 @@ export function exchangeMarkedTcp<T>(
   mark: number | null,
   request: Buffer,
   complete: (received: Buffer) => T | undefined,
-  opts: { timeoutMs: number; maxBytes: number },
+  opts: { timeoutMs: number; maxBytes: number; tls?: TlsOptions },
 ): Promise<Exchange<T>> {
   let fd: number;
   try {
@@ -48,14 +57,23 @@ export function exchangeMarkedTcp<T>(
       resolve(r);
     };
     const timer = setTimeout(() => finish({ ok: false, why: "timeout" }), opts.timeoutMs);
+    // requests here are small (a DNS query, a JSON line): they fit the send buffer
+    const send = (s: BunSocket) => {
+      if (s.write(request) !== request.length) finish({ ok: false, why: "error" });
+    };
     const options = {
       fd,
+      ...(opts.tls ? { tls: { serverName: opts.tls.serverName, rejectUnauthorized: true, ...(opts.tls.ca ? { ca: opts.tls.ca } : {}) } } : {}),
       socket: {
         open(s: BunSocket) {
           sock = s;
           if (settled) return void s.terminate();
-          // requests here are small (a DNS query, a JSON line): they fit the send buffer
-          if (s.write(request) !== request.length) finish({ ok: false, why: "error" });
+          if (!opts.tls) send(s);
+        },
+        handshake(s: BunSocket, success: boolean, authError: Error | null) {
+          if (settled) return;
+          if (!success || authError) return finish({ ok: false, why: "tls", detail: authError?.message ?? "handshake failed" });
+          send(s);
         },
         data(_s: unknown, buf: Buffer) {
           if (settled) return;

@@ -51,6 +51,16 @@ function received(): Record<string, any>[] {
   return readFileSync(receiver.out, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
 }
 
+/** a self-signed certificate (its own CA) for `name` and `ip`, made with openssl */
+async function selfSigned(name: string, ip: string): Promise<{ cert: string; key: string }> {
+  const cert = join(lab.dir, `cert-${++n}.pem`);
+  const key = join(lab.dir, `key-${n}.pem`);
+  const p = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+    "-subj", `/CN=${name}`, "-addext", `subjectAltName=DNS:${name},IP:${ip}`], { stdout: "ignore", stderr: "pipe" });
+  if (p.exitCode !== 0) throw new Error(`openssl: ${p.stderr.toString()}`);
+  return { cert, key };
+}
+
 const hookEnv = (url: string, extra: Record<string, string> = {}) => ({ OPENSANDBOX_EGRESS_DENY_WEBHOOK: url, OPENSANDBOX_EGRESS_SANDBOX_ID: "sbx-42", ...extra });
 
 describe("deny webhook", () => {
@@ -184,6 +194,41 @@ describe("deny webhook", () => {
     expect(await s.stop("SIGTERM")).toBe(0);
   });
 
+  test("https: the receiver's certificate verified against EGRESSCTL_WEBHOOK_CA_FILE, by name or address", async () => {
+    const { cert, key } = await selfSigned("evil.example.com", HOOK_V4);
+    await startReceiver("200", ["--tls", cert, key]);
+    for (const [url, i] of [[`https://evil.example.com:${PORT}/tls`, 1], [`https://${HOOK_V4}:${PORT}/tls`, 2]] as const) {
+      s = await serve(lab, args(policy), { env: hookEnv(url, { EGRESSCTL_WEBHOOK_CA_FILE: cert }) });
+      await dig(lab, `n${i}.evil.pypi.example.com`);
+      await waitUntil(`the receiver got it over TLS (${url})`, () => received().length === i);
+      expect(received()[i - 1]).toMatchObject({ path: "/tls" });
+      expect((await status(s)).webhook).toMatchObject({ delivered: 1, failed: 0 });
+      expect(await s.stop("SIGTERM")).toBe(0);
+    }
+  });
+
+  test("https: a certificate that does not verify is not sent to, and not retried", async () => {
+    const { cert, key } = await selfSigned("someone-else.example", "203.0.113.1");
+    await startReceiver("200", ["--tls", cert, key]);
+    for (const env of [{}, { EGRESSCTL_WEBHOOK_CA_FILE: cert }]) {
+      // untrusted (no CA given), then trusted but for another name
+      s = await serve(lab, args(policy), { env: hookEnv(`https://evil.example.com:${PORT}/`, env) });
+      await dig(lab, "evil.example.com");
+      const failed = await s.waitEvent((e) => e.event === "webhook.failed");
+      expect(failed).toMatchObject({ attempts: 1, error: expect.stringMatching(/^TLS: /) });
+      expect((await status(s)).webhook).toMatchObject({ delivered: 0, failed: 1, retries: 0 });
+      expect(await s.stop("SIGTERM")).toBe(0);
+    }
+    expect(received()).toEqual([]);
+  });
+
+  test("EGRESSCTL_WEBHOOK_CA_FILE that holds no certificate: exit 2, nothing touched", async () => {
+    const r = await serveExit(lab, args(policy), hookEnv(`https://evil.example.com:${PORT}/`, { EGRESSCTL_WEBHOOK_CA_FILE: writePolicy(lab, "not a certificate\n", "ca.pem") }));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("EGRESSCTL_WEBHOOK_CA_FILE");
+    expect((await lab.exec("sandbox", ["nft", "list", "table", "inet", "egressctl"])).code).not.toBe(0);
+  });
+
   test("audit mode sends nothing: nothing was denied", async () => {
     await startReceiver();
     s = await serve(lab, args(policy, LAB.dnsV4, ["--audit"]), { env: hookEnv(`http://${HOOK_V4}:${PORT}/`) });
@@ -196,7 +241,7 @@ describe("deny webhook", () => {
   });
 
   test("a URL serve cannot use is exit 2 before anything is touched", async () => {
-    for (const [url, msg] of [["ftp://198.51.100.80/", "must start with http://"], ["https://198.51.100.80/", "https is not supported"], ["not a url", "not a URL"]] as const) {
+    for (const [url, msg] of [["ftp://198.51.100.80/", "must start with http://"], ["http://user:pw@198.51.100.80/", "credentials"], ["not a url", "not a URL"]] as const) {
       const r = await serveExit(lab, args(policy), hookEnv(url));
       expect({ url, code: r.code }).toEqual({ url, code: 2 });
       expect(r.stderr).toContain(msg);

@@ -39,14 +39,14 @@ describe("resolveServeConfig", () => {
   });
 
   test("bad numbers and formats are usage errors, every one listed", () => {
-    const r = resolveServeConfig({ dnsPort: "15353.5", logFormat: "xml", selftestInterval: "0" }, { OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT: "soon", OPENSANDBOX_EGRESS_DENY_WEBHOOK: "https://hook.example.com/" });
+    const r = resolveServeConfig({ dnsPort: "15353.5", logFormat: "xml", selftestInterval: "0" }, { OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT: "soon", OPENSANDBOX_EGRESS_DENY_WEBHOOK: "ftp://hook.example.com/" });
     expect(r.ok).toBe(false);
     const e = (r as { error: string }).error;
     expect(e).toContain("--dns-port must be a whole number from 1 to 65535, got '15353.5'");
     expect(e).toContain("--log-format must be json or pretty");
     expect(e).toContain("OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT");
     expect(e).toContain("--selftest-interval");
-    expect(e).toContain("OPENSANDBOX_EGRESS_DENY_WEBHOOK: https is not supported yet");
+    expect(e).toContain("OPENSANDBOX_EGRESS_DENY_WEBHOOK: the URL must start with http:// or https://");
     expect(resolveServeConfig({ dnsPort: "70000" }, {}).ok).toBe(false);
   });
 

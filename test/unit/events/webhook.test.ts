@@ -8,16 +8,20 @@ import {
 describe("parseWebhookUrl", () => {
   test("http with a literal address, a name, IPv6, default port, path and query", () => {
     expect(parseWebhookUrl("http://198.51.100.80:8000/hooks/egress?team=a")).toEqual({
-      url: "http://198.51.100.80:8000/hooks/egress?team=a", host: "198.51.100.80", port: 8000, path: "/hooks/egress?team=a", hostHeader: "198.51.100.80:8000",
+      url: "http://198.51.100.80:8000/hooks/egress?team=a", tls: false, host: "198.51.100.80", port: 8000, path: "/hooks/egress?team=a", hostHeader: "198.51.100.80:8000",
     });
     expect(parseWebhookUrl(" http://hook.example.com ")).toMatchObject({ host: "hook.example.com", port: 80, path: "/", hostHeader: "hook.example.com" });
     expect(parseWebhookUrl("http://[2001:db8::80]:9/x")).toMatchObject({ host: "2001:db8::80", port: 9, path: "/x", hostHeader: "[2001:db8::80]:9" });
   });
 
+  test("https: TLS, port 443 by default", () => {
+    expect(parseWebhookUrl("https://hook.example.com/x")).toMatchObject({ tls: true, host: "hook.example.com", port: 443, hostHeader: "hook.example.com" });
+    expect(parseWebhookUrl("https://hook.example.com:8443/")).toMatchObject({ tls: true, port: 8443 });
+  });
+
   test("everything else is an error that says what to write", () => {
-    expect(parseWebhookUrl("https://hook.example.com/")).toContain("https is not supported yet");
-    expect(parseWebhookUrl("ftp://hook.example.com/")).toContain("must start with http://");
-    expect(parseWebhookUrl("hook.example.com:8000")).toContain("must start with http://");
+    expect(parseWebhookUrl("ftp://hook.example.com/")).toContain("must start with http:// or https://");
+    expect(parseWebhookUrl("hook.example.com:8000")).toContain("must start with http:// or https://");
     expect(parseWebhookUrl("not a url")).toContain("not a URL");
     expect(parseWebhookUrl("http://user:pw@hook.example.com/")).toContain("credentials");
   });
@@ -37,6 +41,10 @@ describe("retryDelay and delivered", () => {
       expect([1, 2, 3, 4].map((n) => retryDelay(o, n))).toEqual([1000, 2000, 4000, null]);
     }
   });
+  test("an error marked final (a certificate that does not verify) is not retried", () => {
+    expect(retryDelay({ error: "TLS: unable to verify the first certificate", final: true }, 1)).toBeNull();
+  });
+
   test("2xx, 3xx and 4xx end the delivery; only 2xx counts as delivered", () => {
     for (const status of [200, 204, 302, 400, 404, 429]) expect(retryDelay({ status }, 1)).toBeNull();
     expect([200, 204, 299, 302, 400, 500].map((status) => delivered({ status }))).toEqual([true, true, true, false, false, false]);

@@ -14,7 +14,7 @@ function setup(answer: (to: string, n: number) => PostOutcome | Promise<PostOutc
   const posts: { to: string; body: any }[] = [];
   const events: { event: string; fields: Record<string, unknown> }[] = [];
   const deps: WebhookDeps = {
-    url: { url: "http://hook.example:8000/", host: "hook.example", port: 8000, path: "/", hostHeader: "hook.example:8000" },
+    url: { url: "http://hook.example:8000/", tls: false, host: "hook.example", port: 8000, path: "/", hostHeader: "hook.example:8000" },
     destinations,
     sandboxId: "sbx",
     async post(to, req) {
