@@ -210,7 +210,7 @@ describe("deny webhook", () => {
   test("https: a certificate that does not verify is not sent to, and not retried", async () => {
     const { cert, key } = await selfSigned("someone-else.example", "203.0.113.1");
     await startReceiver("200", ["--tls", cert, key]);
-    for (const env of [{}, { EGRESSCTL_WEBHOOK_CA_FILE: cert }]) {
+    for (const env of [{}, { EGRESSCTL_WEBHOOK_CA_FILE: cert }] as Record<string, string>[]) {
       // untrusted (no CA given), then trusted but for another name
       s = await serve(lab, args(policy), { env: hookEnv(`https://evil.example.com:${PORT}/`, env) });
       await dig(lab, "evil.example.com");
