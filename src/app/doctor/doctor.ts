@@ -71,8 +71,7 @@ async function probeDns(status: ServeStatus, fx: DoctorEffects): Promise<DnsProb
   const upstreams = (status.dns?.upstreams ?? []).map((u) => upstreamAddress(u.upstream)).filter((u) => u !== null);
   if (upstreams.length === 0) return null;
   // not to an exempt nameserver: DNS to those is let out unredirected on purpose
-  const exempt = status.nameserverExempt ?? [];
-  const target = probeTarget(upstreams, exemptMatcher({ 4: exempt.filter((c) => !c.includes(":")), 6: exempt.filter((c) => c.includes(":")) }));
+  const target = probeTarget(upstreams, exemptMatcher(status.nameserverExempt ?? []));
   const name = `doctor-${fx.nonce()}${PROBE_SUFFIX}`;
   const before = status.dns?.queries ?? null;
   const result = await fx.queryDns(target.address, target.family, name).catch((e) => ({ error: (e as Error).message }));

@@ -30,12 +30,16 @@ export interface WebhookDeps {
   sandboxId?: string;
   post(to: Destination, req: { hostHeader: string; path: string; body: string }, timeoutMs: number): Promise<PostOutcome>;
   log: EventLog;
+  /**
+   * A monotonic clock in ms for the bounds (default performance.now): a wall clock
+   * stepped back would stall the rate limit and the quiet times for as long.
+   */
   now?: () => number;
   /** runs fn after ms; returns a cancel (default: setTimeout; tests: a fake clock) */
   schedule?: (fn: () => void, ms: number) => () => void;
 }
 
-const realSchedule = (fn: () => void, ms: number) => {
+export const realSchedule = (fn: () => void, ms: number) => {
   const t = setTimeout(fn, ms);
   return () => clearTimeout(t);
 };
@@ -74,7 +78,7 @@ export class DenyWebhook {
   }
 
   private now(): number {
-    return this.d.now?.() ?? Date.now();
+    return this.d.now?.() ?? performance.now();
   }
 
   private pump(): void {
@@ -82,7 +86,7 @@ export class DenyWebhook {
       const name = this.queue.take();
       if (name === undefined) return;
       this.active++;
-      void this.deliver(name, webhookPayload(name, new Date(this.now()), this.d.sandboxId), 1);
+      void this.deliver(name, webhookPayload(name, new Date(), this.d.sandboxId), 1);
     }
   }
 

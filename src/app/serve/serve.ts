@@ -235,11 +235,16 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     }
   };
   const stopWatching = watchReloads(live.path, guardedReload);
-  // a receiver that resolves late: let serve reach it (the ruleset again), then send
+  // a receiver that resolves late: install the same policy again with the receiver let
+  // out (not a reload: the policy did not change), then the runner starts sending
   openWebhook = (found) => {
+    const before = webhookTargets.length;
     webhookTargets.push(...found);
-    const r = applyPolicy(reloadCtx, live, "deny webhook resolved", { reinstall: true });
-    if (!r.ok) webhookTargets.length = 0;
+    const r = enforcer.install(live.policy);
+    if (!r.ok) {
+      webhookTargets.splice(before);
+      log.emit("webhook.open_failed", { error: r.error }, "error");
+    }
     return r.ok;
   };
   hook?.start();

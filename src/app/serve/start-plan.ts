@@ -4,24 +4,22 @@
 // changed when serve gives up.
 import { parseResolvConf, parseUpstreamList, type Upstream } from "../../core/dns/upstreams.ts";
 import type { ServeConfig } from "../../core/config/serve-config.ts";
-import type { WebhookUrl } from "../../core/events/webhook.ts";
-import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
 import { parseSearchConfig } from "../../core/dns/search-list.ts";
-import { resolveWebhookHost } from "./webhook-runner.ts";
-import type { Destination, TlsOptions } from "../../effects/sys/marked-tcp.ts";
 import { Exit } from "../../core/exit-codes.ts";
 import { assess, type Assessment } from "../../core/probe/assess.ts";
 import { MODE_SPELLINGS, parseMode } from "../../core/probe/modes.ts";
 import type { ProbeFacts } from "../../core/probe/types.ts";
 import type { CidrList } from "../../core/ruleset/cidr-list.ts";
 import { dohFromSettings, type DohList } from "../../core/ruleset/doh.ts";
-import { exemptMatcher, nameserverExempt } from "../../core/ruleset/nameserver-exempt.ts";
+import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
+import { exemptMatcher, exemptUpstream, nameserverExempt } from "../../core/ruleset/nameserver-exempt.ts";
 import { readPolicyText } from "../../effects/fs/policy-file.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import { openNftBackend, type NftBackend } from "../../effects/nft/backend.ts";
 import { gatherFacts } from "../../effects/probe/facts.ts";
 import { choosePolicy, type PolicyChoice, type ReadText } from "./policy-source.ts";
 import { logPolicyWarnings } from "./policy-warnings.ts";
+import { planWebhook, readCaPem, type WebhookPlan } from "./webhook-plan.ts";
 
 export interface StartPlan {
   choice: PolicyChoice;
@@ -32,7 +30,7 @@ export interface StartPlan {
   doh: DohList;
   nameserverExempt: CidrList;
   /** the deny webhook, where its host resolved to ([]: not yet), and how to resolve it again; null when not configured */
-  webhook: { url: WebhookUrl; destinations: Destination[]; resolve(): Promise<Destination[]>; tls?: TlsOptions } | null;
+  webhook: WebhookPlan | null;
   /**
    * The mark serve's own connections carry: EXEMPT_MARK, or null in disabled mode (no
    * redirect to be exempt from, and setting SO_MARK needs CAP_NET_ADMIN or CAP_NET_RAW,
@@ -40,7 +38,7 @@ export interface StartPlan {
    * nameserver, whose DNS the ruleset lets out unmarked (nameserver-exempt.ts).
    */
   mark: number | null;
-  markFor: (u: { address: string }) => number | null;
+  markFor: (u: { address: string; port: number }) => number | null;
   isExempt: (address: string) => boolean;
   /** the nftables backend when the redirect goes through nftables */
   backend: NftBackend | null;
@@ -77,7 +75,8 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   logPolicyWarnings(log, choice.source, choice.warnings, choice.policy, a.mode);
 
   const listen = [{ host: "127.0.0.1", port: cfg.dnsPort }, ...(facts.ipv6.enabled ? [{ host: "::1", port: cfg.dnsPort }] : [])];
-  const ups = upstreamsFrom(cfg, listen);
+  const resolvConf = readText("/etc/resolv.conf");
+  const ups = upstreamsFrom(cfg, resolvConf, listen);
   for (const p of ups.problems) log.emit("upstream.ignored", { problem: p }, "warn");
   if (ups.upstreams.length === 0) {
     log.emit("serve.refused", { reason: "no usable upstream resolver: set --upstream or OPENSANDBOX_EGRESS_DNS_UPSTREAM" }, "error");
@@ -98,45 +97,34 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
     log.emit("serve.refused", { reason: backend.unavailable }, "error");
     return Exit.unavailable;
   }
+  const ca = webhookCa(cfg);
+  if ("error" in ca) {
+    log.emit("serve.refused", { reason: ca.error }, "error");
+    return Exit.usage;
+  }
   const mark = a.mode === "disabled" ? null : EXEMPT_MARK;
-  const isExempt = exemptMatcher(exempt.list);
-  const markFor = (u: { address: string }) => (isExempt(u.address) ? null : mark);
-  for (const u of ups.upstreams.filter((x) => isExempt(x.address))) {
+  const isExempt = exemptMatcher(exempted);
+  const markFor = (u: { address: string; port: number }) => (exemptUpstream(isExempt, u) ? null : mark);
+  for (const u of ups.upstreams.filter((x) => exemptUpstream(isExempt, x))) {
     log.emit("exempt.upstream", { upstream: u.label, note: "an exempt nameserver: the proxy's queries to it go unmarked, as the application's may" });
   }
-  let ca: string | undefined;
-  if (cfg.webhookCaFile) {
-    const r = readText(cfg.webhookCaFile);
-    if (!r.ok || !r.text.includes("-----BEGIN CERTIFICATE-----")) {
-      log.emit("serve.refused", { reason: `EGRESSCTL_WEBHOOK_CA_FILE ${cfg.webhookCaFile}: ${r.ok ? "no PEM certificate in it" : r.error}` }, "error");
-      return Exit.usage;
-    }
-    ca = r.text;
-  }
-  const webhook = cfg.denyWebhook ? await webhookPlan(cfg.denyWebhook, ups.upstreams, markFor, cfg.upstreamTimeoutMs, log, ca) : null;
+  const search = resolvConf.ok ? parseSearchConfig(resolvConf.text) : { search: [], ndots: 1 };
+  const webhook = cfg.denyWebhook
+    ? await planWebhook(cfg.denyWebhook, { upstreams: ups.upstreams, search, markFor, timeoutMs: cfg.upstreamTimeoutMs, ca: ca.ca, log })
+    : null;
   return { choice, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt, backend };
 }
 
-/**
- * The receiver's addresses, resolved now (webhook-runner.ts). When its name does not
- * resolve serve runs without the webhook for now and says so; the runner keeps trying.
- */
-async function webhookPlan(url: WebhookUrl, upstreams: Upstream[], markFor: StartPlan["markFor"], timeoutMs: number, log: EventLog, ca?: string): Promise<StartPlan["webhook"]> {
-  const conf = readText("/etc/resolv.conf");
-  const search = conf.ok ? parseSearchConfig(conf.text) : { search: [], ndots: 1 };
-  const resolve = () => resolveWebhookHost(url, upstreams, search, markFor, timeoutMs);
-  const destinations = await resolve();
-  if (destinations.length === 0) {
-    log.emit("webhook.unresolved", { url: url.url, error: `${url.host} did not resolve through the upstreams (search list applied); retrying with backoff, denied names are not sent meanwhile` }, "error");
-  }
-  // https: the certificate must be for the URL's host (a name, or an address in its SANs)
-  const tls = url.tls ? { serverName: url.host, ...(ca ? { ca } : {}) } : undefined;
-  return { url, destinations, resolve, ...(tls ? { tls } : {}) };
+function upstreamsFrom(cfg: ServeConfig, resolvConf: ReturnType<ReadText>, self: { host: string; port: number }[]): { upstreams: Upstream[]; problems: string[] } {
+  if (cfg.upstreamSpec) return parseUpstreamList(cfg.upstreamSpec, self);
+  if (!resolvConf.ok) return { upstreams: [], problems: [`/etc/resolv.conf: ${resolvConf.error}`] };
+  return parseResolvConf(resolvConf.text, self);
 }
 
-function upstreamsFrom(cfg: ServeConfig, self: { host: string; port: number }[]): { upstreams: Upstream[]; problems: string[] } {
-  if (cfg.upstreamSpec) return parseUpstreamList(cfg.upstreamSpec, self);
-  const r = readText("/etc/resolv.conf");
-  if (!r.ok) return { upstreams: [], problems: [`/etc/resolv.conf: ${r.error}`] };
-  return parseResolvConf(r.text, self);
+/** EGRESSCTL_WEBHOOK_CA_FILE, read and checked when an https webhook will use it */
+function webhookCa(cfg: ServeConfig): { ca?: string } | { error: string } {
+  if (!cfg.webhookCaFile || !cfg.denyWebhook?.tls) return {};
+  const r = readText(cfg.webhookCaFile);
+  const pem = r.ok ? readCaPem(r.text) : { error: r.error };
+  return typeof pem === "string" ? { ca: pem } : { error: `EGRESSCTL_WEBHOOK_CA_FILE ${cfg.webhookCaFile}: ${pem.error}` };
 }

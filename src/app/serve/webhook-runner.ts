@@ -12,7 +12,7 @@ import { resolveDirect } from "../../effects/dns/resolve-direct.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import type { Destination, TlsOptions } from "../../effects/sys/marked-tcp.ts";
 import { postJson } from "../../effects/http/post-json.ts";
-import { DenyWebhook, type WebhookStats } from "./deny-webhook.ts";
+import { DenyWebhook, realSchedule, type WebhookStats } from "./deny-webhook.ts";
 
 /** The receiver's addresses at its port: the literal one, or the host name's A/AAAA ([] when it does not resolve). */
 export async function resolveWebhookHost(
@@ -84,7 +84,10 @@ export class WebhookRunner {
   }
 
   stats(): WebhookStats & { resolved: boolean } {
-    if (this.hook) return { ...this.hook.stats(), resolved: true };
+    if (this.hook) {
+      const st = this.hook.stats();
+      return { ...st, dropped: st.dropped + this.unsent, resolved: true }; // counters never go back
+    }
     const zero = { delivered: 0, failed: 0, retries: 0, coalesced: 0, suppressed: 0, ratelimited: 0, queued: 0 };
     return { url: this.d.url.url, addresses: [], ...zero, dropped: this.unsent, resolved: false };
   }
@@ -97,11 +100,7 @@ export class WebhookRunner {
 
   private later(): void {
     this.failures++;
-    const schedule = this.d.schedule ?? ((fn, ms) => {
-      const t = setTimeout(fn, ms);
-      return () => clearTimeout(t);
-    });
-    this.cancel = schedule(() => void this.attempt(), resolveRetryDelay(this.failures));
+    this.cancel = (this.d.schedule ?? realSchedule)(() => void this.attempt(), resolveRetryDelay(this.failures));
   }
 
   private async attempt(): Promise<void> {

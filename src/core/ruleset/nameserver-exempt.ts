@@ -13,29 +13,36 @@
 // exemption bypasses the name policy. A prefix would widen the hole to every host in it,
 // and OpenSandbox accepts addresses only, so egressctl does too. OpenSandbox adds the
 // servers to its allow set on every port; egressctl opens only UDP/TCP 53 (docs/security.md).
-import { parseAddress, type Family } from "../net/ip.ts";
-import { parseCidrList, splitList, type CidrList } from "./cidr-list.ts";
+import { BITS, formatCidr, parseAddress, parseCidr, type Family } from "../net/ip.ts";
+import { splitList, type CidrList } from "./cidr-list.ts";
 
 export const NAMESERVER_EXEMPT_ENV = "OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT";
 
-const FULL: Record<Family, number> = { 4: 32, 6: 128 };
-
 export function nameserverExempt(spec: string | undefined): { list: CidrList; problems: string[] } {
-  const entries = splitList(spec ?? "");
-  const ranges = entries.filter((e) => {
-    const m = /\/(\d+)$/.exec(e);
-    const a = parseAddress(e.replace(/\/\d+$/, ""));
-    return m && a && Number(m[1]) !== FULL[a.family];
-  });
-  const r = parseCidrList(entries.filter((e) => !ranges.includes(e)), NAMESERVER_EXEMPT_ENV);
-  for (const e of ranges) r.problems.push(`${NAMESERVER_EXEMPT_ENV} entry '${e}' is a range; name single resolver addresses (a range would exempt DNS to every host in it)`);
-  return r;
+  const list: CidrList = { 4: [], 6: [] };
+  const problems: string[] = [];
+  for (const e of splitList(spec ?? "")) {
+    const c = parseCidr(e);
+    if (!c) problems.push(`${NAMESERVER_EXEMPT_ENV} entry '${e}' is not an IP address`);
+    else if (c.prefix !== BITS[c.family as Family]) problems.push(`${NAMESERVER_EXEMPT_ENV} entry '${e}' is a range; name single resolver addresses (a range would exempt DNS to every host in it)`);
+    else list[c.family as Family].push(formatCidr(c));
+  }
+  return { list, problems };
 }
 
-/** Whether `address` is one of the exempt nameservers (compared as addresses, not text). */
-export function exemptMatcher(list: CidrList): (address: string) => boolean {
-  const keys = new Set([...list[4], ...list[6]].map((c) => key(c.replace(/\/\d+$/, ""))));
+/** Whether `address` is one of the exempt nameservers (`exempt`: addresses or full-length CIDRs), compared as addresses. */
+export function exemptMatcher(exempt: readonly string[]): (address: string) => boolean {
+  const keys = new Set(exempt.map((c) => key(c.replace(/\/\d+$/, ""))));
   return (address) => keys.has(key(address));
+}
+
+/**
+ * Whether the proxy's queries to this upstream are exempt, so go unmarked: only on port
+ * 53, since the ruleset lets exempt nameservers out on port 53 only. An exempt address
+ * served on another port keeps the mark, or its queries would meet the default deny.
+ */
+export function exemptUpstream(isExempt: (address: string) => boolean, u: { address: string; port: number }): boolean {
+  return u.port === 53 && isExempt(u.address);
 }
 
 function key(address: string): string {

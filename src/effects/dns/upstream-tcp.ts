@@ -21,5 +21,6 @@ export async function tcpQuery(up: Upstream, query: Buffer, q: Question, timeout
     const info = readAnswer(answer, { ...q, id });
     return info ? { ok: true, answer: Buffer.from(answer), info } : { ok: false, why: "error" };
   }, { timeoutMs, maxBytes: 2 + 65535 });
-  return r.ok ? r.value : { ok: false, why: r.why === "tls" ? "error" : r.why }; // no TLS here
+  if (r.ok) return r.value;
+  return { ok: false, why: r.why === "tls" || r.why === "certificate" ? "error" : r.why }; // no TLS here
 }

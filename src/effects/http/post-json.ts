@@ -27,9 +27,11 @@ export async function postJson(
   ].join("\r\n");
   const r = await exchangeMarkedTcp(to, opts.mark, Buffer.concat([Buffer.from(head), body]), statusOf, { timeoutMs: opts.timeoutMs, maxBytes: MAX_HEAD, tls: opts.tls });
   if (r.ok) return r.value;
-  // the receiver is not who the URL names (or the handshake failed): retrying will not change it
-  if (r.why === "tls") return { error: `TLS: ${r.detail}`, final: true };
-  return { error: r.why === "refused" ? "connection refused" : r.why === "timeout" ? `no reply within ${opts.timeoutMs} ms` : `connection ${r.why}` };
+  // the receiver is not who the URL names: retrying will not change that
+  if (r.why === "certificate") return { error: `TLS certificate: ${r.detail}`, final: true };
+  if (r.why === "tls") return { error: `TLS handshake: ${r.detail}` };
+  const what = r.why === "refused" ? "connection refused" : r.why === "timeout" ? `no reply within ${opts.timeoutMs} ms` : `connection ${r.why}`;
+  return { error: r.detail ? `${what}: ${r.detail}` : what };
 }
 
 /** the status code once the status line is in, or an error outcome for a reply that is not HTTP */

@@ -75,7 +75,8 @@ export function connectMarkedTcp(family: Family, address: string, port: number, 
   if (fd < 0) throw new Error(`socket() failed: errno ${errno()}`);
   try {
     if (mark !== null) setMark(fd, mark);
-    c().setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, ptr(new Int32Array([SYN_RETRIES])), 4); // best effort
+    const syn = new Int32Array([SYN_RETRIES]); // referenced until the call returns
+    c().setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, ptr(syn), 4); // best effort
     const sa = sockaddr(family, address, port);
     if (c().connect(fd, ptr(sa), sa.length) !== 0) {
       const e = errno();

@@ -9,8 +9,16 @@
 import type { Family } from "../../core/net/ip.ts";
 import { closeFd, connectMarkedTcp } from "./ffi-socket.ts";
 
-export type ExchangeFailure = "timeout" | "refused" | "error" | "closed" | "tls";
+/** "certificate": the peer's certificate did not verify; "tls": the handshake failed otherwise */
+export type ExchangeFailure = "timeout" | "refused" | "error" | "closed" | "tls" | "certificate";
 export type Exchange<T> = { ok: true; value: T } | { ok: false; why: ExchangeFailure; detail?: string };
+
+/**
+ * Verification failures as BoringSSL/Node name them (ERR_TLS_CERT_ALTNAME_INVALID,
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE, DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED, ...),
+ * told apart from a connection that broke during the handshake (ECONNRESET, EPROTO).
+ */
+const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
 
 export interface TlsOptions {
   serverName: string;
@@ -72,7 +80,10 @@ export function exchangeMarkedTcp<T>(
         },
         handshake(s: BunSocket, success: boolean, authError: Error | null) {
           if (settled) return;
-          if (!success || authError) return finish({ ok: false, why: "tls", detail: authError?.message ?? "handshake failed" });
+          if (!success || authError) {
+            const code = (authError as { code?: string } | null)?.code ?? "";
+            return finish({ ok: false, why: CERTIFICATE_ERROR.test(code) ? "certificate" : "tls", detail: authError?.message ?? "handshake failed" });
+          }
           send(s);
         },
         data(_s: unknown, buf: Buffer) {
@@ -96,9 +107,10 @@ export function exchangeMarkedTcp<T>(
     } catch (err) {
       connecting = Promise.reject(err);
     }
-    connecting.catch(() => {
+    connecting.catch((err) => {
       closeFd(fd);
-      finish({ ok: false, why: "error" });
+      // e.g. a CA Bun cannot use: say so, or every attempt is a bare "connection error"
+      finish({ ok: false, why: "error", detail: (err as Error)?.message });
     });
   });
 }

@@ -4,7 +4,7 @@
 // nameserver-exempt.test.ts) shows the kernel doing what these rules say.
 import { describe, expect, test } from "bun:test";
 import { renderIptablesRedirect } from "../../../src/core/ruleset/iptables-redirect.ts";
-import { exemptMatcher, nameserverExempt } from "../../../src/core/ruleset/nameserver-exempt.ts";
+import { exemptMatcher, exemptUpstream, nameserverExempt } from "../../../src/core/ruleset/nameserver-exempt.ts";
 import { CHAIN_FILTER, CHAIN_NAT } from "../../../src/core/ruleset/names.ts";
 import { planRuleset } from "../../../src/core/ruleset/plan.ts";
 import { env, policy } from "./env.ts";
@@ -17,7 +17,7 @@ describe("nameserverExempt", () => {
     const r = nameserverExempt(" 198.51.100.54, 2001:db8:100::54,,resolver.example, 203.0.113.0/28, 203.0.113.9/32, 2001:db8::/64");
     expect(r.list).toEqual({ 4: ["198.51.100.54/32", "203.0.113.9/32"], 6: ["2001:db8:100::54/128"] });
     expect(r.problems).toEqual([
-      "OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT entry 'resolver.example' is not an IP address or CIDR",
+      "OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT entry 'resolver.example' is not an IP address",
       "OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT entry '203.0.113.0/28' is a range; name single resolver addresses (a range would exempt DNS to every host in it)",
       "OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT entry '2001:db8::/64' is a range; name single resolver addresses (a range would exempt DNS to every host in it)",
     ]);
@@ -27,8 +27,16 @@ describe("nameserverExempt", () => {
 });
 
 test("exemptMatcher compares addresses, not their spelling", () => {
-  const is = exemptMatcher(nameserverExempt("198.51.100.54,2001:db8:100::54").list);
+  const { list } = nameserverExempt("198.51.100.54,2001:db8:100::54");
+  const is = exemptMatcher([...list[4], ...list[6]]);
   expect([is("198.51.100.54"), is("2001:db8:100:0:0:0:0:54"), is("198.51.100.55"), is("nonsense")]).toEqual([true, true, false, false]);
+});
+
+test("exemptUpstream: only on port 53, where the ruleset lets exempt DNS out", () => {
+  const is = exemptMatcher(["198.51.100.54/32"]);
+  expect(exemptUpstream(is, { address: "198.51.100.54", port: 53 })).toBe(true);
+  expect(exemptUpstream(is, { address: "198.51.100.54", port: 5353 })).toBe(false);
+  expect(exemptUpstream(is, { address: "198.51.100.53", port: 53 })).toBe(false);
 });
 
 describe("planned rules", () => {
