@@ -20,9 +20,10 @@ demo: build
 typecheck: setup
 	node_modules/.bin/tsc --noEmit -p .
 
-# The whole suite: unit tests, then the compiled binary against the real kernel in lab
-# namespaces. Needs root. Prints a closing "N passed, N failed" line.
-test: build
+# The whole suite: the type check (a type error is a defect too), unit tests, then the
+# compiled binary against the real kernel in lab namespaces. Needs root. Prints a
+# closing "N passed, N failed" line.
+test: build typecheck
 	@scripts/test.sh
 
 test-unit: build
