@@ -14,6 +14,9 @@ Policy comes from FILE, else OPENSANDBOX_EGRESS_POLICY_FILE (when valid), else
 OPENSANDBOX_EGRESS_RULES, else deny-all. SIGHUP or a change of the file reloads it.
 The policy HTTP API (GET/POST/PUT/PATCH/DELETE /policy) listens on --http-addr.
 SIGTERM stops serve and leaves the ruleset in force unless --cleanup-on-exit.
+Each denied name is POSTed to OPENSANDBOX_EGRESS_DENY_WEBHOOK (http:// or https://;
+EGRESSCTL_WEBHOOK_CA_FILE for a private CA). DNS to OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT
+addresses (port 53) goes out unjudged. The whole environment: docs/serve.md.
 
 Examples:
   egressctl serve policy.yaml
