@@ -7,9 +7,10 @@ import { X509Certificate } from "node:crypto";
 import type { SearchConfig } from "../../core/dns/search-list.ts";
 import type { Upstream } from "../../core/dns/upstreams.ts";
 import type { WebhookUrl } from "../../core/events/webhook.ts";
+import { parseAddress } from "../../core/net/ip.ts";
+import { resolveDirect } from "../../effects/dns/resolve-direct.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import type { Destination, TlsOptions } from "../../effects/sys/marked-tcp.ts";
-import { resolveWebhookHost } from "./webhook-runner.ts";
 
 /** how long start-up waits for the receiver's name before going on without it */
 export const START_RESOLVE_MS = 2_000;
@@ -20,6 +21,19 @@ export interface WebhookPlan {
   destinations: Destination[];
   resolve(): Promise<Destination[]>;
   tls?: TlsOptions;
+}
+
+/** The receiver's addresses at its port: the literal one, or the host name's A/AAAA ([] when it does not resolve). */
+async function resolveWebhookHost(
+  url: WebhookUrl,
+  upstreams: readonly Upstream[],
+  search: SearchConfig,
+  markFor: (u: Upstream) => number | null,
+  timeoutMs: number,
+): Promise<Destination[]> {
+  const literal = parseAddress(url.host);
+  const found = literal ? [{ family: literal.family, address: url.host }] : await resolveDirect(url.host, search, upstreams, markFor, timeoutMs);
+  return found.map((f) => ({ ...f, port: url.port }));
 }
 
 /** The PEM certificates of a CA file, each parsed; an error string when there is none or one is broken. */

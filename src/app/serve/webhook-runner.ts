@@ -5,34 +5,18 @@
 // with the receiver let out, and notifications start. Until then each denied name is
 // counted as dropped: a missing notification channel must not hold up enforcement.
 import { resolveRetryDelay, type WebhookUrl } from "../../core/events/webhook.ts";
-import type { SearchConfig } from "../../core/dns/search-list.ts";
-import type { Upstream } from "../../core/dns/upstreams.ts";
-import { parseAddress } from "../../core/net/ip.ts";
-import { resolveDirect } from "../../effects/dns/resolve-direct.ts";
-import type { EventLog } from "../../effects/log/events.ts";
-import type { Destination, TlsOptions } from "../../effects/sys/marked-tcp.ts";
 import { postJson } from "../../effects/http/post-json.ts";
+import type { EventLog } from "../../effects/log/events.ts";
+import type { Destination } from "../../effects/sys/marked-tcp.ts";
 import { DenyWebhook, realSchedule, type WebhookStats } from "./deny-webhook.ts";
-
-/** The receiver's addresses at its port: the literal one, or the host name's A/AAAA ([] when it does not resolve). */
-export async function resolveWebhookHost(
-  url: WebhookUrl,
-  upstreams: readonly Upstream[],
-  search: SearchConfig,
-  markFor: (u: Upstream) => number | null,
-  timeoutMs: number,
-): Promise<Destination[]> {
-  const literal = parseAddress(url.host);
-  const found = literal ? [{ family: literal.family, address: url.host }] : await resolveDirect(url.host, search, upstreams, markFor, timeoutMs);
-  return found.map((f) => ({ ...f, port: url.port }));
-}
+import type { WebhookPlan } from "./webhook-plan.ts";
 
 /**
  * The runner for serve's configuration, its start logged: none without a webhook, and
  * none in --audit, where nothing is denied. `open` lets serve reach new addresses.
  */
 export function webhookRunner(
-  plan: { url: WebhookUrl; destinations: Destination[]; resolve(): Promise<Destination[]>; tls?: TlsOptions } | null,
+  plan: WebhookPlan | null,
   o: { audit: boolean; sandboxId?: string; mark: number | null; log: EventLog; open(found: Destination[]): boolean },
 ): WebhookRunner | null {
   if (!plan) return null;
