@@ -6,7 +6,7 @@
 // itself there with --inside (bun:ffi calls act on the namespace of the calling process).
 // Run: make bench-learn   (or: node_modules/.bin/bun test/bench/learn.bench.ts)
 // Machines are shared and noisy: read the ratios.
-import { renderLearn, type LearnedElement } from "../../src/core/ruleset/learn.ts";
+import { renderForget, renderLearn, type LearnedElement } from "../../src/core/ruleset/learn.ts";
 import { planRuleset } from "../../src/core/ruleset/plan.ts";
 import { renderDelete, renderRuleset } from "../../src/core/ruleset/render.ts";
 import { openNftBackend } from "../../src/effects/nft/backend.ts";
@@ -39,6 +39,19 @@ async function inside(): Promise<void> {
     for (const b of batches) write(b);
     return (performance.now() - t0) / rounds;
   };
+  /** a reload's prune: mean milliseconds to remove 8 learned addresses (learned first, untimed) */
+  const removal = (rounds: number, remove: (els: LearnedElement[]) => void) => {
+    let ms = 0;
+    for (let i = 0; i < rounds + 5; i++) {
+      const els = fresh(8);
+      must(nl.write([{ name: NAME, elements: els }]));
+      const t0 = performance.now();
+      remove(els);
+      if (i >= 5) ms += performance.now() - t0; // the first five warm up
+    }
+    return ms / rounds;
+  };
+  const removals = ["| static CIDRs | netlink per removal | libnftables per removal | libnftables / netlink |", "|---:|---:|---:|---:|"];
   const out = [
     "| static CIDRs | batch | netlink per write | libnftables per write | libnftables / netlink |",
     "|---:|---:|---:|---:|---:|",
@@ -50,12 +63,20 @@ async function inside(): Promise<void> {
       const tNl = cost(300, size, (els) => must(nl.write([{ name: NAME, elements: els }])));
       const tLib = cost(n >= 10_000 ? 20 : 100, size, (els) => must(lib.run(renderLearn(els, NAME))));
       process.stderr.write(`${n} x${size}: ${f(tNl)} ${f(tLib)}\n`);
-      out.push(`| ${n.toLocaleString("en")} | ${size} | ${f(tNl)} | ${f(tLib)} | ${(tLib / tNl).toFixed(tLib / tNl < 10 ? 1 : 0)}x |`);
+      out.push(`| ${n.toLocaleString("en")} | ${size} | ${f(tNl)} | ${f(tLib)} | ${ratio(tLib, tNl)} |`);
     }
+    const rNl = removal(100, (els) => must(nl.remove(els)));
+    const rLib = removal(n >= 10_000 ? 20 : 100, (els) => must(lib.run(renderForget(els))));
+    removals.push(`| ${n.toLocaleString("en")} | ${f(rNl)} | ${f(rLib)} | ${ratio(rLib, rNl)} |`);
   }
   must(lib.run(renderDelete()));
   nl.close();
+  out.push("", "Removing 8 learned addresses (a reload's prune), as serve does it:", "", ...removals);
   process.stdout.write(out.join("\n") + "\n");
+}
+
+function ratio(slow: number, fast: number): string {
+  return `${(slow / fast).toFixed(slow / fast < 10 ? 1 : 0)}x`;
 }
 
 function f(x: number): string {

@@ -143,6 +143,14 @@ function nftables(
     forget(addresses) {
       if (!learning || addresses.length === 0) return FORGOT;
       writer.beforeRemoval();
+      // Over netlink where learned writes go that way: libnftables would first refresh
+      // its cache of every interval set (milliseconds with a large policy). Any failure
+      // there is simply done again below through libnftables, as learned writes are.
+      const fast = netlink && refresh?.method === "refresh" ? netlink.remove(addresses) : null;
+      if (fast?.ok) {
+        writer.removed(addresses);
+        return FORGOT;
+      }
       let r = nft.run(renderForget(addresses));
       if (!r.ok && TRANSIENT.test(r.error)) r = nft.run(renderForget(addresses));
       if (r.ok) {

@@ -8,14 +8,16 @@
 // read back from it are src/effects/nft/netlink-writer.ts.
 //
 // What splitting costs: each batch is one kernel transaction, all or nothing, but the
-// batches of one write are separate transactions. That is safe for what is split here:
-// only additions (NEWSETELEM; the netlink writer sends nothing else), each element
-// independent of every other, each address at most once per write (the learn writer
-// coalesces duplicates), so no batch can undo or reorder another's effect. A write that
-// fails after some batches committed leaves those elements in the kernel: addresses the
-// policy allowed, re-added harmlessly by the retry. An element REPLACEMENT (delete + add,
-// kernels before 6.10) must never be split from its delete; it does not come here at all
-// (it goes through libnftables as one transaction, src/app/serve/enforcer.ts).
+// batches of one write are separate transactions. That is safe for what is split here.
+// A learn write is only additions (NEWSETELEM), each element independent of every
+// other, each address at most once per write (the learn writer coalesces duplicates),
+// so no batch can undo or reorder another's effect; a write that fails after some
+// batches committed leaves those elements in the kernel: addresses the policy allowed,
+// re-added harmlessly by the retry. A removal is additions with a 1 s timeout followed
+// by deletions (forgetMessages), in that order: split anywhere, each address ends up
+// deleted or, at worst, expiring within a second. An element REPLACEMENT (delete + add,
+// kernels before 6.10) must never be split from its delete; it does not come here at
+// all (it goes through libnftables as one transaction, src/app/serve/enforcer.ts).
 import type { SetElemMessage } from "./netlink-elements.ts";
 import { commentUdata } from "./netlink-elements.ts";
 import { TABLE_NAME } from "./names.ts";

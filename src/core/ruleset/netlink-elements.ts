@@ -22,6 +22,7 @@ export const NFNL_MSG_BATCH_BEGIN = NLMSG_MIN_TYPE;
 export const NFNL_MSG_BATCH_END = NLMSG_MIN_TYPE + 1;
 export const NFNL_SUBSYS_NFTABLES = 10;
 export const NFT_MSG_NEWSETELEM = 12;
+export const NFT_MSG_DELSETELEM = 14;
 export const NLM_F_REQUEST = 0x01;
 export const NLM_F_ACK = 0x04;
 export const NLM_F_CREATE = 0x400;
@@ -58,11 +59,15 @@ export interface WireElement {
   timeoutMs: number;
 }
 
-/** Elements for one set under one comment (one NEWSETELEM message, or more if large). */
+/**
+ * Elements for one set under one comment (one NEWSETELEM message, or more if large).
+ * `remove`: a DELSETELEM instead, keys only (timeouts and comment are not sent).
+ */
 export interface SetElemMessage {
   set: string;
   comment?: string;
   elements: WireElement[];
+  remove?: boolean;
 }
 
 /** What each NEWSETELEM of a batch carries, by sequence number, for error messages. */
@@ -203,7 +208,9 @@ export function buildBatch(messages: readonly SetElemMessage[], seq: number): Ba
     let i = 0;
     while (i < m.elements.length) {
       const s = next();
-      const at = w.nlmsg((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK, s, NFPROTO_INET, 0);
+      const at = m.remove
+        ? w.nlmsg((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELSETELEM, NLM_F_REQUEST | NLM_F_ACK, s, NFPROTO_INET, 0)
+        : w.nlmsg((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK, s, NFPROTO_INET, 0);
       w.attr(NFTA_SET_ELEM_LIST_TABLE, table);
       w.attr(NFTA_SET_ELEM_LIST_SET, set);
       const list = w.begin(NFTA_SET_ELEM_LIST_ELEMENTS | NLA_F_NESTED);
@@ -214,17 +221,19 @@ export function buildBatch(messages: readonly SetElemMessage[], seq: number): Ba
         size += elementSize(e, udata);
         // attribute order as nft writes it: timeout, key, userdata
         const el = w.begin(NFTA_LIST_ELEM | NLA_F_NESTED);
-        const t = w.begin(NFTA_SET_ELEM_TIMEOUT);
-        // a timeout of 0 would make the element permanent (the kernel skips expiry for
-        // it): never less than a second, and never NaN or Infinity
-        const ms = BigInt(Number.isFinite(e.timeoutMs) ? Math.max(1000, Math.round(e.timeoutMs)) : 1000);
-        w.u32(Number(ms >> 32n), true);
-        w.u32(Number(ms & 0xffffffffn), true);
-        w.end(t);
+        if (!m.remove) {
+          const t = w.begin(NFTA_SET_ELEM_TIMEOUT);
+          // a timeout of 0 would make the element permanent (the kernel skips expiry for
+          // it): never less than a second, and never NaN or Infinity
+          const ms = BigInt(Number.isFinite(e.timeoutMs) ? Math.max(1000, Math.round(e.timeoutMs)) : 1000);
+          w.u32(Number(ms >> 32n), true);
+          w.u32(Number(ms & 0xffffffffn), true);
+          w.end(t);
+        }
         const key = w.begin(NFTA_SET_ELEM_KEY | NLA_F_NESTED);
         w.attr(NFTA_DATA_VALUE, e.key);
         w.end(key);
-        if (udata) w.attr(NFTA_SET_ELEM_USERDATA, udata);
+        if (udata && !m.remove) w.attr(NFTA_SET_ELEM_USERDATA, udata);
         w.end(el);
       }
       w.end(list);
@@ -269,6 +278,24 @@ export function learnMessages(groups: readonly { name?: string; elements: readon
         elements: els.map((e) => ({ key: addressKey(f, e.address), timeoutMs: Math.max(1, Math.round(e.timeoutSec)) * 1000 })),
       });
     }
+  }
+  return out;
+}
+
+/**
+ * Removing learned addresses, as renderForget does it through nft: each is first added
+ * with a 1 s timeout (so that removing one that is gone, or expired meanwhile, cannot
+ * fail the batch with ENOENT), then deleted. Should the delete never land (a split write
+ * whose later batch failed), the element still expires within a second.
+ */
+export function forgetMessages(addresses: readonly { family: 4 | 6; address: string }[]): SetElemMessage[] {
+  const out: SetElemMessage[] = [];
+  for (const f of [4, 6] as const) {
+    const keys = addresses.filter((a) => a.family === f).map((a) => addressKey(f, a.address));
+    if (keys.length === 0) continue;
+    const set = f === 4 ? LEARNED_V4 : LEARNED_V6;
+    out.push({ set, elements: keys.map((key) => ({ key, timeoutMs: 1000 })) });
+    out.push({ set, elements: keys.map((key) => ({ key, timeoutMs: 0 })), remove: true });
   }
   return out;
 }

@@ -18,7 +18,7 @@
 // batches go one after the other; the first that fails ends the write with its error.
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
 import { batchLimits, splitBatches, type BatchLimits } from "../../core/ruleset/netlink-batches.ts";
-import { buildBatch, errnoText, learnMessages, NLMSG_ERROR, parseReplies, type SetElemMessage } from "../../core/ruleset/netlink-elements.ts";
+import { buildBatch, errnoText, forgetMessages, learnMessages, NLMSG_ERROR, parseReplies, type SetElemMessage } from "../../core/ruleset/netlink-elements.ts";
 import type { LearnedElement } from "../../core/ruleset/learn.ts";
 
 const AF_NETLINK = 16;
@@ -53,6 +53,8 @@ export interface NetlinkWriter {
    * batch, as many batches as `limits` need (most writes: one)
    */
   write(groups: readonly { name: string; elements: readonly LearnedElement[] }[]): NetlinkWriteResult;
+  /** removes learned addresses (forgetMessages: add with 1 s, then delete) */
+  remove(addresses: readonly { family: 4 | 6; address: string }[]): NetlinkWriteResult;
   /** the same for prepared messages (tests: elements a group could not express) */
   send(messages: readonly SetElemMessage[]): NetlinkWriteResult;
   close(): void;
@@ -155,6 +157,17 @@ export function openNetlinkWriter(options: NetlinkWriterOptions = {}): NetlinkWr
     return { ok: true };
   };
 
+  /** a wrong address (a bug) fails the write instead of throwing */
+  const sendBuilt = (build: () => SetElemMessage[]): NetlinkWriteResult => {
+    let messages: SetElemMessage[];
+    try {
+      messages = build();
+    } catch (e) {
+      return { ok: false, error: e instanceof Error ? e.message : String(e) };
+    }
+    return send(messages);
+  };
+
   /** one batch, one transaction: sent, then every ack read */
   const sendBatch = (messages: readonly SetElemMessage[]): NetlinkWriteResult => {
     // anything left over from an earlier batch (a timed-out one) goes first
@@ -199,15 +212,8 @@ export function openNetlinkWriter(options: NetlinkWriterOptions = {}): NetlinkWr
     kind: "netlink",
     limits,
     send,
-    write(groups) {
-      let messages: SetElemMessage[];
-      try {
-        messages = learnMessages(groups);
-      } catch (e) {
-        return { ok: false, error: e instanceof Error ? e.message : String(e) };
-      }
-      return send(messages);
-    },
+    write: (groups) => sendBuilt(() => learnMessages(groups)),
+    remove: (addresses) => sendBuilt(() => forgetMessages(addresses)),
     close() {
       if (open) c.close(fd);
       open = false;

@@ -3,6 +3,7 @@
 // this process, which is why this is a separate script.
 //   {"groups": [{name, elements: [{family, address, timeoutSec}]}]}            -> write()
 //   {"messages": [{set, comment?, elements: [{key: [bytes], timeoutMs}]}]}     -> send()
+//   {"remove": [{family, address}]}                                             -> remove()
 //   {"repeat": N, ...}: the same write N times on the one socket (reuse)
 //   {"options": {bufferBytes?, limits?}, ...}: openNetlinkWriter's options; the output
 //     is then {result, limits} (the limits the writer split by)
@@ -16,7 +17,8 @@ if ("unavailable" in w) {
 }
 const results = [];
 for (let i = 0; i < (req.repeat ?? 1); i++) {
-  if (req.groups) results.push(w.write(req.groups));
+  if (req.remove) results.push(w.remove(req.remove));
+  else if (req.groups) results.push(w.write(req.groups));
   else results.push(w.send(req.messages.map((m: { set: string; comment?: string; elements: { key: number[]; timeoutMs: number }[] }) => ({ ...m, elements: m.elements.map((e) => ({ key: Uint8Array.from(e.key), timeoutMs: e.timeoutMs })) }))));
 }
 w.close();

@@ -91,6 +91,19 @@ describe("netlink learn writer", () => {
     for (const e of expiry) expect(e.timeout - e.expires).toBeLessThanOrEqual(5);
   });
 
+  test("removal: the named addresses go, absent ones do not fail it, the others stay", async () => {
+    await flush();
+    expect(await write(GROUPS)).toEqual({ ok: true });
+    const gone = [{ family: 4, address: "203.0.113.11" }, { family: 6, address: "2001:db8:300::10" }, { family: 4, address: "203.0.113.99" }];
+    expect(await harness({ remove: gone })).toEqual({ ok: true });
+    const left = await learned();
+    expect(left.v4.map((e) => e.val)).toEqual(["203.0.113.10", "203.0.113.12"]);
+    expect(left.v6.map((e) => e.val)).toEqual(["2001:db8:300::11"]);
+    expect(left.v4.find((e) => e.val === "203.0.113.10")).toMatchObject({ timeout: 120, comment: "api.example" });
+    // nothing at all to remove is fine too
+    expect(await harness({ remove: [{ family: 4, address: "203.0.113.99" }] })).toEqual({ ok: true });
+  });
+
   test("a batch with one bad element commits nothing", async () => {
     await flush();
     const v6 = [0x20, 0x01, 0x0d, 0xb8, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x30];

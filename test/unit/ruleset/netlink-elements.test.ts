@@ -3,7 +3,7 @@
 // the reading of the kernel's replies.
 import { describe, expect, test } from "bun:test";
 import {
-  addressKey, buildBatch, buildLearnBatch, commentUdata, errnoText, NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NLMSG_ERROR, parseReplies,
+  addressKey, buildBatch, buildLearnBatch, commentUdata, errnoText, forgetMessages, NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NLMSG_ERROR, parseReplies,
 } from "../../../src/core/ruleset/netlink-elements.ts";
 
 const hex = (s: string) => Uint8Array.from(s.replace(/\s+/g, "").match(/../g)!.map((h) => parseInt(h, 16)));
@@ -155,6 +155,29 @@ function ack(seq: number, error: number, text?: string): Uint8Array {
   }
   return b;
 }
+
+describe("removal (DELSETELEM)", () => {
+  // What nft 1.0.6 sent for `delete element inet egressctl learned4 { 203.0.113.7 }`
+  // (strace -xx, Linux 6.18): keys only. Ours adds NLM_F_ACK, as for every message.
+  const NFT_DEL_HDR = "48000000 0e0a 0100 01000000 00000000 01 00 0000";
+  const NFT_DEL_ELEMENTS = "1400 0380" + "1000 0180" + "0c00 0180 0800 0100 cb007107";
+
+  test("one element: nft's own bytes, plus NLM_F_ACK", () => {
+    const ours = hex(NFT_BEGIN + NFT_DEL_HDR.replace("0e0a 0100", "0e0a 0500") + NFT_TABLE + NFT_SET + NFT_DEL_ELEMENTS + NFT_END);
+    const b = buildBatch([{ set: "learned4", comment: "ignored.example", elements: [{ key: addressKey(4, "203.0.113.7"), timeoutMs: 0 }], remove: true }], 0);
+    expect(toHex(b.bytes)).toBe(toHex(ours));
+  });
+
+  test("forgetMessages: per family, an add with 1 s, then the delete of the same keys", () => {
+    const m = forgetMessages([{ family: 4, address: "203.0.113.7" }, { family: 6, address: "2001:db8::1" }, { family: 4, address: "203.0.113.8" }]);
+    expect(m.map((x) => [x.set, x.remove ?? false, x.elements.length, x.comment])).toEqual([
+      ["learned4", false, 2, undefined], ["learned4", true, 2, undefined], ["learned6", false, 1, undefined], ["learned6", true, 1, undefined],
+    ]);
+    expect(m[0]!.elements.map((e) => e.timeoutMs)).toEqual([1000, 1000]);
+    expect(toHex(m[1]!.elements[1]!.key)).toBe("cb007108");
+    expect(forgetMessages([])).toEqual([]);
+  });
+});
 
 describe("parseReplies", () => {
   test("an ack", () => {
