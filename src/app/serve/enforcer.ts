@@ -90,26 +90,35 @@ function nftables(
   // also carries every replace write. EGRESSCTL_LEARN_WRITER=nft keeps libnftables only.
   let netlink: NetlinkWriter | null = null;
   let netlinkNote: string | null = null;
-  const viaNft = (groups: readonly LearnGroup[], replace: boolean) => {
-    const r = nft.run(groups.map((g) => renderLearn(g.elements, g.name, { replace })).join(""));
-    return r.ok ? r : { ok: false as const, error: r.error };
+  const viaNft = (script: string): { ok: true } | { ok: false; error: string } => {
+    const r = nft.run(script);
+    return r.ok ? { ok: true } : { ok: false, error: r.error };
+  };
+  const learnScript = (groups: readonly LearnGroup[], replace: boolean) => groups.map((g) => renderLearn(g.elements, g.name, { replace })).join("");
+  /**
+   * A kernel write over netlink, done again through libnftables when that fails: all of
+   * it, since a write split into batches may have committed its first ones, and adding
+   * or removing those again changes nothing (netlink-batches.ts). When libnftables
+   * succeeds where netlink failed, the socket, not the data, is the problem (a missing
+   * ack costs a 2 s wait each time), so it is dropped for good and that is said.
+   * `netlink` is set only where re-adding refreshes timeouts (the first install).
+   */
+  const viaNetlink = (op: (w: NetlinkWriter) => { ok: true } | { ok: false; error: string }, script: () => string) => {
+    if (!netlink) return viaNft(script());
+    const r = op(netlink);
+    if (r.ok) return r;
+    const again = viaNft(script());
+    if (!again.ok) return { ok: false as const, error: `${r.error}; then libnftables: ${again.error}` };
+    netlink.close();
+    netlink = null;
+    netlinkNote = `netlink writes failed (${r.error}); libnftables from now on`;
+    onNote?.(netlinkNote);
+    return again;
   };
   const deps: LearnWriterDeps = {
     write(groups) {
-      if (!netlink || refresh?.method !== "refresh") return viaNft(groups, refresh?.method === "replace");
-      const r = netlink.write(groups);
-      if (r.ok) return r;
-      // all of it again: a write split into batches may have committed its first ones,
-      // and re-adding those elements changes nothing (netlink-batches.ts)
-      const again = viaNft(groups, false);
-      if (!again.ok) return { ok: false, error: `${r.error}; then libnftables: ${again.error}` };
-      // netlink failed where libnftables succeeded: the socket, not the data, is the
-      // problem (a missing ack costs a 2 s wait each time), so stop using it and say so
-      netlink.close();
-      netlink = null;
-      netlinkNote = `netlink writes failed (${r.error}); libnftables from now on`;
-      onNote?.(netlinkNote);
-      return again;
+      if (refresh?.method !== "refresh") return viaNft(learnScript(groups, refresh?.method === "replace"));
+      return viaNetlink((w) => w.write(groups), () => learnScript(groups, false));
     },
     schedule: (flush) => void setImmediate(flush),
     now: () => performance.now(),
@@ -143,16 +152,9 @@ function nftables(
     forget(addresses) {
       if (!learning || addresses.length === 0) return FORGOT;
       writer.beforeRemoval();
-      // Over netlink where learned writes go that way: libnftables would first refresh
-      // its cache of every interval set (milliseconds with a large policy). Any failure
-      // there is simply done again below through libnftables, as learned writes are.
-      const fast = netlink && refresh?.method === "refresh" ? netlink.remove(addresses) : null;
-      if (fast?.ok) {
-        writer.removed(addresses);
-        return FORGOT;
-      }
-      let r = nft.run(renderForget(addresses));
-      if (!r.ok && TRANSIENT.test(r.error)) r = nft.run(renderForget(addresses));
+      // over netlink where learned writes go that way, as they do (viaNetlink)
+      let r = viaNetlink((w) => w.remove(addresses), () => renderForget(addresses));
+      if (!r.ok && TRANSIENT.test(r.error)) r = viaNft(renderForget(addresses));
       if (r.ok) {
         writer.removed(addresses);
         return FORGOT;

@@ -70,7 +70,7 @@ export async function planWebhook(
   ]);
   clearTimeout(timer);
   if (destinations.length === 0) {
-    o.log.emit("webhook.unresolved", { url: url.url, error: `${url.host} did not resolve through the upstreams within ${START_RESOLVE_MS / 1000} s (search list applied); retrying with backoff, denied names are not sent meanwhile` }, "error");
+    o.log.emit("webhook.unresolved", { url: url.url, error: `${url.host} did not resolve through the upstreams (search list applied; start-up waits at most ${START_RESOLVE_MS / 1000} s); retrying with backoff, denied names are not sent meanwhile` }, "error");
   }
   // https: the certificate must be for the URL's host (a name, or an address in its SANs)
   const tls = url.tls ? { serverName: url.host, ...(o.ca ? { ca: o.ca } : {}) } : undefined;

@@ -1,5 +1,5 @@
 // Splits one learn write into nfnetlink batches small enough for the socket that carries
-// them. Why: every NEWSETELEM is acked, the kernel queues all acks of a batch on the
+// them. Why: every message (NEWSETELEM, DELSETELEM) is acked, the kernel queues all acks of a batch on the
 // receive buffer inside sendto(), and an ack that does not fit is dropped (the reader
 // then sees ENOBUFS). Where a larger buffer cannot be forced (a user-namespace container:
 // SO_RCVBUFFORCE needs CAP_NET_ADMIN in the initial namespace) a turn with a few hundred
@@ -25,7 +25,7 @@ import { TABLE_NAME } from "./names.ts";
 export interface BatchLimits {
   /** bytes of one batch on the wire, BATCH_BEGIN and BATCH_END included */
   maxBytes: number;
-  /** NEWSETELEM messages (so acks) in one batch */
+  /** set-element messages (so acks) in one batch */
   maxMessages: number;
 }
 
@@ -41,14 +41,18 @@ const BATCH_FRAME = 2 * NLMSG;
 /** the elements of one message stay below this (a nest's length is 16 bits); as buildBatch */
 const MAX_NEST = 60_000;
 
-/** bytes of one element inside the ELEMENTS nest: LIST_ELEM { TIMEOUT, KEY { VALUE }, USERDATA } */
+/**
+ * bytes of one element inside the ELEMENTS nest: LIST_ELEM { TIMEOUT, KEY { VALUE }, USERDATA }.
+ * A delete carries only the KEY; counting it as an add over-estimates, which is safe, and
+ * buildBatch counts it the same way, so each piece still becomes one message.
+ */
 function elementBytes(keyLength: number, udata: Uint8Array | null): number {
   return ATTR + (ATTR + 8) + (ATTR + ATTR + align4(keyLength)) + (udata ? ATTR + align4(udata.length) : 0);
 }
 
 /**
  * `messages` as chunks, in order, each to be sent as one batch: built by buildBatch, a
- * chunk is at most `maxBytes` long and holds at most `maxMessages` NEWSETELEM messages
+ * chunk is at most `maxBytes` long and holds at most `maxMessages` set-element messages
  * (a message is cut into pieces where its elements would outgrow one nest or the batch).
  * A single element larger than a whole batch (only with absurd limits) goes alone: the
  * kernel's refusal then says why. Empty messages are dropped; no messages, no chunks.

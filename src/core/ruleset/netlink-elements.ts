@@ -1,13 +1,15 @@
-// Learned elements as raw nfnetlink messages, for writing them without libnftables: nft
-// 1.0.6 refreshes its cache of the whole table (every interval set's elements) before
-// each command, so with a large static policy one `add element` costs milliseconds
-// (docs/ruleset.md "Learning cost"). What is built here is what nft itself sends for
-// `add element inet egressctl learnedN { ADDR timeout Ns comment "NAME" }` (checked
-// byte for byte against nft's own message), plus NLM_F_ACK so every message is answered.
-// Pure: bytes in, bytes out; the socket is src/effects/nft/netlink-writer.ts.
+// Learned elements as raw nfnetlink messages, for writing and removing them without
+// libnftables: nft 1.0.6 refreshes its cache of the whole table (every interval set's
+// elements) before each command, so with a large static policy one `add element` costs
+// milliseconds (docs/ruleset.md "Learning cost"). What is built here is what nft itself
+// sends for `add element inet egressctl learnedN { ADDR timeout Ns comment "NAME" }` and
+// for `delete element ... { ADDR }` (each checked byte for byte against nft's own
+// message), plus NLM_F_ACK so every message is answered. Pure: bytes in, bytes out; the
+// socket is src/effects/nft/netlink-writer.ts.
 //
-// One batch = one kernel transaction: BATCH_BEGIN, one NEWSETELEM per (set, name) (more
-// when a nest would outgrow 16 bits), BATCH_END. The kernel commits all or nothing.
+// One batch = one kernel transaction: BATCH_BEGIN, one NEWSETELEM (or DELSETELEM) per
+// (set, name) (more when a nest would outgrow 16 bits), BATCH_END. The kernel commits all
+// or nothing.
 // Constants from the kernel uapi: linux/netlink.h, linux/netfilter/nfnetlink.h,
 // linux/netfilter/nf_tables.h, linux/netfilter.h.
 import { parseAddress } from "../net/ip.ts";
@@ -70,12 +72,13 @@ export interface SetElemMessage {
   remove?: boolean;
 }
 
-/** What each NEWSETELEM of a batch carries, by sequence number, for error messages. */
+/** What each NEWSETELEM (or DELSETELEM) of a batch carries, by sequence number, for error messages. */
 export interface BatchPart {
   seq: number;
   set: string;
   comment?: string;
   count: number;
+  remove?: boolean;
 }
 
 export interface Batch {
@@ -191,7 +194,8 @@ export function commentUdata(comment: string | undefined): Uint8Array | null {
 /**
  * One nfnetlink batch adding `messages`' elements (create or update: no NLM_F_EXCL, so
  * an existing element gets the new timeout on Linux >= 6.10, as with nft's `add
- * element`). Sequence numbers run from `seq` (BATCH_BEGIN) to `end` (BATCH_END).
+ * element`), or deleting them for a message marked `remove`. Sequence numbers run from
+ * `seq` (BATCH_BEGIN) to `end` (BATCH_END).
  */
 export function buildBatch(messages: readonly SetElemMessage[], seq: number): Batch {
   const w = new Writer();
@@ -238,7 +242,7 @@ export function buildBatch(messages: readonly SetElemMessage[], seq: number): Ba
       }
       w.end(list);
       w.endMsg(at);
-      parts.push({ seq: s, set: m.set, comment: m.comment, count: i - from });
+      parts.push({ seq: s, set: m.set, comment: m.comment, count: i - from, ...(m.remove ? { remove: true } : {}) });
     }
   }
   const end = next();
@@ -291,7 +295,10 @@ export function learnMessages(groups: readonly { name?: string; elements: readon
 export function forgetMessages(addresses: readonly { family: 4 | 6; address: string }[]): SetElemMessage[] {
   const out: SetElemMessage[] = [];
   for (const f of [4, 6] as const) {
-    const keys = addresses.filter((a) => a.family === f).map((a) => addressKey(f, a.address));
+    // once per key: a key twice in one DELSETELEM fails the batch (ENOENT the second
+    // time), and two spellings of one IPv6 address are one key
+    const unique = new Map(addresses.filter((a) => a.family === f).map((a) => addressKey(f, a.address)).map((k) => [k.join("."), k]));
+    const keys = [...unique.values()];
     if (keys.length === 0) continue;
     const set = f === 4 ? LEARNED_V4 : LEARNED_V6;
     out.push({ set, elements: keys.map((key) => ({ key, timeoutMs: 1000 })) });

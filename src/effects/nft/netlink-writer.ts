@@ -1,18 +1,18 @@
-// Learned elements straight to the kernel over a NETLINK_NETFILTER socket, bypassing
-// libnftables: nft 1.0.6 re-reads every interval set of the table before each command,
-// which makes one learn write cost milliseconds under a large static policy
+// Learned elements straight to the kernel over a NETLINK_NETFILTER socket, added and
+// removed, bypassing libnftables: nft 1.0.6 re-reads every interval set of the table
+// before each command, which makes one learn write cost milliseconds under a large static policy
 // (docs/ruleset.md "Learning cost"). The messages are built in
 // src/core/ruleset/netlink-elements.ts; this file only owns the socket.
 //
 // One socket for the life of the process, opened in the network namespace of the caller.
 // One batch = one transaction: the kernel handles the batch inside sendto() and queues
-// one NLMSG_ERROR per NEWSETELEM (0 = ack) before sendto() returns, so the acks are read
+// one NLMSG_ERROR per message (0 = ack) before sendto() returns, so the acks are read
 // with a blocking recv bounded by SO_RCVTIMEO (a missing ack cannot hang serve). Replies
 // carry the sequence numbers of their batch; anything else (a late reply of an earlier
 // batch) is skipped.
 //
 // One write is as many batches as the socket's buffers need (src/core/ruleset/
-// netlink-batches.ts says why, and why splitting is safe for additions): the buffers
+// netlink-batches.ts says why, and why splitting is safe for what is sent here): the buffers
 // actually in force are read back after asking for large ones, since the kernel may
 // grant less (no CAP_NET_ADMIN in the initial user namespace, net.core.rmem_max). The
 // batches go one after the other; the first that fails ends the write with its error.
@@ -200,7 +200,9 @@ export function openNetlinkWriter(options: NetlinkWriterOptions = {}): NetlinkWr
         pending.delete(r.seq);
         if (r.error === 0) continue;
         const part = batch.parts.find((p) => p.seq === r.seq);
-        const what = part ? `adding ${part.count} element(s) to ${part.set}${part.comment ? ` (${part.comment})` : ""}` : "the batch";
+        const what = part
+          ? `${part.remove ? "removing" : "adding"} ${part.count} element(s) ${part.remove ? "from" : "to"} ${part.set}${part.comment ? ` (${part.comment})` : ""}`
+          : "the batch";
         errors.push(`netlink: ${what}: ${errnoText(r.error ?? 0)}${r.message ? `: ${r.message}` : ""}`);
         if (r.seq === batch.begin) pending.clear(); // the batch as a whole failed
       }

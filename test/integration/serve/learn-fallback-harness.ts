@@ -3,12 +3,16 @@
 // writer's socket is opened in THAT namespace (setns, then back): the kernel there has no
 // egressctl table and refuses every batch (ENOENT), a real netlink failure, while
 // libnftables keeps writing here. Without it, the writer opens here as serve's would.
-// Reads {policy, writerNetns?, rounds: [[{name, elements}]]} on stdin; each round's
-// groups are learned in one event-loop turn (one flush). Prints what serve would report.
+// Reads {policy, writerNetns?, rounds: [[{name, elements}]], forget?: [{family, address}]}
+// on stdin; each round's groups are learned in one event-loop turn (one flush). With
+// `forget`, those addresses are put into the learned sets through libnftables first, and
+// the enforcer's forget() (a reload's prune) is the first kernel write it makes after
+// the install. Prints what serve would report.
 import { closeSync, openSync } from "node:fs";
 import { dlopen, FFIType } from "bun:ffi";
 import { createEnforcer } from "../../../src/app/serve/enforcer.ts";
 import type { LearnElement } from "../../../src/core/learn/table.ts";
+import { renderLearn } from "../../../src/core/ruleset/learn.ts";
 import { openNftBackend } from "../../../src/effects/nft/backend.ts";
 import { openNetlinkWriter } from "../../../src/effects/nft/netlink-writer.ts";
 import { env, policy } from "../../unit/ruleset/env.ts";
@@ -34,7 +38,8 @@ function inNetns<T>(path: string, fn: () => T): T {
   }
 }
 
-type Req = { policy: string; writerNetns?: string; rounds: { name: string; elements: LearnElement[] }[][] };
+type Address = { family: 4 | 6; address: string };
+type Req = { policy: string; writerNetns?: string; rounds: { name: string; elements: LearnElement[] }[][]; forget?: Address[] };
 const req: Req = JSON.parse(await Bun.stdin.text());
 const backend = openNftBackend({ EGRESSCTL_NFT_BACKEND: "library" });
 if ("unavailable" in backend) throw new Error(backend.unavailable);
@@ -47,6 +52,12 @@ const open = () => {
 const { mode: _m, ...planEnv } = env();
 const enforcer = createEnforcer("dns+nftables", "nftables", backend, planEnv, true, (n) => notes.push(n), open);
 const installed = enforcer.install(policy(req.policy));
+let forgot: ReturnType<typeof enforcer.forget> | null = null;
+if (req.forget) {
+  const seeded = backend.run(renderLearn(req.forget.map((a) => ({ ...a, timeoutSec: 300 })), "seed.example"));
+  if (!seeded.ok) throw new Error(seeded.error);
+  forgot = enforcer.forget(req.forget);
+}
 const writer = [enforcer.refreshMethod()?.writer ?? null];
 const rounds: ({ ok: true } | { ok: false; error: string })[] = [];
 for (const groups of req.rounds) {
@@ -61,4 +72,4 @@ for (const groups of req.rounds) {
   writer.push(enforcer.refreshMethod()?.writer ?? null);
 }
 // no cleanup(): the table stays for the test to read; the lab's namespace goes with it
-console.log(JSON.stringify({ installed: installed.ok, opened, writer, rounds, notes }));
+console.log(JSON.stringify({ installed: installed.ok, opened, writer, rounds, notes, ...(forgot ? { forgot } : {}) }));

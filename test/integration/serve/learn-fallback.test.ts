@@ -38,10 +38,10 @@ const ROUNDS: Group[][] = [
   [{ name: "late.example", elements: [{ family: 4, address: "203.0.113.62", timeoutSec: 600 }] }],
 ];
 
-async function run(writerNetns?: string): Promise<Out> {
+async function run(writerNetns?: string, forget?: { family: 4 | 6; address: string }[]): Promise<Out & { forgot?: unknown }> {
   // the refresh method forced: the netlink writer is used only where re-adding refreshes
   const r = await lab.exec("sandbox", [process.execPath, HARNESS], {
-    stdin: JSON.stringify({ policy: POLICY, writerNetns, rounds: ROUNDS }),
+    stdin: JSON.stringify({ policy: POLICY, writerNetns, rounds: ROUNDS, ...(forget ? { forget } : {}) }),
     env: { EGRESSCTL_ELEMENT_REFRESH: "refresh" },
     timeoutMs: 30_000,
   });
@@ -86,9 +86,25 @@ describe("learn writes when netlink fails", () => {
     expect((await lab.exec("world", ["nft", "list", "ruleset"])).stdout.trim()).toBe("");
   }, 60_000);
 
+  test("a removal (a reload's prune) the kernel refuses over netlink lands through libnftables, noted once", async () => {
+    const gone = [{ family: 4 as const, address: "203.0.113.70" }, { family: 6 as const, address: "2001:db8:310::70" }];
+    const out = await run(`/run/netns/${lab.world}`, gone);
+    expect(out.forgot).toEqual({ ok: true });
+    expect(out.notes).toHaveLength(1);
+    expect(out.notes[0]).toMatch(/^netlink writes failed \(netlink: (adding|removing) \d element\(s\) (to|from) learned[46]: ENOENT .*\); libnftables from now on$/);
+    // the seeded addresses are gone; what the rounds learned afterwards is there
+    expect(await learned()).toEqual(WANT);
+  }, 60_000);
+
   test("control: a netlink writer in serve's own namespace keeps writing, nothing noted", async () => {
     const out = await run();
     expect(out).toEqual({ installed: true, opened: 1, writer: ["netlink", "netlink", "netlink"], rounds: [{ ok: true }, { ok: true }], notes: [] });
+    expect(await learned()).toEqual(WANT);
+  }, 60_000);
+
+  test("control: a removal over netlink in serve's own namespace, nothing noted", async () => {
+    const out = await run(undefined, [{ family: 4, address: "203.0.113.70" }, { family: 6, address: "2001:db8:310::70" }]);
+    expect(out).toMatchObject({ forgot: { ok: true }, notes: [], writer: ["netlink", "netlink", "netlink"] });
     expect(await learned()).toEqual(WANT);
   }, 60_000);
 });

@@ -3,7 +3,7 @@
 // parts), nothing is lost, duplicated or reordered, and a write that fits stays whole.
 import { describe, expect, test } from "bun:test";
 import { ACK_COST, batchLimits, splitBatches, type BatchLimits } from "../../../src/core/ruleset/netlink-batches.ts";
-import { buildBatch, type SetElemMessage } from "../../../src/core/ruleset/netlink-elements.ts";
+import { buildBatch, forgetMessages, type SetElemMessage } from "../../../src/core/ruleset/netlink-elements.ts";
 
 const v4 = (i: number) => Uint8Array.of(203, 0, 113, i & 0xff);
 const v6 = (i: number) => Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (i >> 8) & 0xff, i & 0xff]);
@@ -18,7 +18,7 @@ function messages(names: number, per: number): SetElemMessage[] {
 }
 
 /** every element with its set and comment, in order: what the kernel is asked to hold */
-const flat = (ms: readonly SetElemMessage[]) => ms.flatMap((m) => m.elements.map((e) => `${m.set}|${m.comment}|${e.key.join(".")}|${e.timeoutMs}`));
+const flat = (ms: readonly SetElemMessage[]) => ms.flatMap((m) => m.elements.map((e) => `${m.remove ? "del" : "add"}|${m.set}|${m.comment}|${e.key.join(".")}|${e.timeoutMs}`));
 
 function check(ms: SetElemMessage[], limits: BatchLimits): SetElemMessage[][] {
   const chunks = splitBatches(ms, limits);
@@ -70,6 +70,30 @@ describe("splitBatches", () => {
     ] as const) {
       check(messages(names, per), { maxBytes, maxMessages });
     }
+  });
+
+  test("a removal split anywhere: every piece keeps its kind, each key's add comes before its delete", () => {
+    const addresses = Array.from({ length: 600 }, (_, i) => ({ family: (i % 2 ? 6 : 4) as 4 | 6, address: i % 2 ? `2001:db8::${i.toString(16)}` : `203.0.${113 + (i >> 8)}.${i & 0xff}` }));
+    const ms = forgetMessages(addresses);
+    for (const limits of [{ maxBytes: 4096, maxMessages: 3 }, { maxBytes: 1 << 20, maxMessages: 1 }, { maxBytes: 2000, maxMessages: 100 }]) {
+      const chunks = check(ms, limits);
+      const order = chunks.flat().flatMap((m) => m.elements.map((e) => `${m.remove ? "del" : "add"} ${m.set} ${e.key.join(".")}`));
+      for (const a of addresses) {
+        const set = a.family === 4 ? "learned4" : "learned6";
+        const key = forgetMessages([a])[0]!.elements[0]!.key.join(".");
+        const added = order.indexOf(`add ${set} ${key}`);
+        const deleted = order.indexOf(`del ${set} ${key}`);
+        expect(added).toBeGreaterThanOrEqual(0);
+        expect(deleted).toBeGreaterThan(added);
+      }
+      // the kind survives the cut: as many deletes as there were keys, none turned into adds
+      expect(order.filter((o) => o.startsWith("del")).length).toBe(addresses.length);
+    }
+  });
+
+  test("forgetMessages: each key once, however often or however spelled it is listed", () => {
+    const ms = forgetMessages([{ family: 6, address: "2001:db8::1" }, { family: 6, address: "2001:db8:0:0::1" }, { family: 4, address: "203.0.113.1" }, { family: 4, address: "203.0.113.1" }]);
+    expect(ms.map((m) => m.elements.length)).toEqual([1, 1, 1, 1]);
   });
 
   test("an element larger than a whole batch goes alone; empty messages vanish", () => {
