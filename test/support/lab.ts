@@ -190,6 +190,29 @@ async function must(argv: string[]): Promise<void> {
   if (code !== 0) throw new Error(`lab: '${argv.join(" ")}' failed (${code}): ${err.trim()}`);
 }
 
+/**
+ * Reads a process's stdout until it has printed `marker` (its "ready" line, say). The
+ * reader is handed back still locked, with what was read, for callers that read on;
+ * release it otherwise. `exited` words the error when the process ends first.
+ */
+export async function waitForOutput(
+  proc: Subprocess<"ignore" | "pipe", "pipe", "pipe">,
+  marker: string,
+  what: string,
+  exited: () => Promise<string> | string = () => `${what}: the process exited first`,
+) {
+  const reader = proc.stdout.getReader();
+  const dec = new TextDecoder();
+  let seen = "";
+  await waitFor(what, async () => {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(await exited());
+    seen += dec.decode(value, { stream: true });
+    return seen.includes(marker);
+  });
+  return { reader, seen };
+}
+
 /** Polls `check` until it returns true or the time is up; for readiness, never for timing. */
 export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;

@@ -8,7 +8,6 @@ import type { EventLog } from "../../effects/log/events.ts";
 const QTYPES: Record<number, string> = { 1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV", 64: "SVCB", 65: "HTTPS", 255: "ANY" };
 export const qtypeName = (t: number) => QTYPES[t] ?? `TYPE${t}`;
 
-
 /** `denied`: told each denied name (the deny webhook), after the log and the ring */
 export function eventToLog(ev: DnsEvent, log: EventLog, violations: Ring<Record<string, unknown>>, denied?: (name: string) => void): void {
   switch (ev.type) {

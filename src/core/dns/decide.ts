@@ -30,6 +30,9 @@ export type QueryAction =
   | { kind: "answer"; response: Buffer; reason: "formerr" | "notimp"; detail: string }
   | { kind: "drop"; reason: string };
 
+const ODD_NAME: Decision = Object.freeze({ action: "deny" });
+const ODD_RULE = "name has characters no policy name can match";
+
 export function decideQuery(packet: Uint8Array, decide: Decide, audit = false): QueryAction {
   if (packet.length < HEADER_LEN) return { kind: "drop", reason: "shorter than a DNS header" };
   if (packet[2]! & 0x80) return { kind: "drop", reason: "a response, not a query" };
@@ -37,16 +40,17 @@ export function decideQuery(packet: Uint8Array, decide: Decide, audit = false): 
   if (!parsed.ok) return { kind: "answer", response: headerOnlyAnswer(packet, RCODE.FORMERR), reason: "formerr", detail: parsed.reason };
   const q = parsed.q;
   if (q.opcode !== 0) return { kind: "answer", response: localAnswer(packet, q, RCODE.NOTIMP), reason: "notimp", detail: `opcode ${q.opcode}` };
-  const decision: Decision = q.odd ? { action: "deny" } : decide(q.name);
-  const forward = (audited?: string): QueryAction => ({
-    kind: "forward", name: q.name, qtype: q.qtype, qclass: q.qclass, edns: q.edns ? { udpSize: q.edns.udpSize } : null, q, query: upstreamQuery(packet, q), decision,
-    ...(audited ? { audited } : {}),
-  });
-  if (decision.action === "allow") return forward();
-  const rule = q.odd ? "name has characters no policy name can match" : ruleText(decision);
-  if (audit && !isProbeName(q.name)) return forward(rule);
-  const ede = q.odd ? `blocked by egressctl: ${rule}` : `blocked by egressctl ${rule}`;
-  return { kind: "answer", response: localAnswer(packet, q, RCODE.NXDOMAIN, ede), reason: "denied", name: q.name, qtype: q.qtype, rule };
+  const decision: Decision = q.odd ? ODD_NAME : decide(q.name);
+  let audited: string | undefined;
+  if (decision.action !== "allow") {
+    const rule = q.odd ? ODD_RULE : ruleText(decision);
+    if (!audit || isProbeName(q.name)) {
+      const ede = q.odd ? `blocked by egressctl: ${rule}` : `blocked by egressctl ${rule}`;
+      return { kind: "answer", response: localAnswer(packet, q, RCODE.NXDOMAIN, ede), reason: "denied", name: q.name, qtype: q.qtype, rule };
+    }
+    audited = rule;
+  }
+  return { kind: "forward", name: q.name, qtype: q.qtype, qclass: q.qclass, edns: q.edns ? { udpSize: q.edns.udpSize } : null, q, query: upstreamQuery(packet, q), decision, audited };
 }
 
 /** "rule egress[2] deny evil.example.com" or "default deny": the words in EDE and logs. */

@@ -61,7 +61,7 @@ const PROBE_TICK_MS = 500;
 export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
   if (opts.upstreams.length === 0) throw new Error("dns proxy: no upstream resolver configured");
   const given = opts.mark === undefined ? EXEMPT_MARK : opts.mark;
-  const markOf = typeof given === "function" ? given : () => given;
+  const marks = opts.upstreams.map((u) => (typeof given === "function" ? given(u) : given));
   const timeoutMs = opts.timeoutMs ?? 2000;
   const emit = opts.onEvent ?? (() => {});
   const stats = newStats();
@@ -73,12 +73,12 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
   try {
     // the closer first: if a later upstream fails to open, the earlier ones are closed
     closers.push(() => udp.forEach((u) => u.close()));
-    for (const u of opts.upstreams) udp.push(await UdpUpstream.open(u, markOf(u)));
+    for (const [i, u] of opts.upstreams.entries()) udp.push(await UdpUpstream.open(u, marks[i]!));
     const deps: ForwarderDeps = {
       upstreams: opts.upstreams,
       health,
       udp: (i, query, q) => udp[i]!.query(query, q, timeoutMs),
-      tcp: (i, query, q) => tcpQuery(opts.upstreams[i]!, query, q, timeoutMs, markOf(opts.upstreams[i]!)),
+      tcp: (i, query, q) => tcpQuery(opts.upstreams[i]!, query, q, timeoutMs, marks[i]!),
       learn: opts.learn,
       learnTimeoutMs: opts.learnTimeoutMs ?? 2000,
       shouldLearn: opts.shouldLearn ?? null,

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
-import { Lab, LAB, waitFor } from "../../support/lab.ts";
+import { Lab, LAB, waitFor, waitForOutput } from "../../support/lab.ts";
 import { startWorld } from "../../support/world.ts";
 import { CLIENTS, curl, mustApply, requireBinary, udp } from "./support.ts";
 
@@ -87,14 +87,9 @@ describe("deny default, reject", () => {
     await Bun.sleep(300);
     const go = join(lab.dir, "go");
     const client = lab.spawn("sandbox", ["python3", CLIENTS, "flow", host, "7000", go]);
-    const reader = client.stdout.getReader();
-    let out = "";
-    await waitFor("first echo", async () => {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("flow client exited early");
-      out += new TextDecoder().decode(value);
-      return out.includes("echo one");
-    });
+    const first = await waitForOutput(client, "echo one", "first echo", () => "flow client exited early");
+    const reader = first.reader;
+    let out = first.seen;
     await mustApply(lab, "defaultAction: deny\n"); // the address is no longer allowed
     expectRefusedFast(await curl(lab, host));
     writeFileSync(go, "");

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { LAB, Lab, waitFor } from "../../support/lab.ts";
+import { LAB, Lab, waitForOutput } from "../../support/lab.ts";
 import { defaultZones, renderZone } from "../../support/zones.ts";
 import type { Served } from "../../support/serve.ts";
 import { args, curl, dig, policyText, serve, serveExit, status, useLab, waitUntil, writePolicy } from "./helpers-serve.ts";
@@ -36,12 +36,7 @@ afterEach(async () => {
 async function startReceiver(codes = "200", extra: string[] = []): Promise<void> {
   const out = `${lab.dir}/webhook-${++n}.jsonl`;
   const proc = lab.spawn("world", ["python3", RECEIVER, "--port", String(PORT), "--codes", codes, "--out", out, ...extra]);
-  const reader = proc.stdout.getReader();
-  await waitFor("webhook receiver ready", async () => {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("webhook receiver exited");
-    return new TextDecoder().decode(value).includes("ready");
-  });
+  const { reader } = await waitForOutput(proc, "ready", "webhook receiver ready");
   reader.releaseLock();
   receiver = { proc, out };
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { afterAll, afterEach, beforeAll } from "bun:test";
 import { startKnot } from "../../support/knot.ts";
-import { LAB, Lab, waitFor } from "../../support/lab.ts";
+import { LAB, Lab, waitFor, waitForOutput } from "../../support/lab.ts";
 import { startWorld } from "../../support/world.ts";
 import { BIN, startServe, type Served } from "../../support/serve.ts";
 
@@ -228,14 +228,7 @@ const STUB = join(import.meta.dir, "..", "..", "support", "dns-stub.ts");
 export async function startStub(lab: Lab, cfg: { listen: string; forward: string; delayMs?: number }): Promise<Subprocess> {
   const path = lab.file(`stub-${++n}.json`, JSON.stringify(cfg));
   const proc = lab.spawn("world", [process.execPath, STUB, path]);
-  const reader = proc.stdout.getReader();
-  let seen = "";
-  await waitFor("stub ready", async () => {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`stub exited: ${await new Response(proc.stderr).text()}`);
-    seen += new TextDecoder().decode(value);
-    return seen.includes('"ready"');
-  });
+  const { reader } = await waitForOutput(proc, '"ready"', "stub ready", async () => `stub exited: ${await new Response(proc.stderr).text()}`);
   // keep draining its query log so the pipe never fills
   void (async () => {
     for (;;) if ((await reader.read()).done) return;
