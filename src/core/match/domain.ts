@@ -8,7 +8,7 @@
 // A lookup is then one pass over the name's characters probing a hash table at each
 // dot (name-table.ts). Decisions are created once at compile time; a lookup allocates
 // nothing.
-import type { Decision, Policy, Rule } from "../policy/types.ts";
+import type { Decision, Layer, Policy, Rule } from "../policy/types.ts";
 import { checkName } from "../policy/name.ts";
 import { NameTable, step } from "./name-table.ts";
 
@@ -20,15 +20,16 @@ export function normaliseName(name: string): string | null {
 
 export type DomainMatcher = (name: string) => Decision;
 
-export function compileDomainMatcher(policy: Policy): DomainMatcher {
-  const fallback: Decision = Object.freeze({ action: policy.defaultAction });
+/** `layer`: which layer the rules are (the policy's, or an always list: always/layered.ts) */
+export function compileDomainMatcher(policy: Policy, layer: Layer = "policy"): DomainMatcher {
+  const fallback: Decision = Object.freeze({ action: policy.defaultAction, layer });
   const firstExact = new Map<string, Rule>();
   const firstWild = new Map<string, Rule>();
   for (const r of policy.rules) {
     if (r.kind === "exact" && !firstExact.has(r.name!)) firstExact.set(r.name!, r);
     else if (r.kind === "wildcard" && !firstWild.has(r.name!)) firstWild.set(r.name!, r);
   }
-  const decide = (r: Rule): Decision => Object.freeze({ action: r.action, rule: r });
+  const decide = (r: Rule): Decision => Object.freeze({ action: r.action, rule: r, layer });
 
   // Wildcards with fewer labels first, so each one's nearest covering wildcard is final.
   const wild = new Map<string, Decision>();

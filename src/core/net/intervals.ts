@@ -64,21 +64,21 @@ export function lookupAddress(policy: Policy, addr: string): Decision {
     for (const r of policy.rules) {
       if (!r.cidr || r.cidr.family !== a.family) continue;
       const { start, end } = cidrRange(r.cidr);
-      if (a.value >= start && a.value <= end) return { action: r.action, rule: r };
+      if (a.value >= start && a.value <= end) return { action: r.action, rule: r, layer: "policy" };
     }
   }
-  return { action: policy.defaultAction };
+  return { action: policy.defaultAction, layer: "policy" };
 }
 
 export type AddressMatcher = (a: Address) => Decision;
 
 /** Binary search over painted segments; decisions are built once, here. */
 export function compileAddressMatcher(policy: Policy): AddressMatcher {
-  const fallback: Decision = Object.freeze({ action: policy.defaultAction });
+  const fallback: Decision = Object.freeze({ action: policy.defaultAction, layer: "policy" as const });
   const table = (family: Family) => {
     const segs = paint(policy.rules, family);
     const memo = new Map<Rule, Decision>();
-    const decision = (r: Rule) => memo.get(r) ?? memo.set(r, Object.freeze({ action: r.action, rule: r })).get(r)!;
+    const decision = (r: Rule) => memo.get(r) ?? memo.set(r, Object.freeze({ action: r.action, rule: r, layer: "policy" as const })).get(r)!;
     return { starts: segs.map((s) => s.start), ends: segs.map((s) => s.end), decisions: segs.map((s) => decision(s.rule)) };
   };
   const t4 = table(4);

@@ -26,7 +26,7 @@ export function explain(policy: Policy, query: string): Explanation {
   if (name === null) {
     return { query: q, kind: "name", action: "deny", reason: `"${q}" is not a valid DNS name; no query for it can be allowed` };
   }
-  return result(name, "name", matchName(policy.rules, name) ?? { action: policy.defaultAction },
+  return result(name, "name", matchName(policy.rules, name) ?? { action: policy.defaultAction, layer: "policy" },
     `no rule matches ${name}, so defaultAction (${policy.defaultAction}) applies`);
 }
 
@@ -34,7 +34,7 @@ export function explain(policy: Policy, query: string): Explanation {
 function matchName(rules: readonly Rule[], name: string): Decision | undefined {
   for (const r of rules) {
     const hit = r.kind === "exact" ? r.name === name : r.kind === "wildcard" && name.endsWith(`.${r.name}`);
-    if (hit) return { action: r.action, rule: r };
+    if (hit) return { action: r.action, rule: r, layer: "policy" };
   }
   return undefined;
 }

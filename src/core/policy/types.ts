@@ -44,10 +44,17 @@ export const DENY_ALL: Policy = Object.freeze({
   rules: [],
 }) as Policy;
 
+/**
+ * Which layer decided: the operator's always lists (deny.always, then allow.always) sit
+ * above the policy, whatever the policy's source (docs/always-rules.md).
+ */
+export type Layer = "deny.always" | "allow.always" | "policy";
+
 export interface Decision {
   action: Action;
   /** the deciding rule; absent when defaultAction decided */
   rule?: Rule;
+  layer: Layer;
 }
 
 /** Disjoint allow and deny ranges per family, sorted, non-overlapping, coalesced. */

@@ -21,7 +21,7 @@ export function rule(index: number, action: "allow" | "deny", raw: string): Rule
 export function decider(rules: Rule[], fallback: "allow" | "deny" = "deny"): (n: string) => Decision {
   return (n) => {
     const r = rules.find((x) => x.name === n);
-    return r ? { action: r.action, rule: r } : { action: fallback };
+    return r ? { action: r.action, rule: r, layer: "policy" } : { action: fallback, layer: "policy" };
   };
 }
 

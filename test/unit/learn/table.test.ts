@@ -61,7 +61,7 @@ describe("LearnTable", () => {
 
 test("rebinding guard: only explicit deny rules stop learning", () => {
   const denyRule = { index: 1, action: "deny" as const, raw: "203.0.113.0/24", kind: "cidr" as const, target: "203.0.113.0/24" };
-  const guard = rebindingGuard((a): Decision => (a.family === 4 && a.value >> 8n === 0xcb0071n ? { action: "deny", rule: denyRule } : { action: "deny" }));
+  const guard = rebindingGuard((a): Decision => (a.family === 4 && a.value >> 8n === 0xcb0071n ? { action: "deny", rule: denyRule, layer: "policy" } : { action: "deny", layer: "policy" }));
   expect(guard(v4("203.0.113.99"))).toBe(false);
   expect(guard(v4("198.51.100.1"))).toBe(true); // default deny says nothing about learning
   expect(guard(v4("not an address"))).toBe(false);
@@ -70,7 +70,7 @@ test("rebinding guard: only explicit deny rules stop learning", () => {
 test("rebinding guard: verdicts remembered per address, same answers, bounded", () => {
   const denyRule = { index: 1, action: "deny" as const, raw: "203.0.113.0/24", kind: "cidr" as const, target: "203.0.113.0/24" };
   let parsed = 0;
-  const guard = rebindingGuard((a): Decision => (parsed++, a.family === 4 && a.value >> 8n === 0xcb0071n ? { action: "deny", rule: denyRule } : { action: "deny" }));
+  const guard = rebindingGuard((a): Decision => (parsed++, a.family === 4 && a.value >> 8n === 0xcb0071n ? { action: "deny", rule: denyRule, layer: "policy" } : { action: "deny", layer: "policy" }));
   for (let i = 0; i < 3; i++) {
     expect(guard(v4("203.0.113.99"))).toBe(false);
     expect(guard(v4("198.51.100.1"))).toBe(true);

@@ -6,10 +6,10 @@ import { int, pick, policyOf, prng } from "./random.ts";
 /** The contract read literally: scan the rules in order, first match decides. */
 function reference(p: Policy, name: string): Decision {
   for (const r of p.rules) {
-    if (r.kind === "exact" && r.name === name) return { action: r.action, rule: r };
-    if (r.kind === "wildcard" && name.endsWith(`.${r.name}`)) return { action: r.action, rule: r };
+    if (r.kind === "exact" && r.name === name) return { action: r.action, rule: r, layer: "policy" };
+    if (r.kind === "wildcard" && name.endsWith(`.${r.name}`)) return { action: r.action, rule: r, layer: "policy" };
   }
-  return { action: p.defaultAction };
+  return { action: p.defaultAction, layer: "policy" };
 }
 
 describe("compileDomainMatcher", () => {
