@@ -14,7 +14,7 @@
 //   the action says which rule would have denied it, so it is still reported. Except
 //   egressctl's own probe names (probe-names.ts): their local answer is the proof that
 //   the redirect holds, for the self-test and doctor alike.
-import type { Decision } from "../policy/types.ts";
+import type { Decision, Layer } from "../policy/types.ts";
 import { headerOnlyAnswer, localAnswer, RCODE, upstreamQuery } from "./build.ts";
 import { type ParsedQuery, parseQuery } from "./query.ts";
 import { HEADER_LEN } from "./wire.ts";
@@ -26,11 +26,11 @@ export type QueryAction =
   | { kind: "forward"; name: string; qtype: number; qclass: number; edns: { udpSize: number } | null; q: ParsedQuery; query: Buffer; decision: Decision;
       /** audit only: the rule text that would have denied the name */
       audited?: string }
-  | { kind: "answer"; response: Buffer; reason: "denied"; name: string; qtype: number; rule: string }
+  | { kind: "answer"; response: Buffer; reason: "denied"; name: string; qtype: number; rule: string; layer: Layer }
   | { kind: "answer"; response: Buffer; reason: "formerr" | "notimp"; detail: string }
   | { kind: "drop"; reason: string };
 
-const ODD_NAME: Decision = Object.freeze({ action: "deny" });
+const ODD_NAME: Decision = Object.freeze({ action: "deny", layer: "policy" });
 const ODD_RULE = "name has characters no policy name can match";
 
 export function decideQuery(packet: Uint8Array, decide: Decide, audit = false): QueryAction {
@@ -46,14 +46,17 @@ export function decideQuery(packet: Uint8Array, decide: Decide, audit = false): 
     const rule = q.odd ? ODD_RULE : ruleText(decision);
     if (!audit || isProbeName(q.name)) {
       const ede = q.odd ? `blocked by egressctl: ${rule}` : `blocked by egressctl ${rule}`;
-      return { kind: "answer", response: localAnswer(packet, q, RCODE.NXDOMAIN, ede), reason: "denied", name: q.name, qtype: q.qtype, rule };
+      return { kind: "answer", response: localAnswer(packet, q, RCODE.NXDOMAIN, ede), reason: "denied", name: q.name, qtype: q.qtype, rule, layer: decision.layer };
     }
     audited = rule;
   }
   return { kind: "forward", name: q.name, qtype: q.qtype, qclass: q.qclass, edns: q.edns ? { udpSize: q.edns.udpSize } : null, q, query: upstreamQuery(packet, q), decision, audited };
 }
 
-/** "rule egress[2] deny evil.example.com" or "default deny": the words in EDE and logs. */
+/** "rule egress[2] deny evil.example.com", "deny.always line 3 evil.example.com" or "default deny": the words in EDE and logs. */
 export function ruleText(d: Decision): string {
-  return d.rule ? `rule egress[${d.rule.index}] ${d.rule.action} ${d.rule.raw}` : `default ${d.action}`;
+  if (!d.rule) return `default ${d.action}`;
+  // an always list's rule: its file and line ("deny.always line 3 evil.example.com")
+  if (d.layer !== "policy") return `${d.layer} line ${d.rule.pos?.line ?? "?"} ${d.rule.raw}`;
+  return `rule egress[${d.rule.index}] ${d.rule.action} ${d.rule.raw}`;
 }

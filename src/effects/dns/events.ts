@@ -1,6 +1,11 @@
 // Events and counters of the DNS proxy, for serve's event log, /status and /metrics.
+import type { LearnedAddress } from "../../core/dns/answer.ts";
+import type { Decision, Layer } from "../../core/policy/types.ts";
+
 export type DnsEvent =
-  | { type: "dns.denied"; name: string; qtype: number; rule: string; client: string; audit?: true }
+  | { type: "dns.denied"; name: string; qtype: number; rule: string; layer: Layer; client: string; audit?: true }
+  /** an allowed name answered by an upstream; `addresses`: the A/AAAA data of the answer */
+  | { type: "dns.allowed"; name: string; qtype: number; decision: Decision; addresses: readonly LearnedAddress[]; client: string }
   | { type: "dns.malformed"; client: string; reason: string }
   | { type: "dns.servfail"; name: string; client: string; reason: string }
   | { type: "upstream.down" | "upstream.up"; upstream: string };

@@ -48,7 +48,7 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
   if (action.kind === "answer") {
     if (action.reason === "denied") {
       d.stats.denied++;
-      d.emit({ type: "dns.denied", name: action.name, qtype: action.qtype, rule: action.rule, client });
+      d.emit({ type: "dns.denied", name: action.name, qtype: action.qtype, rule: action.rule, layer: action.layer, client });
     } else {
       d.stats.malformed++;
       d.emit({ type: "dns.malformed", client, reason: action.detail });
@@ -57,7 +57,7 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
   }
   if (action.audited) {
     d.stats.denied++;
-    d.emit({ type: "dns.denied", name: action.name, qtype: action.qtype, rule: action.audited, client, audit: true });
+    d.emit({ type: "dns.denied", name: action.name, qtype: action.qtype, rule: action.audited, layer: action.decision.layer, client, audit: true });
   }
   const fail = (reason: string) => {
     d.stats.servfail++;
@@ -96,6 +96,7 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
         }
       }
     }
+    if (!action.audited) d.emit({ type: "dns.allowed", name: action.name, qtype: action.qtype, decision: action.decision, addresses: got.sent.info.addresses, client });
     return withId(pickForClient(got, transport, action.q), action.q.id);
   } finally {
     d.stats.inFlight--;

@@ -44,7 +44,16 @@ test("learns once, then answers with the client's ID", async () => {
   const d = deps();
   const out = await handleQuery(d, query("api.example.com", "A", { id: 99 }), "udp", "c");
   expect(out!.readUInt16BE(0)).toBe(99);
-  expect(d.log).toEqual(["udp0", "learn api.example.com 2 ttl 60"]);
+  expect(d.log).toEqual(["udp0", "learn api.example.com 2 ttl 60", "dns.allowed"]);
+});
+
+test("an allowed answer is reported once, after learning, with its addresses and the deciding rule", async () => {
+  const events: any[] = [];
+  const d = deps({ emit: (e) => void events.push(e) });
+  await handleQuery(d, query("api.example.com"), "udp", "c");
+  expect(events).toHaveLength(1);
+  expect(events[0]).toMatchObject({ type: "dns.allowed", name: "api.example.com", qtype: 1, client: "c", decision: { action: "allow", layer: "policy", rule: { index: 0 } } });
+  expect(events[0].addresses.length).toBeGreaterThan(0);
 });
 
 test("a failing or hanging sink gives SERVFAIL", async () => {
@@ -86,7 +95,7 @@ test("audit: a would-be denial is reported, forwarded and answered, and never le
   const d = deps({ audit: true, emit: (e) => void events.push(e) });
   expect(rcode(await handleQuery(d, query("evil.example.com"), "udp", "c"))).toBe(0);
   expect(d.log).toEqual(["udp0"]);
-  expect(events).toEqual([{ type: "dns.denied", name: "evil.example.com", qtype: 1, rule: "default deny", client: "c", audit: true }]);
+  expect(events).toEqual([{ type: "dns.denied", name: "evil.example.com", qtype: 1, rule: "default deny", layer: "policy", client: "c", audit: true }]);
   expect(d.stats).toMatchObject({ denied: 1, forwarded: 1, learnBatches: 0 });
   // an allowed name is still learned in audit mode
   await handleQuery(d, query("api.example.com"), "udp", "c");
@@ -98,7 +107,7 @@ test("a sink returning nothing (the kernel already holds the addresses): answere
   const out = await handleQuery(d, query("api.example.com", "A", { id: 7 }), "udp", "c");
   expect(out!.readUInt16BE(0)).toBe(7);
   expect(d.stats.learnBatches).toBe(1);
-  expect(d.log).toEqual(["udp0", "learn api.example.com"]);
+  expect(d.log).toEqual(["udp0", "learn api.example.com", "dns.allowed"]);
 });
 
 test("a sink that throws: SERVFAIL, with the error's first line as the reason", async () => {
