@@ -9,6 +9,8 @@ import { nameserverExempt } from "../../src/core/ruleset/nameserver-exempt.ts";
 import type { Mode, PlanEnv, Upstream } from "../../src/core/ruleset/model.ts";
 import { DEFAULT_PROXY_PORT, EXEMPT_MARK } from "../../src/core/ruleset/names.ts";
 import { planRuleset } from "../../src/core/ruleset/plan.ts";
+import { parseAlwaysFile } from "../../src/core/always/parse.ts";
+import { noAlwaysRules, type AlwaysRules } from "../../src/core/always/types.ts";
 import { renderRuleset } from "../../src/core/ruleset/render.ts";
 import { parseAddress } from "../../src/core/net/ip.ts";
 
@@ -21,6 +23,7 @@ export interface GoldenCase {
   policyFile: string;
   goldenFile: string;
   env: PlanEnv;
+  always: AlwaysRules;
   rendered: string;
 }
 
@@ -34,14 +37,18 @@ export function goldenCases(): GoldenCase[] {
       const text = readFileSync(policyFile, "utf8");
       const { policy, problems } = loadPolicyText(text, { source: f });
       if (!policy) throw new Error(`${f}: invalid fixture: ${JSON.stringify(problems)}`);
-      const env = envFromHeader(f, text);
+      const { env, always } = envFromHeader(f, text);
       const name = basename(f, ".yaml");
-      return { name, policyFile, goldenFile: join(GOLDEN_DIR, `${name}.nft`), env, rendered: renderRuleset(planRuleset(policy, env)) };
+      return { name, policyFile, goldenFile: join(GOLDEN_DIR, `${name}.nft`), env, always, rendered: renderRuleset(planRuleset(policy, env, always)) };
     });
 }
 
-/** `# golden: mode=dns-only audit drop-silently doh=builtin upstream=ADDR[:PORT] proxy-port=N exempt=A,B webhook=ADDR:PORT` */
-function envFromHeader(file: string, text: string): PlanEnv {
+/**
+ * `# golden: mode=dns-only audit drop-silently doh=builtin upstream=ADDR[:PORT] proxy-port=N exempt=A,B webhook=ADDR:PORT
+ *  doh-443=operator|strict always-deny=T,T always-allow=T,T` (always-*: the lines of deny.always / allow.always)
+ */
+function envFromHeader(file: string, text: string): { env: PlanEnv; always: AlwaysRules } {
+  const always = noAlwaysRules("/golden");
   const m = /^# golden:(.*)$/m.exec(text);
   if (!m) throw new Error(`${file}: first line must be '# golden: ...'`);
   const env: PlanEnv = {
@@ -65,9 +72,13 @@ function envFromHeader(file: string, text: string): PlanEnv {
     else if (k === "upstream") env.upstreams.push(upstream(v));
     else if (k === "exempt") env.nameserverExempt = nameserverExempt(v).list;
     else if (k === "webhook") env.webhook.push(upstream(v));
+    else if (k === "doh-443" && v === "strict") Object.assign(env, { dohStance: "strict", doh: { 4: [], 6: [] } });
+    else if (k === "doh-443" && v === "operator") env.dohStance = "operator";
+    else if (k === "always-deny") always.deny = parseAlwaysFile(v.split(",").join("\n"), "deny", "/golden/deny.always");
+    else if (k === "always-allow") always.allow = parseAlwaysFile(v.split(",").join("\n"), "allow", "/golden/allow.always");
     else throw new Error(`${file}: unknown golden option '${opt}'`);
   }
-  return env;
+  return { env, always };
 }
 
 function upstream(s: string): Upstream {

@@ -28,13 +28,48 @@ export const BUILTIN_DOH: readonly string[] = [
 export type DohList = CidrList;
 
 /**
- * The list for OpenSandbox's two settings together: OPENSANDBOX_EGRESS_BLOCK_DOH_443=false
- * turns the address block off, else OPENSANDBOX_EGRESS_DOH_BLOCKLIST (when set) replaces
- * the built-in list. One place, so apply and serve cannot read them differently.
+ * Where the DoH block sits, from OPENSANDBOX_EGRESS_BLOCK_DOH_443:
+ * - "listed" (unset): egressctl's own default, the list (built-in unless
+ *   OPENSANDBOX_EGRESS_DOH_BLOCKLIST replaces it) on port 443 after the static allows,
+ *   so an explicit allow of a resolver's address wins;
+ * - "operator" (true, with a usable list): the list on port 443 before every allow, as
+ *   OpenSandbox's sidecar drops it;
+ * - "strict" (true, without a usable list): all of port 443, as OpenSandbox's strict
+ *   mode (HTTPS to allowed names is blocked too);
+ * - "off" (false): no DoH block.
  */
-export function dohFromSettings(block: boolean, override: string | undefined): { list: DohList; problems: string[] } {
-  return dohList(block ? override : "");
+export type DohStance = "listed" | "operator" | "strict" | "off";
+
+export interface DohSettings {
+  list: DohList;
+  stance: DohStance;
+  problems: string[];
 }
+
+const TRUE = /^(1|true|yes|y|on)$/i; // OpenSandbox's IsTruthy
+const FALSE = /^(0|false|no|n|off)$/i;
+
+/**
+ * OpenSandbox's two settings together, read in one place so apply and serve cannot read
+ * them differently. `block443` and `override` are the raw variables (undefined: unset).
+ */
+export function dohFromSettings(block443: string | undefined, override: string | undefined): DohSettings {
+  const v = (block443 ?? "").trim();
+  if (FALSE.test(v)) return { list: { 4: [], 6: [] }, stance: "off", problems: [] };
+  if (TRUE.test(v)) {
+    // as OpenSandbox: a list given and usable, else strict (a list of typos fails closed)
+    const r = dohList(override ?? "");
+    const usable = r.list[4].length + r.list[6].length > 0;
+    return { list: r.list, stance: usable ? "operator" : "strict", problems: r.problems };
+  }
+  const r = dohList(override);
+  const problems = v === "" ? r.problems : [`OPENSANDBOX_EGRESS_BLOCK_DOH_443 '${v}' is neither true nor false; read as unset`, ...r.problems];
+  return { list: r.list, stance: "listed", problems };
+}
+
+/** the start-up warning of strict mode: it blocks more than DoH */
+export const STRICT_443_WARNING =
+  "OPENSANDBOX_EGRESS_BLOCK_DOH_443 is true without OPENSANDBOX_EGRESS_DOH_BLOCKLIST: all port 443 (TCP and UDP) is blocked, so HTTPS to allowed names is blocked too";
 
 /**
  * The DoH list in force: the override when the variable is set (even to "", which

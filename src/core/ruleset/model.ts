@@ -2,7 +2,7 @@
 // here knows nft syntax beyond the text of individual rules.
 import type { Family } from "../net/ip.ts";
 import type { CidrList } from "./cidr-list.ts";
-import type { DohList } from "./doh.ts";
+import type { DohList, DohStance } from "./doh.ts";
 import type { StaticSetName } from "./names.ts";
 
 export type Mode = "dns-only" | "dns+nftables";
@@ -22,6 +22,8 @@ export interface PlanEnv {
   upstreams: Upstream[];
   exemptMark: number;
   doh: DohList;
+  /** where the DoH block sits (doh.ts); default "listed" */
+  dohStance?: DohStance;
   /** where serve's own marked TCP connections may go besides DNS: the deny webhook's receiver */
   webhook: Upstream[];
   /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: DNS to these goes out directly (nameserver-exempt.ts) */
@@ -61,6 +63,8 @@ export interface NftSet {
 
 export interface Ruleset {
   policyDigest: string;
+  /** digest of the always lists' address sets, when they hold any */
+  alwaysDigest?: string;
   mode: Mode;
   audit: boolean;
   dropSilently: boolean;

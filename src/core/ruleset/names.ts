@@ -52,6 +52,10 @@ export const STATIC_SETS = {
   deny6: { family: 6, purpose: "static deny CIDRs" },
   doh4: { family: 4, purpose: "DNS-over-HTTPS providers" },
   doh6: { family: 6, purpose: "DNS-over-HTTPS providers" },
+  always_deny4: { family: 4, purpose: "deny.always addresses" },
+  always_deny6: { family: 6, purpose: "deny.always addresses" },
+  always_allow4: { family: 4, purpose: "allow.always addresses" },
+  always_allow6: { family: 6, purpose: "allow.always addresses" },
 } as const;
 export type StaticSetName = keyof typeof STATIC_SETS;
 
@@ -61,6 +65,7 @@ export type StaticSetName = keyof typeof STATIC_SETS;
  * /metrics read survive re-applies.
  */
 export const COUNTERS = {
+  always: "denied_always",
   cidr: "denied_cidr",
   dot: "denied_dot",
   doh: "denied_doh",

@@ -1,8 +1,11 @@
-// The planner: (policy, environment) -> ruleset model. Pure; decides every rule and its
-// order. The order of the filter chain is the security argument, so each rule says why.
+// The planner: (policy, environment, always rules) -> ruleset model. Pure; decides every
+// rule and its order. The order of the filter chain is the security argument, so each
+// rule says why.
+import { noAlwaysRules, type AlwaysRules } from "../always/types.ts";
 import { resolveIntervals } from "../net/intervals.ts";
-import type { Family } from "../net/ip.ts";
-import type { Policy } from "../policy/types.ts";
+import { createHash } from "node:crypto";
+import type { Family, Range } from "../net/ip.ts";
+import type { Policy, Rule } from "../policy/types.ts";
 import { policyDigest } from "./digest.ts";
 import { mergeCidrs, rangeText } from "./elements.ts";
 import type { NftChain, NftRule, NftSet, PlanEnv, Ruleset } from "./model.ts";
@@ -16,9 +19,16 @@ const L4 = "meta l4proto { tcp, udp }";
 
 export const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
 
-export function planRuleset(policy: Policy, env: PlanEnv): Ruleset {
+/**
+ * `always`: the operator's deny.always / allow.always addresses, in sets of their own
+ * (always_deny4/6, always_allow4/6); their names are the DNS proxy's business.
+ */
+export function planRuleset(policy: Policy, env: PlanEnv, always: AlwaysRules = noAlwaysRules()): Ruleset {
   const digest = policyDigest(policy);
-  const comment = `egressctl policy sha256:${digest}`;
+  const alwaysSets = alwaysAddressSets(always);
+  // the always addresses' digest rides along in the chain comment when there are any,
+  // so a kernel that holds other always sets does not look like it matches
+  const comment = `egressctl policy sha256:${digest}${alwaysSets.digest ? ` always ${alwaysSets.digest}` : ""}`;
   const chains: NftChain[] = [];
   const sets: NftSet[] = [];
   if (env.mode === "dns+nftables") {
@@ -28,6 +38,8 @@ export function planRuleset(policy: Policy, env: PlanEnv): Ruleset {
       sets.push({ name: `deny${f}`, family: f, elements: el(iv[f].deny) });
       sets.push({ name: `allow${f}`, family: f, elements: el(iv[f].allow) });
       sets.push({ name: `doh${f}`, family: f, elements: el(mergeCidrs(env.doh[f])) });
+      sets.push({ name: `always_deny${f}`, family: f, elements: el(alwaysSets.deny[f]) });
+      sets.push({ name: `always_allow${f}`, family: f, elements: el(alwaysSets.allow[f]) });
     }
     chains.push({ name: CHAIN_DENY, rules: denyVerdict(env) });
     chains.push({
@@ -52,6 +64,7 @@ export function planRuleset(policy: Policy, env: PlanEnv): Ruleset {
   });
   return {
     policyDigest: digest,
+    ...(alwaysSets.digest ? { alwaysDigest: alwaysSets.digest } : {}),
     mode: env.mode,
     audit: env.audit,
     dropSilently: env.dropSilently,
@@ -131,14 +144,28 @@ function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
   });
   rules.push(...exemptNameservers(env, "accept",
     "the exempt nameservers, port 53 only: their answers are not learned, so what they resolve stays closed unless the policy allows it"));
+  const stance = env.dohStance ?? "listed";
+  const doh: NftRule[] = stance === "strict"
+    ? [{ text: `${L4} th dport ${DOH_PORT} ${deny(COUNTERS.doh)}`, why: "OPENSANDBOX_EGRESS_BLOCK_DOH_443 without a DoH list (strict): all port 443, HTTPS to allowed names included" }]
+    : [
+      { text: `ip daddr @doh4 ${L4} th dport ${DOH_PORT} ${deny(COUNTERS.doh)}`, why: stance === "operator"
+        ? "OPENSANDBOX_EGRESS_BLOCK_DOH_443 with a DoH list: those providers, before every allow (as OpenSandbox)"
+        : "DNS-over-HTTPS providers, even when learned from an allowed name" },
+      { text: `ip6 daddr @doh6 ${L4} th dport ${DOH_PORT} ${deny(COUNTERS.doh)}` },
+    ];
+  const operatorDoh = stance === "operator" || stance === "strict";
   rules.push(
-    { text: `ip daddr @deny4 ${deny(COUNTERS.cidr)}`, why: "deny CIDRs first: they beat static allows (already resolved) and learned IPs (DNS-rebinding guard)" },
+    { text: `ip daddr @always_deny4 ${deny(COUNTERS.always)}`, why: "deny.always addresses: above every policy" },
+    { text: `ip6 daddr @always_deny6 ${deny(COUNTERS.always)}` },
+    { text: `ip daddr @deny4 ${deny(COUNTERS.cidr)}`, why: "deny CIDRs before any allow: they beat allow.always, static allows and learned IPs (DNS-rebinding guard)" },
     { text: `ip6 daddr @deny6 ${deny(COUNTERS.cidr)}` },
     { text: `${L4} th dport ${DOT_PORT} ${deny(COUNTERS.dot)}`, why: "DNS-over-TLS (and DoQ) to anyone would bypass the proxy" },
-    { text: "ip daddr @allow4 accept", why: "static allow CIDRs; before the DoH block, so an explicit allow of a resolver wins" },
+    ...(operatorDoh ? doh : []),
+    { text: "ip daddr @always_allow4 accept", why: "allow.always addresses" },
+    { text: "ip6 daddr @always_allow6 accept" },
+    { text: "ip daddr @allow4 accept", why: operatorDoh ? "static allow CIDRs" : "static allow CIDRs; before the DoH block, so an explicit allow of a resolver wins" },
     { text: "ip6 daddr @allow6 accept" },
-    { text: `ip daddr @doh4 ${L4} th dport ${DOH_PORT} ${deny(COUNTERS.doh)}`, why: "DNS-over-HTTPS providers, even when learned from an allowed name" },
-    { text: `ip6 daddr @doh6 ${L4} th dport ${DOH_PORT} ${deny(COUNTERS.doh)}` },
+    ...(operatorDoh ? [] : doh),
     { text: `ip daddr @${LEARNED_V4} accept`, why: "addresses learned from answers to allowed names" },
     { text: `ip6 daddr @${LEARNED_V6} accept` },
   );
@@ -148,4 +175,27 @@ function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
       : { text: deny(COUNTERS.default), why: "defaultAction: deny" },
   );
   return rules;
+}
+
+export const ALWAYS_DIGEST_HEX = 24;
+
+/**
+ * The always lists' addresses per family, merged into disjoint ranges. No ordering is
+ * needed inside a list: every rule of it has the same action.
+ */
+function alwaysAddressSets(a: AlwaysRules): { deny: Record<Family, Range[]>; allow: Record<Family, Range[]>; digest: string | null } {
+  const cidrs = (rules: readonly Rule[], f: Family) => rules.filter((r) => r.cidr?.family === f).map((r) => r.target);
+  const per = (rules: readonly Rule[]) => ({ 4: mergeCidrs(cidrs(rules, 4)), 6: mergeCidrs(cidrs(rules, 6)) });
+  const deny = per(a.deny.rules);
+  const allow = per(a.allow.rules);
+  const text = JSON.stringify([4, 6].flatMap((f) => [deny[f as Family], allow[f as Family]].map((rs) => rs.map((r) => rangeText(f as Family, r)))));
+  const any = deny[4].length + deny[6].length + allow[4].length + allow[6].length > 0;
+  // 24 hex digits (96 bits of sha256): the kernel keeps at most 128 characters of a
+  // chain comment, and the policy digest takes 88 of them
+  return { deny, allow, digest: any ? createHash("sha256").update(text).digest("hex").slice(0, ALWAYS_DIGEST_HEX) : null };
+}
+
+/** the always digest planRuleset puts in the chain comment for these lists (null: none) */
+export function expectedAlwaysDigest(_policy: Policy, always: AlwaysRules): string | null {
+  return alwaysAddressSets(always).digest;
 }

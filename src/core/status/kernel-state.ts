@@ -6,6 +6,8 @@ import { CHAIN_FILTER, CHAIN_NAT, LEARNED_V4, LEARNED_V6 } from "../ruleset/name
 export interface KernelState {
   present: boolean;
   digest: string | null;
+  /** the always lists' address digest the chains carry (null: none) */
+  alwaysDigest: string | null;
   filterHooked: boolean;
   natHooked: boolean;
   learned: { 4: number; 6: number };
@@ -24,7 +26,7 @@ export interface LearnedEntry {
   expiresSec: number;
 }
 
-const ABSENT: KernelState = { present: false, digest: null, filterHooked: false, natHooked: false, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [], counters: {} };
+const ABSENT: KernelState = { present: false, digest: null, alwaysDigest: null, filterHooked: false, natHooked: false, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [], counters: {} };
 
 type Obj = Record<string, any>;
 
@@ -37,10 +39,12 @@ export function readKernelState(listing: unknown, chainText = ""): KernelState {
   if (!Array.isArray(items) || items.length === 0) return ABSENT;
   const st: KernelState = { ...ABSENT, present: true, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [], counters: {} };
   st.digest = digestIn(chainText);
+  st.alwaysDigest = digestIn(chainText, ALWAYS_RE);
   for (const it of items) {
     const chain = it.chain as Obj | undefined;
     if (chain) {
       st.digest = digestIn(String(chain.comment ?? "")) ?? st.digest;
+      st.alwaysDigest = digestIn(String(chain.comment ?? ""), ALWAYS_RE) ?? st.alwaysDigest;
       if (chain.name === CHAIN_FILTER && chain.hook === "output") st.filterHooked = true;
       if (chain.name === CHAIN_NAT && chain.hook === "output") st.natHooked = true;
     }
@@ -70,8 +74,11 @@ export function readKernelState(listing: unknown, chainText = ""): KernelState {
  * behind serve's back) the result is "mixed:…", which matches no policy digest, so the
  * self-test reports the kernel as not matching.
  */
-function digestIn(text: string): string | null {
-  const found = new Set([...text.matchAll(/egressctl policy sha256:([0-9a-f]{64})/g)].map((m) => m[1]!));
+const POLICY_RE = /egressctl policy sha256:([0-9a-f]{64})/g;
+const ALWAYS_RE = /egressctl policy sha256:[0-9a-f]{64} always ([0-9a-f]{24})/g;
+
+function digestIn(text: string, re: RegExp = POLICY_RE): string | null {
+  const found = new Set([...text.matchAll(re)].map((m) => m[1]!));
   if (found.size === 0) return null;
   return found.size === 1 ? [...found][0]! : `mixed:${[...found].sort().join(",")}`;
 }

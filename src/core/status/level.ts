@@ -10,6 +10,8 @@ export interface SelfTestChecks {
   kernel: KernelState | null;
   /** the digest serve loaded; null when nothing was loaded into nftables */
   expectedDigest: string | null;
+  /** the always lists' address digest serve loaded (null: no always addresses); undefined: not checked */
+  expectedAlways?: string | null;
   /** a learned address serve believes is in the kernel, checked to be there (null: none to check) */
   learnedPresent: boolean | null;
 }
@@ -32,6 +34,9 @@ export function measureLevel(intended: Mode, c: SelfTestChecks): Measured {
   else {
     if (!k.filterHooked) findings.push("the filter chain is not hooked to output");
     if (c.expectedDigest && k.digest !== c.expectedDigest) findings.push(`the kernel carries policy ${k.digest ?? "none"}, serve loaded ${c.expectedDigest}`);
+    else if (c.expectedDigest && c.expectedAlways !== undefined && k.alwaysDigest !== c.expectedAlways) {
+      findings.push(`the kernel carries always addresses ${k.alwaysDigest ?? "none"}, serve loaded ${c.expectedAlways ?? "none"}`);
+    }
   }
   if (c.learnedPresent === false) findings.push("a learned address serve recorded is not in the kernel set");
   return { level: findings.length ? "dns-only" : "dns+nftables", findings };

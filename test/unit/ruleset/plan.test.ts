@@ -51,7 +51,8 @@ describe("planRuleset", () => {
     const c = filter(planRuleset(policy("defaultAction: allow"), env()));
     expect(c.base!.policy).toBe("accept");
     expect(c.rules[c.rules.length - 1]!.text).toBe("accept");
-    expect(c.rules.filter((r) => r.text.includes(`goto ${CHAIN_DENY}`)).length).toBe(5);
+    // always_deny4/6, deny4/6, DoT, doh4/6
+    expect(c.rules.filter((r) => r.text.includes(`goto ${CHAIN_DENY}`)).length).toBe(7);
   });
 
   test("audit: log and accept, never drop", () => {
