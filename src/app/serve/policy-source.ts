@@ -1,5 +1,6 @@
 // Which policy serve starts with (issue 4): the FILE argument; else a valid
-// OPENSANDBOX_EGRESS_POLICY_FILE; else OPENSANDBOX_EGRESS_RULES; else deny-all.
+// OPENSANDBOX_EGRESS_POLICY_FILE (an empty one counts as absent); else
+// OPENSANDBOX_EGRESS_RULES; else deny-all.
 // An explicitly named FILE or RULES that is invalid is an error (exit 3): starting with a
 // different policy than the one the operator wrote would be a surprise. A persisted
 // POLICY_FILE that is missing or invalid only falls through, as in OpenSandbox.
@@ -29,9 +30,16 @@ export function choosePolicy(
   const notes: string[] = [];
   if (src.file) return fromFile(src.file, `file:${src.file}`, read, src.mode, notes);
   if (src.envPolicyFile) {
-    const r = fromFile(src.envPolicyFile, `env:OPENSANDBOX_EGRESS_POLICY_FILE:${src.envPolicyFile}`, read, src.mode, notes);
-    if (r.ok) return r;
-    notes.push(`OPENSANDBOX_EGRESS_POLICY_FILE skipped: ${r.error}`);
+    // as OpenSandbox: an empty persisted file (nothing but white space) is no policy at
+    // all, so OPENSANDBOX_EGRESS_RULES decides; `null` or `{}` in it is deny-all
+    const text = read(src.envPolicyFile);
+    if (text.ok && text.text.trim() === "") {
+      notes.push(`OPENSANDBOX_EGRESS_POLICY_FILE ${src.envPolicyFile} is empty; falling back to OPENSANDBOX_EGRESS_RULES`);
+    } else {
+      const r = fromFile(src.envPolicyFile, `env:OPENSANDBOX_EGRESS_POLICY_FILE:${src.envPolicyFile}`, read, src.mode, notes);
+      if (r.ok) return r;
+      notes.push(`OPENSANDBOX_EGRESS_POLICY_FILE skipped: ${r.error}`);
+    }
   }
   if (src.envRules !== undefined && src.envRules.trim() !== "") {
     const { policy, problems } = loadPolicyText(src.envRules, { source: "OPENSANDBOX_EGRESS_RULES", mode: src.mode });

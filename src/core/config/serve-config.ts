@@ -1,8 +1,9 @@
 // Turns serve's flags and environment into one ServeConfig. Pure: the caller passes
 // process.env and the parsed flags. Flags win over environment (CONTRACT section 6);
 // the OPENSANDBOX_EGRESS_* names keep their OpenSandbox meaning.
+import { DEFAULT_ALWAYS_DIR } from "../always/types.ts";
+import { MODE_SPELLINGS, parseMode } from "../probe/modes.ts";
 import { DEFAULT_PROXY_PORT } from "../ruleset/names.ts";
-import { envFlag } from "./env-flag.ts";
 import { parseWebhookUrl, type WebhookUrl } from "../events/webhook.ts";
 
 export interface ServeFlags {
@@ -20,6 +21,7 @@ export interface ServeFlags {
   selftestInterval?: string;
   httpAddr?: string;
   insecureNoAuth?: boolean;
+  alwaysRulesDir?: string;
 }
 
 /** where the policy HTTP API listens: host null = every address */
@@ -43,7 +45,8 @@ export interface ServeConfig {
   cleanupOnExit: boolean;
   allowHostNetwork: boolean;
   dohBlocklist?: string;
-  blockDoh443: boolean;
+  /** OPENSANDBOX_EGRESS_BLOCK_DOH_443, raw (doh.ts reads it with the blocklist) */
+  blockDoh443?: string;
   /** OPENSANDBOX_EGRESS_DENY_WEBHOOK: where denied names are POSTed; undefined = nowhere */
   denyWebhook?: WebhookUrl;
   /** EGRESSCTL_WEBHOOK_CA_FILE: PEM the https receiver's certificate is verified against */
@@ -62,6 +65,10 @@ export interface ServeConfig {
   insecureNoAuth: boolean;
   /** OPENSANDBOX_EGRESS_MAX_RULES; 0 = no cap */
   maxRules: number;
+  /** where deny.always, allow.always and log_skip.always are read from */
+  alwaysRulesDir: string;
+  /** settings read leniently, as OpenSandbox reads them: logged at start (config.warning) */
+  warnings: string[];
 }
 
 export const DEFAULT_HTTP_ADDR = ":18080";
@@ -117,7 +124,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     allowHostNetwork: flags.allowHostNetwork ?? false,
     // set-but-empty is meaningful: it turns the built-in DoH list off
     dohBlocklist: env.OPENSANDBOX_EGRESS_DOH_BLOCKLIST,
-    blockDoh443: envFlag(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443, true),
+    blockDoh443: env.OPENSANDBOX_EGRESS_BLOCK_DOH_443,
     nameserverExempt: env.OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT || undefined,
     logFormat: logFormat === "pretty" ? "pretty" : "json",
     logLevel: env.OPENSANDBOX_EGRESS_LOG_LEVEL ?? "info",
@@ -126,8 +133,20 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     httpAddr: null,
     token: env.OPENSANDBOX_EGRESS_TOKEN || undefined,
     insecureNoAuth: flags.insecureNoAuth ?? false,
-    maxRules: num("OPENSANDBOX_EGRESS_MAX_RULES", env.OPENSANDBOX_EGRESS_MAX_RULES, DEFAULT_MAX_RULES, 0, 1_000_000, true),
+    maxRules: DEFAULT_MAX_RULES,
+    alwaysRulesDir: flags.alwaysRulesDir ?? (env.EGRESSCTL_ALWAYS_RULES_DIR || DEFAULT_ALWAYS_DIR),
+    warnings: [],
   };
+  // OpenSandbox starts with a mode it cannot read (it falls back to dns-only); egressctl
+  // too, falling back to auto, the strongest the namespace allows. A --mode it cannot
+  // read is a usage error (exit 2, in start-plan): the flag is egressctl's own.
+  if (flags.mode === undefined && env.OPENSANDBOX_EGRESS_MODE !== undefined && parseMode(env.OPENSANDBOX_EGRESS_MODE) === null) {
+    config.warnings.push(`OPENSANDBOX_EGRESS_MODE '${env.OPENSANDBOX_EGRESS_MODE}' is not a mode (${MODE_SPELLINGS.join(", ")}, or dns and nft joined by +); using auto`);
+    config.mode = "auto";
+  }
+  const max = maxRulesFrom(env.OPENSANDBOX_EGRESS_MAX_RULES);
+  config.maxRules = max.value;
+  if (max.warning) config.warnings.push(max.warning);
   const hook = env.OPENSANDBOX_EGRESS_DENY_WEBHOOK?.trim();
   if (hook) {
     const u = parseWebhookUrl(hook);
@@ -139,4 +158,16 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
   if (typeof addr === "string") errors.push(flags.httpAddr !== undefined ? `--http-addr: ${addr}` : `OPENSANDBOX_EGRESS_HTTP_ADDR: ${addr}`);
   else config.httpAddr = addr;
   return errors.length ? { ok: false, error: errors.join("; ") } : { ok: true, config };
+}
+
+/**
+ * OPENSANDBOX_EGRESS_MAX_RULES as OpenSandbox reads it: a whole number, 0 = no cap;
+ * anything else (not a number, negative) is the default, 4096, with a warning rather
+ * than a refusal to start.
+ */
+export function maxRulesFrom(raw: string | undefined): { value: number; warning?: string } {
+  const s = (raw ?? "").trim();
+  if (s === "") return { value: DEFAULT_MAX_RULES };
+  if (/^\+?\d+$/.test(s) && Number.isSafeInteger(Number(s))) return { value: Number(s) };
+  return { value: DEFAULT_MAX_RULES, warning: `OPENSANDBOX_EGRESS_MAX_RULES '${raw}' is not a whole number of 0 or more; using ${DEFAULT_MAX_RULES}` };
 }

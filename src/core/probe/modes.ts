@@ -13,9 +13,19 @@ const ALIASES: Record<string, Mode | "auto"> = {
   "dns+nft": "dns+nftables",
 };
 
-/** Parses a mode name or alias (case-insensitive, surrounding space ignored); null if unknown. */
+/**
+ * Parses a mode name or alias (case-insensitive, surrounding space ignored); null if
+ * unknown. OpenSandbox's token form is read as its sidecar reads it: `dns` and `nft`
+ * joined by `+` in any order, spaces around them ignored, `dns` required
+ * (`nft+dns` = dns+nftables).
+ */
 export function parseMode(s: string): Mode | "auto" | null {
-  return ALIASES[s.trim().toLowerCase()] ?? null;
+  const t = s.trim().toLowerCase();
+  const alias = ALIASES[t];
+  if (alias) return alias;
+  const tokens = new Set(t.split("+").map((x) => x.trim()).filter(Boolean));
+  if (tokens.size === 0 || !tokens.has("dns") || [...tokens].some((x) => x !== "dns" && x !== "nft")) return null;
+  return tokens.has("nft") ? "dns+nftables" : "dns-only";
 }
 
 /** Every accepted spelling, for usage messages. */

@@ -11,8 +11,10 @@ const ok = (flags: Parameters<typeof resolveServeConfig>[0], env: Record<string,
 describe("resolveServeConfig", () => {
   test("defaults", () => {
     const c = ok({});
-    expect(c).toMatchObject({ mode: "auto", dnsPort: 15353, upstreamTimeoutMs: 2000, statusSocket: "/run/egressctl/egressctl.sock", audit: false, blockDoh443: true, logFormat: "json", allowHostNetwork: false });
+    expect(c).toMatchObject({ mode: "auto", dnsPort: 15353, upstreamTimeoutMs: 2000, statusSocket: "/run/egressctl/egressctl.sock", audit: false, logFormat: "json", allowHostNetwork: false });
     expect(c.dohBlocklist).toBeUndefined();
+    expect(c.blockDoh443).toBeUndefined();
+    expect(c.alwaysRulesDir).toBe("/var/egress/rules");
   });
 
   test("flags win over the OpenSandbox environment", () => {
@@ -32,7 +34,7 @@ describe("resolveServeConfig", () => {
       OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: "192.0.2.53",
       OPENSANDBOX_EGRESS_DENY_WEBHOOK: "http://hook.example.com:8000/x",
     });
-    expect(c).toMatchObject({ upstreamTimeoutMs: 500, blockDoh443: false, dohBlocklist: "", sandboxId: "sb-1", logLevel: "debug", envPolicyFile: "/etc/p.json", nameserverExempt: "192.0.2.53" });
+    expect(c).toMatchObject({ upstreamTimeoutMs: 500, blockDoh443: "false", dohBlocklist: "", sandboxId: "sb-1", logLevel: "debug", envPolicyFile: "/etc/p.json", nameserverExempt: "192.0.2.53" });
     expect(c.denyWebhook).toMatchObject({ host: "hook.example.com", port: 8000, path: "/x" });
     expect(ok({}).denyWebhook).toBeUndefined();
     expect(ok({}, { OPENSANDBOX_EGRESS_DENY_WEBHOOK: " " }).denyWebhook).toBeUndefined();
@@ -61,4 +63,24 @@ test("envFlag: unset or empty is the default; 0/false/no/off are false; anything
   expect(envFlag(" ", false)).toBe(false);
   for (const f of ["0", "false", "No", "OFF"]) expect(envFlag(f, true)).toBe(false);
   for (const t of ["1", "true", "yes", "on"]) expect(envFlag(t, false)).toBe(true);
+});
+
+describe("OpenSandbox's environment, read leniently as its sidecar reads it", () => {
+  test("OPENSANDBOX_EGRESS_MODE in OpenSandbox's token form", async () => {
+    const { parseMode } = await import("../../../src/core/probe/modes.ts");
+    const cases: [string, string | null][] = [["dns", "dns-only"], ["nft+dns", "dns+nftables"], [" DNS + NFT ", "dns+nftables"], ["dns+dns", "dns-only"], ["nft", null], ["dns+ebpf", null], ["+", null]];
+    for (const [s, want] of cases) expect(parseMode(s)).toBe(want as never);
+  });
+  test("an OPENSANDBOX_EGRESS_MODE that is no mode: auto, with a warning (a --mode that is none stays a usage error)", () => {
+    const c = ok({}, { OPENSANDBOX_EGRESS_MODE: "ebpf" });
+    expect(c.mode).toBe("auto");
+    expect(c.warnings[0]).toMatch(/OPENSANDBOX_EGRESS_MODE 'ebpf' is not a mode.*using auto/);
+    expect(ok({ mode: "ebpf" }, {}).mode).toBe("ebpf");
+    expect(ok({}, { OPENSANDBOX_EGRESS_MODE: "nft+dns" })).toMatchObject({ mode: "nft+dns", warnings: [] });
+  });
+  test("EGRESSCTL_ALWAYS_RULES_DIR and --always-rules-dir (the flag wins)", () => {
+    expect(ok({}, { EGRESSCTL_ALWAYS_RULES_DIR: "/etc/egress" }).alwaysRulesDir).toBe("/etc/egress");
+    expect(ok({ alwaysRulesDir: "/x" }, { EGRESSCTL_ALWAYS_RULES_DIR: "/etc/egress" }).alwaysRulesDir).toBe("/x");
+    expect(ok({}, { EGRESSCTL_ALWAYS_RULES_DIR: "" }).alwaysRulesDir).toBe("/var/egress/rules");
+  });
 });
