@@ -5,11 +5,11 @@
 // file change together or not at all.
 import { deleteTargets, mergeRules, overRuleCap } from "../../core/api/edit.ts";
 import { parsePolicyBody, parseRulesBody, parseTargetsBody, type ApiProblem } from "../../core/api/body.ts";
-import { errorView, policyView, type PolicyMode } from "../../core/api/responses.ts";
+import { apiDocument, errorView, policyView, type PolicyMode } from "../../core/api/responses.ts";
 import { tokenMatches } from "../../core/api/token.ts";
 import type { HttpAddr } from "../../core/config/serve-config.ts";
 import { loadPolicyText } from "../../core/policy/load.ts";
-import { toDocument, type PolicyDocument } from "../../core/policy/document.ts";
+import type { PolicyDocument } from "../../core/policy/document.ts";
 import type { Policy } from "../../core/policy/types.ts";
 import type { ApplyResult } from "./reloader.ts";
 
@@ -75,7 +75,8 @@ async function handle(req: Request, src: PolicyApiSource): Promise<Response> {
     case "POST":
     case "PUT": {
       const r = parsePolicyBody(text);
-      return r.ok ? commit(src, r.value) : invalid(r.error, r.problems);
+      // an empty body is OpenSandbox's reset, which it answers with this reason
+      return r.ok ? commit(src, r.value, text.trim() === "" ? "policy reset to default deny-all" : undefined) : invalid(r.error, r.problems);
     }
     case "PATCH": {
       const r = parseRulesBody(text);
@@ -100,13 +101,13 @@ function commitDoc(src: PolicyApiSource, doc: PolicyDocument): Response {
   return r.ok ? commit(src, r.value) : invalid(r.error, r.problems);
 }
 
-function commit(src: PolicyApiSource, raw: Policy): Response {
+function commit(src: PolicyApiSource, raw: Policy, reason?: string): Response {
   const cap = overRuleCap(raw.rules.length, src.maxRules);
   if (cap) return json(413, errorView(cap));
   // the policy as the persisted file will hold it, so re-reading that file is a no-op
-  const policy = loadPolicyText(JSON.stringify(toDocument(raw))).policy ?? raw;
+  const policy = loadPolicyText(JSON.stringify(apiDocument(raw))).policy ?? raw;
   const r = src.apply(policy);
-  if (r.ok) return json(200, view(src, src.current()));
+  if (r.ok) return json(200, view(src, src.current(), reason));
   if (r.kind === "isolation") return json(409, errorView(r.error));
   return json(500, errorView(r.error));
 }

@@ -1,10 +1,10 @@
 // OPENSANDBOX_EGRESS_POLICY_FILE written after an API change: the normalised document as
-// JSON, into a temporary file in the same directory, flushed, then renamed over the old
+// JSON, in the API's (OpenSandbox's) shape, into a temporary file in the same directory, flushed, then renamed over the old
 // one. A reader (a restarted serve, serve's own reload) sees the old file or the new one,
 // never half of either.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { toDocument } from "../../core/policy/document.ts";
+import { apiDocument } from "../../core/api/responses.ts";
 import type { Policy } from "../../core/policy/types.ts";
 
 /** null when written; else why not (the old file is then untouched) */
@@ -13,7 +13,7 @@ export function persistPolicy(path: string, policy: Policy): string | null {
   try {
     const fd = openSync(tmp, "w", 0o644);
     try {
-      writeSync(fd, `${JSON.stringify(toDocument(policy), null, 2)}\n`);
+      writeSync(fd, `${JSON.stringify(apiDocument(policy), null, 2)}\n`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -2,7 +2,6 @@
 // (POST/PUT), a list of rules (PATCH), a list of targets (DELETE). Pure: text in, a
 // Policy (or rules, or targets) or the problems out, each naming its field.
 import { loadPolicyText, type Problem } from "../policy/load.ts";
-import { parseTarget } from "../policy/target.ts";
 import type { Policy, Rule } from "../policy/types.ts";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string; problems: ApiProblem[] };
@@ -56,6 +55,7 @@ export function parseRulesBody(text: string): Parsed<Rule[]> {
   const j = json(text);
   if (!j.ok) return bad([j.problem]);
   if (!Array.isArray(j.value)) return bad([{ path: "", code: "bad-value", message: "expected a JSON list of rules ([{\"action\": ..., \"target\": ...}])" }]);
+  if (j.value.length === 0) return bad([EMPTY_LIST("rules")]);
   const { policy, problems } = loadPolicyText(JSON.stringify({ egress: j.value }), { source: "request body" });
   // the rules were checked as egress[i]; the body itself is the list
   const rename = (path: string) => path.replace(/^egress/, "");
@@ -63,21 +63,27 @@ export function parseRulesBody(text: string): Parsed<Rule[]> {
   return { ok: true, value: policy.rules };
 }
 
-/** DELETE: a JSON list of targets, each a valid target. */
+/**
+ * DELETE: a JSON list of strings. Any string is a target to remove, as in OpenSandbox: a
+ * target that is no valid target may still be in a policy it accepted (and matches no
+ * rule otherwise); blank ones are ignored.
+ */
 export function parseTargetsBody(text: string): Parsed<string[]> {
   const j = json(text);
   if (!j.ok) return bad([j.problem]);
   if (!Array.isArray(j.value)) return bad([{ path: "", code: "bad-value", message: "expected a JSON list of targets ([\"api.example.com\", ...])" }]);
+  if (j.value.length === 0) return bad([EMPTY_LIST("targets")]);
   const problems: ApiProblem[] = [];
   const targets: string[] = [];
   j.value.forEach((t, i) => {
     if (typeof t !== "string") return problems.push({ path: `[${i}]`, code: "bad-value", message: `expected a string, got ${t === null ? "null" : Array.isArray(t) ? "a list" : typeof t}` });
-    const r = parseTarget(t);
-    if ("error" in r) return problems.push({ path: `[${i}]`, code: "bad-target", message: r.error, ...(r.hint ? { hint: r.hint } : {}) });
-    targets.push(t);
+    if (t.trim() !== "") targets.push(t);
   });
   return problems.length ? bad(problems) : { ok: true, value: targets };
 }
+
+/** OpenSandbox answers an empty PATCH or DELETE list with 400 (its SDK throws) */
+const EMPTY_LIST = (what: string): ApiProblem => ({ path: "", code: "bad-value", message: `invalid ${what}: empty array (nothing to change)` });
 
 function dropUndefined(p: ApiProblem): ApiProblem {
   return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as unknown as ApiProblem;

@@ -12,16 +12,20 @@ export function targetKey(raw: string): string {
 }
 
 /**
- * PATCH: the patched rules first, in their order (so they win: first match wins), then the
- * base rules whose target no patched rule has. Duplicates inside the patch are kept as
- * written (the first one wins anyway).
+ * PATCH, as OpenSandbox merges: the patched rules first, in their order (so they win:
+ * first match wins), then the base rules whose target no patched rule has. Of several
+ * patched rules for one target only the first is kept.
  */
 export function mergeRules(base: Policy, patch: readonly Rule[]): PolicyDocument {
   const doc = toDocument(base);
-  const patched = new Set(patch.map((r) => targetKey(r.target)));
+  const seen = new Set<string>();
+  const first = patch.filter((r) => {
+    const k = targetKey(r.target);
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
   return {
     ...doc,
-    egress: [...patch.map((r) => ({ action: r.action, target: r.target })), ...doc.egress.filter((r) => !patched.has(targetKey(r.target)))],
+    egress: [...first.map((r) => ({ action: r.action, target: r.target })), ...doc.egress.filter((r) => !seen.has(targetKey(r.target)))],
   };
 }
 

@@ -48,7 +48,7 @@ describe("parsePolicyBody", () => {
 describe("parseRulesBody and parseTargetsBody", () => {
   const cases: [string, (t: string) => { ok: boolean; error?: string }, string, true | RegExp][] = [
     ["rules: a list", parseRulesBody, '[{"action":"allow","target":"a.example.com"}]', true],
-    ["rules: empty list", parseRulesBody, "[]", true],
+    ["rules: empty list (400, as OpenSandbox)", parseRulesBody, "[]", /empty array/],
     ["rules: an object", parseRulesBody, '{"action":"allow","target":"a.example.com"}', /list of rules/],
     ["rules: empty body", parseRulesBody, "", /list of rules/],
     ["rules: a bad target, named by its index", parseRulesBody, '[{"action":"allow","target":"a.example.com"},{"action":"allow","target":"a b"}]', /^\[1\]\.target: /],
@@ -57,7 +57,9 @@ describe("parseRulesBody and parseTargetsBody", () => {
     ["targets: a list", parseTargetsBody, '["a.example.com","10.0.0.0/8"]', true],
     ["targets: not a list", parseTargetsBody, '"a.example.com"', /list of targets/],
     ["targets: a number", parseTargetsBody, '["a.example.com",7]', /^\[1\]: expected a string, got number/],
-    ["targets: a URL", parseTargetsBody, '["http://a.example.com/"]', /^\[0\]: .*URL/],
+    ["targets: empty list (400, as OpenSandbox)", parseTargetsBody, "[]", /empty array/],
+    ["targets: any string, as OpenSandbox (a URL matches no rule, or the rule that has it)", parseTargetsBody, '["http://a.example.com/", "x.com:443"]', true],
+    ["targets: a null", parseTargetsBody, '[null]', /^\[0\]: expected a string, got null/],
   ];
   for (const [what, parse, text, want] of cases) {
     test(what, () => {
@@ -72,6 +74,8 @@ describe("mergeRules (PATCH)", () => {
   const base = policy(["allow", "api.example.com"], ["allow", "other.example.com"], ["deny", "10.0.0.0/8"]);
   const cases: [string, [string, string][], string[][]][] = [
     ["nothing patched", [], [["allow", "api.example.com"], ["allow", "other.example.com"], ["deny", "10.0.0.0/8"]]],
+    ["several rules for one target: the first wins, the others are dropped", [["allow", "new.example.com"], ["deny", "New.Example.com"], ["deny", "api.example.com"], ["allow", "api.example.com."]],
+      [["allow", "new.example.com"], ["deny", "api.example.com"], ["allow", "other.example.com"], ["deny", "10.0.0.0/8"]]],
     ["new rules go first", [["allow", "new.example.com"]], [["allow", "new.example.com"], ["allow", "api.example.com"], ["allow", "other.example.com"], ["deny", "10.0.0.0/8"]]],
     ["the same target, another case: dropped from the base", [["deny", "OTHER.Example.COM"]], [["deny", "other.example.com"], ["allow", "api.example.com"], ["deny", "10.0.0.0/8"]]],
     ["the same network spelled with host bits", [["allow", "10.1.2.3/8"]], [["allow", "10.0.0.0/8"], ["allow", "api.example.com"], ["allow", "other.example.com"]]],
@@ -125,14 +129,18 @@ describe("tokenMatches", () => {
 describe("responses", () => {
   test("policyView", () => {
     const p = policy(["allow", "API.example.com"]);
-    expect(policyView(p, "enforcing", "dns+nftables")).toEqual({ status: "ok", mode: "enforcing", enforcementMode: "dns+nft", policy: { defaultAction: "deny", require_full_isolation: false, egress: [{ action: "allow", target: "api.example.com" }] } });
+    // OpenSandbox's fields only (its spec: additionalProperties false)
+    expect(policyView(p, "enforcing", "dns+nftables")).toEqual({ status: "ok", mode: "enforcing", enforcementMode: "dns+nft", policy: { defaultAction: "deny", egress: [{ action: "allow", target: "api.example.com" }] } });
+    // egressctl's extension shows where the policy uses it
+    const strict = loadPolicyText('{"require_full_isolation":true}').policy!;
+    expect(policyView(strict, "deny_all", "dns+nftables").policy).toEqual({ defaultAction: "deny", egress: [], require_full_isolation: true });
     expect(policyView(p, "enforcing", "dns-only", "no matching targets found").reason).toBe("no matching targets found");
   });
   test("enforcementModeOf", () => {
     expect(["dns+nftables", "dns-only", "disabled"].map(enforcementModeOf)).toEqual(["dns+nft", "dns", "dns"]);
   });
   test("errorView leaves out an empty problem list", () => {
-    expect(errorView("x", [])).toEqual({ status: "error", error: "x" });
+    expect(errorView("x", [])).toEqual({ status: "error", error: "x", message: "x" });
     expect(errorView("x", [{ path: "a", message: "m" }]).problems).toHaveLength(1);
   });
 });
@@ -174,7 +182,11 @@ describe("the API's settings", () => {
     ["empty token = none", {}, { OPENSANDBOX_EGRESS_TOKEN: "" }, { token: undefined }],
     ["no cap", {}, { OPENSANDBOX_EGRESS_MAX_RULES: "0" }, { maxRules: 0 }],
     ["--insecure-no-auth", { insecureNoAuth: true }, {}, { insecureNoAuth: true }],
-    ["a bad cap", {}, { OPENSANDBOX_EGRESS_MAX_RULES: "-1" }, /OPENSANDBOX_EGRESS_MAX_RULES/],
+    // as OpenSandbox: not a whole number of 0 or more is the default, with a warning (not exit 2)
+    ["a negative cap", {}, { OPENSANDBOX_EGRESS_MAX_RULES: "-1" }, { maxRules: 4096, warnings: [expect.stringMatching(/OPENSANDBOX_EGRESS_MAX_RULES '-1'.*4096/)] }],
+    ["a cap that is not a number", {}, { OPENSANDBOX_EGRESS_MAX_RULES: "lots" }, { maxRules: 4096, warnings: [expect.stringMatching(/'lots'/)] }],
+    ["a fractional cap", {}, { OPENSANDBOX_EGRESS_MAX_RULES: "1.5" }, { maxRules: 4096, warnings: [expect.stringMatching(/'1.5'/)] }],
+    ["a large cap", {}, { OPENSANDBOX_EGRESS_MAX_RULES: "2000000" }, { maxRules: 2_000_000, warnings: [] }],
     ["a bad address", { httpAddr: "18080" }, {}, /--http-addr/],
     ["a bad env address", {}, { OPENSANDBOX_EGRESS_HTTP_ADDR: "x" }, /OPENSANDBOX_EGRESS_HTTP_ADDR/],
   ];
