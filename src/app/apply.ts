@@ -6,7 +6,8 @@ import { loadPolicyText, type Problem } from "../core/policy/load.ts";
 import { assess } from "../core/probe/assess.ts";
 import type { ProbeFacts } from "../core/probe/types.ts";
 import type { CidrList } from "../core/ruleset/cidr-list.ts";
-import type { DohList } from "../core/ruleset/doh.ts";
+import type { DohList, DohStance } from "../core/ruleset/doh.ts";
+import { noAlwaysRules, type AlwaysProblem, type AlwaysRules } from "../core/always/types.ts";
 import type { Mode, Upstream } from "../core/ruleset/model.ts";
 import { EXEMPT_MARK } from "../core/ruleset/names.ts";
 import { planRuleset } from "../core/ruleset/plan.ts";
@@ -26,6 +27,9 @@ export interface ApplyRequest {
   proxyPort: number;
   upstreams: Upstream[];
   doh: DohList;
+  dohStance?: DohStance;
+  /** the operator's always lists, laid over the policy as serve lays them */
+  always?: AlwaysRules;
   /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT */
   nameserverExempt: CidrList;
   /** --allow-host-network: touch the kernel even where the namespace looks like the host's */
@@ -43,7 +47,7 @@ export interface ApplyEffects {
 }
 
 export type ApplyOutcome =
-  | { kind: "ok"; action: ApplyAction; ruleset?: string; digest?: string; backend?: string; warnings: Problem[] }
+  | { kind: "ok"; action: ApplyAction; ruleset?: string; digest?: string; backend?: string; warnings: Problem[]; alwaysProblems: AlwaysProblem[] }
   | { kind: "invalid"; problems: Problem[] }
   | { kind: "unavailable"; reason: string }
   | { kind: "rejected"; error: string; line?: number; text?: string };
@@ -52,6 +56,8 @@ export async function applyPolicy(req: ApplyRequest, fx: ApplyEffects): Promise<
   let script: string;
   let digest: string | undefined;
   let warnings: Problem[] = [];
+  const always = req.always ?? noAlwaysRules();
+  const alwaysProblems = [always.deny, always.allow].flatMap((f) => f.problems);
   if (req.action === "delete") {
     script = renderDelete();
   } else {
@@ -68,14 +74,15 @@ export async function applyPolicy(req: ApplyRequest, fx: ApplyEffects): Promise<
       upstreams: req.upstreams,
       exemptMark: EXEMPT_MARK,
       doh: req.doh,
+      dohStance: req.dohStance,
       nameserverExempt: req.nameserverExempt,
       webhook: [], // serve's own: it resolves and adds the receiver itself
       audit: req.audit,
       dropSilently: req.dropSilently,
-    });
+    }, always);
     script = renderRuleset(plan);
     digest = plan.policyDigest;
-    if (req.action === "dry-run") return { kind: "ok", action: req.action, ruleset: script, digest, warnings };
+    if (req.action === "dry-run") return { kind: "ok", action: req.action, ruleset: script, digest, warnings, alwaysProblems };
   }
   // The checks serve makes before it touches anything: in the machine's own namespace a
   // default-deny filter would cut off the host. --delete too: it only removes our table,
@@ -85,7 +92,7 @@ export async function applyPolicy(req: ApplyRequest, fx: ApplyEffects): Promise<
   const backend = fx.openBackend();
   if ("unavailable" in backend) return { kind: "unavailable", reason: backend.unavailable };
   const r = backend.run(script, { check: req.action === "check" });
-  if (r.ok) return { kind: "ok", action: req.action, digest, backend: backend.kind, warnings };
+  if (r.ok) return { kind: "ok", action: req.action, digest, backend: backend.kind, warnings, alwaysProblems };
   // Without CAP_NET_ADMIN the kernel says EPERM to everything: not a ruleset problem.
   if (/Operation not permitted/.test(r.error)) return { kind: "unavailable", reason: `nftables refused: ${firstLine(r.error)} (needs root or CAP_NET_ADMIN)` };
   return { kind: "rejected", error: r.error, line: r.line, text: r.text };

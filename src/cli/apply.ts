@@ -7,9 +7,10 @@ import { applyPolicy, type ApplyAction, type ApplyOutcome } from "../app/apply.t
 import { readPolicyText } from "../effects/fs/policy-file.ts";
 import { humanLine } from "../core/policy/report.ts";
 import { parseUpstreamList } from "../core/dns/upstreams.ts";
-import { dohFromSettings } from "../core/ruleset/doh.ts";
+import { dohFromSettings, STRICT_443_WARNING } from "../core/ruleset/doh.ts";
+import { DEFAULT_ALWAYS_DIR } from "../core/always/types.ts";
+import { readAlwaysRules } from "../effects/fs/always-files.ts";
 import { NAMESERVER_EXEMPT_ENV, nameserverExempt } from "../core/ruleset/nameserver-exempt.ts";
-import { envFlag } from "../core/config/env-flag.ts";
 import { parseMode } from "../core/probe/modes.ts";
 import type { Mode } from "../core/ruleset/model.ts";
 import { DEFAULT_PROXY_PORT, DOH_BLOCKLIST_ENV } from "../core/ruleset/names.ts";
@@ -30,8 +31,13 @@ refused: this looks like the host's network namespace (as serve refuses; overrid
 require_full_isolation and --mode is dns-only; 5 the kernel rejected the ruleset (the
 offending ruleset line is named). --dry-run makes none of these checks.
 
+The operator's always lists (deny.always, allow.always in --always-rules-dir, default
+/var/egress/rules) are laid over the policy exactly as serve lays them, so apply and
+serve render the same ruleset; a bad line is a warning (file:line).
+
 Environment: OPENSANDBOX_EGRESS_DOH_BLOCKLIST (comma-separated IPs/CIDRs replacing the
-built-in DoH list), OPENSANDBOX_EGRESS_BLOCK_DOH_443=false (no DoH address block),
+built-in DoH list), OPENSANDBOX_EGRESS_BLOCK_DOH_443 (false: no DoH address block; true:
+the list before every allow, or without a list all of port 443),
 OPENSANDBOX_EGRESS_DNS_UPSTREAM (limit the proxy's exemption to these resolvers),
 OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT (comma-separated addresses: DNS to these servers is
 not redirected and is let out, port 53 only),
@@ -53,6 +59,7 @@ Examples:
     audit: { type: "boolean", description: "log what would be denied and let it through" },
     "drop-silently": { type: "boolean", description: "drop denied packets instead of reset / ICMP admin-prohibited" },
     "proxy-port": { type: "string", description: `port of the DNS proxy on 127.0.0.1/[::1] (default ${DEFAULT_PROXY_PORT})` },
+    "always-rules-dir": { type: "string", description: "directory of deny.always and allow.always, laid over the policy as serve does (default EGRESSCTL_ALWAYS_RULES_DIR, else /var/egress/rules)" },
     "allow-host-network": { type: "boolean", description: "touch the kernel even where the namespace looks like the host's (firewall this namespace anyway)" },
   },
   async run({ args }) {
@@ -67,7 +74,12 @@ Examples:
     const proxyPort = Number(args["proxy-port"] ?? DEFAULT_PROXY_PORT);
     if (!Number.isInteger(proxyPort) || proxyPort < 1 || proxyPort > 65535) usage(`--proxy-port must be 1-65535, got '${args["proxy-port"]}'`);
     const env = process.env;
-    const doh = dohFromSettings(envFlag(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443, true), env[DOH_BLOCKLIST_ENV]);
+    const doh = dohFromSettings(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443, env[DOH_BLOCKLIST_ENV]);
+    if (doh.stance === "strict") log.warn(STRICT_443_WARNING);
+    // the same always lists serve would lay over this policy, so both render one ruleset
+    const alwaysDir = args["always-rules-dir"] ?? (env.EGRESSCTL_ALWAYS_RULES_DIR || DEFAULT_ALWAYS_DIR);
+    const always = action === "delete" ? null : readAlwaysRules(alwaysDir);
+    if (always && !always.ok) usage(always.errors.map((e) => `cannot read ${e.path}: ${e.error}`).join("\n"));
     const up = parseUpstreamList(env.OPENSANDBOX_EGRESS_DNS_UPSTREAM ?? "");
     const exempt = nameserverExempt(env[NAMESERVER_EXEMPT_ENV]);
     const bad = [...doh.problems.map((p) => `${DOH_BLOCKLIST_ENV}: ${p}`), ...up.problems.map((p) => `OPENSANDBOX_EGRESS_DNS_UPSTREAM: ${p}`), ...exempt.problems];
@@ -75,9 +87,10 @@ Examples:
 
     const outcome = await applyPolicy(
       {
-        action, mode, proxyPort, doh: doh.list, upstreams: up.upstreams, nameserverExempt: exempt.list,
+        action, mode, proxyPort, doh: doh.list, dohStance: doh.stance, upstreams: up.upstreams, nameserverExempt: exempt.list,
         audit: !!args.audit, dropSilently: !!args["drop-silently"], allowHostNetwork: !!args["allow-host-network"],
         ...(file ? { text: readPolicy(file), source: file } : {}),
+        ...(always?.ok ? { always: always.rules } : {}),
       },
       {
         // only the namespace signals are judged: no nftables check transaction is needed
@@ -105,6 +118,7 @@ function report(o: ApplyOutcome, file: string): void {
     }
     case "ok":
       if (o.warnings.length) log.warn(o.warnings.map((p) => humanLine(file, p)).join("\n"));
+      for (const p of o.alwaysProblems) log.warn(`${p.file}:${p.line}: warning: ${p.message}`);
       if (o.ruleset !== undefined) process.stdout.write(o.ruleset);
       else if (o.action === "delete") log.info(`table inet egressctl removed (via ${o.backend})`);
       else log.info(`${o.action === "check" ? "the kernel accepts" : "applied"} policy sha256:${o.digest!.slice(0, 12)} (via ${o.backend})`);

@@ -16,7 +16,10 @@ The policy HTTP API (GET/POST/PUT/PATCH/DELETE /policy) listens on --http-addr.
 SIGTERM stops serve and leaves the ruleset in force unless --cleanup-on-exit.
 Each denied name is POSTed to OPENSANDBOX_EGRESS_DENY_WEBHOOK (http:// or https://;
 EGRESSCTL_WEBHOOK_CA_FILE for a private CA). DNS to OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT
-addresses (port 53) goes out unjudged. The whole environment: docs/serve.md.
+addresses (port 53) goes out unjudged. The operator's always lists deny.always,
+allow.always and log_skip.always are read from --always-rules-dir (default
+/var/egress/rules) and re-read within seconds of a change: docs/always-rules.md.
+The whole environment: docs/serve.md.
 
 Examples:
   egressctl serve policy.yaml
@@ -38,6 +41,7 @@ Examples:
     "log-format": { type: "string", description: "json (default) or pretty" },
     "selftest-interval": { type: "string", description: "seconds between self-tests (default 300)" },
     "http-addr": { type: "string", description: "policy HTTP API address: :PORT, HOST:PORT, [IPv6]:PORT or off (default OPENSANDBOX_EGRESS_HTTP_ADDR, else :18080)" },
+    "always-rules-dir": { type: "string", description: "directory of deny.always, allow.always and log_skip.always (default EGRESSCTL_ALWAYS_RULES_DIR, else /var/egress/rules)" },
     "insecure-no-auth": { type: "boolean", description: "without OPENSANDBOX_EGRESS_TOKEN, still allow POST/PUT/PATCH/DELETE on the policy API (the sandboxed application could rewrite its own policy)" },
   },
   async run({ args }) {
@@ -57,6 +61,7 @@ Examples:
         selftestInterval: args["selftest-interval"],
         httpAddr: args["http-addr"],
         insecureNoAuth: args["insecure-no-auth"],
+        alwaysRulesDir: args["always-rules-dir"],
       },
       process.env,
     );

@@ -37,7 +37,8 @@ export async function startServe(
   const readyFile = join(lab.dir, `serve-${id}.ready`);
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run 'make build' first`);
   const proc = lab.spawn("sandbox", [...(opts.prefix ?? []), BIN, ...args, "--status-socket", socket, "--ready-file", readyFile], {
-    env: { EGRESSCTL_ASSUME_SANDBOX: "1", ...opts.env },
+    // the lab's own always-rules directory (absent unless a test writes it), never the machine's
+    env: { EGRESSCTL_ASSUME_SANDBOX: "1", EGRESSCTL_ALWAYS_RULES_DIR: join(lab.dir, "always-rules"), ...opts.env },
   });
   let raw = "";
   const events: Record<string, any>[] = [];

@@ -10,6 +10,7 @@ import type { LearnElement } from "../../core/learn/table.ts";
 import { LearnWriter, TRANSIENT, type LearnGroup, type LearnWriterDeps } from "../../core/learn/writer.ts";
 import { detectElementRefresh, type RefreshMethod } from "../../effects/nft/element-refresh.ts";
 import type { Policy } from "../../core/policy/types.ts";
+import type { AlwaysRules } from "../../core/always/types.ts";
 import type { Mode as ProbeMode } from "../../core/probe/modes.ts";
 import { renderForget, renderLearn } from "../../core/ruleset/learn.ts";
 import { DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
@@ -32,7 +33,8 @@ export type InstallResult = { ok: true; digest: string | null } | { ok: false; e
 export interface Enforcer {
   readonly mode: ProbeMode;
   readonly via: "nftables" | "iptables" | null;
-  install(policy: Policy): InstallResult;
+  /** the policy with the operator's always lists (their addresses get sets of their own) */
+  install(policy: Policy, always?: AlwaysRules): InstallResult;
   /**
    * Puts learned addresses into the kernel. Nothing returned: the kernel already holds
    * them long enough, answer now. A promise: answer only once it resolves (a rejection
@@ -129,8 +131,8 @@ function nftables(
   return {
     mode,
     via: "nftables",
-    install(policy) {
-      const plan = planRuleset(policy, { ...env, mode });
+    install(policy, always) {
+      const plan = planRuleset(policy, { ...env, mode }, always);
       const r = nft.run(renderRuleset(plan));
       // the learned sets may have been created anew (a re-install after drift): forget
       // what the writer believes the kernel holds, so the next answers write again

@@ -8,7 +8,9 @@ import type { LearnTable } from "../../core/learn/table.ts";
 import type { Mode } from "../../core/probe/modes.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import type { Enforcer } from "./enforcer.ts";
-import { compilePolicy, type LivePolicy } from "./live-policy.ts";
+import { compilePolicy, withAlways, type LivePolicy } from "./live-policy.ts";
+import type { AlwaysRules } from "../../core/always/types.ts";
+import { alwaysSummary } from "./always-log.ts";
 import { loadPolicyFile, type ReadText } from "./policy-source.ts";
 import { logPolicyWarnings } from "./policy-warnings.ts";
 import { removeLearned, type PendingRemovals } from "./remove-learned.ts";
@@ -51,17 +53,19 @@ export function applyPolicy(ctx: ReloadContext, next: LivePolicy, why: string, o
     rejected(ctx, why, live, error, extra);
     return { ok: false, kind, error };
   };
-  const changed = next.digest !== live.digest;
+  const policyChanged = next.digest !== live.digest;
+  const alwaysChanged = next.alwaysDigest !== live.alwaysDigest;
+  const changed = policyChanged || alwaysChanged;
   if (!changed && !opts.reinstall) {
     const e = opts.persist?.(next);
     return e ? fail("persist", `cannot persist the policy: ${e}`) : { ok: true, changed: false };
   }
   if (next.policy.requireFullIsolation && ctx.mode !== "dns+nftables") return fail("isolation", `require_full_isolation is set but serve runs in ${ctx.mode}`);
-  const k = enforcer.install(next.policy);
+  const k = enforcer.install(next.policy, next.always);
   if (!k.ok) return fail("kernel", `the kernel rejected the ruleset: ${k.error}`, { line: k.line });
   const e = opts.persist?.(next);
   if (e) {
-    const back = enforcer.install(live.policy);
+    const back = enforcer.install(live.policy, live.always);
     return fail("persist", `cannot persist the policy: ${e}${back.ok ? "" : `; re-installing the previous ruleset failed too: ${back.error}`}`);
   }
   if (!changed) {
@@ -70,8 +74,10 @@ export function applyPolicy(ctx: ReloadContext, next: LivePolicy, why: string, o
   }
   ctx.swap(next);
   ctx.counts.ok++;
+  // only what is no longer allowed goes: deny.always, allow.always and the policy together
   removeLearned(enforcer, ctx.table, ctx.table.prune((name) => next.decide(name).action === "allow", Date.now()), log, "reload", ctx.pending);
-  log.emit("policy.applied", { why, source: next.source, digest: next.digest, rules: next.policy.rules.length });
+  if (policyChanged) log.emit("policy.applied", { why, source: next.source, digest: next.digest, rules: next.policy.rules.length });
+  if (alwaysChanged) log.emit("always.applied", { why, ...alwaysSummary(next.always), digest: next.alwaysDigest });
   return { ok: true, changed: true };
 }
 
@@ -90,7 +96,7 @@ export function createReloader(ctx: ReloadContext): (why: string) => void {
     if (live.path) {
       const r = loadPolicyFile(live.path, ctx.read);
       if (!r.ok) return rejected(ctx, why, live, r.error, { problems: r.problems });
-      next = compilePolicy(r.choice.policy, live.source, live.path, Date.now());
+      next = compilePolicy(r.choice.policy, live.source, live.path, Date.now(), live.always);
       if (next.digest !== live.digest) logPolicyWarnings(log, live.path, r.choice.warnings, next.policy, ctx.mode);
     } else if (sighup) {
       log.emit("policy.reload.skipped", { why, reason: `policy came from ${live.source}, not a file; re-installing it` }, "warn");
@@ -98,4 +104,13 @@ export function createReloader(ctx: ReloadContext): (why: string) => void {
     // an unchanged policy without SIGHUP: the directory changed, the policy did not
     applyPolicy(ctx, next, why, { reinstall: sighup });
   };
+}
+
+/**
+ * A change of the always lists: the policy in force under the new lists, applied like a
+ * reload (one transaction, swap, prune of what is no longer allowed); learned addresses
+ * the new lists still allow stay. Unchanged lists change nothing.
+ */
+export function applyAlways(ctx: ReloadContext, always: AlwaysRules, why: string): ApplyResult {
+  return applyPolicy(ctx, withAlways(ctx.live(), always), why);
 }

@@ -13,6 +13,8 @@ export interface SelfTestDeps {
   /** where to send the probe query: an upstream resolver address (routable here) */
   target: { address: string; family: 4 | 6 };
   expectedDigest: () => string | null;
+  /** the always lists' address digest serve loaded (null: none) */
+  expectedAlways?: () => string | null;
   /** a learned address serve believes is installed, if any */
   someLearned: () => string | null;
   /** resolves true when the proxy sees `name` within the timeout */
@@ -47,7 +49,7 @@ export async function runSelfTest(d: SelfTestDeps, timeoutMs = 1500): Promise<Me
   const kernel = d.enforcer.via === "nftables" ? d.enforcer.kernelState() : null;
   const learned = d.someLearned();
   const learnedPresent = d.enforcer.mode === "dns+nftables" && learned && kernel ? kernel.learnedAddresses.includes(learned) : null;
-  return measureLevel(d.enforcer.mode, { redirectReachedProxy, kernel, expectedDigest: d.expectedDigest(), learnedPresent });
+  return measureLevel(d.enforcer.mode, { redirectReachedProxy, kernel, expectedDigest: d.expectedDigest(), expectedAlways: d.expectedAlways?.(), learnedPresent });
 }
 
 async function sendProbe(target: { address: string; family: 4 | 6 }, name: string): Promise<void> {

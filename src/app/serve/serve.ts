@@ -14,12 +14,15 @@ import type { Policy } from "../../core/policy/types.ts";
 import type { ProbeFacts } from "../../core/probe/types.ts";
 import { probeTarget } from "../../core/dns/probe-names.ts";
 import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
+import { expectedAlwaysDigest } from "../../core/ruleset/plan.ts";
 import type { Measured } from "../../core/status/level.ts";
 import { startDnsProxy, type DnsProxy } from "../../effects/dns/proxy.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import { webhookRunner } from "./webhook-runner.ts";
 import type { Destination } from "../../effects/sys/marked-tcp.ts";
-import { eventToLog } from "./dns-events.ts";
+import { dnsEventSink, newLayerCounts } from "./dns-events.ts";
+import { keepAlways } from "./always-watch.ts";
+import { readAlwaysRules } from "../../effects/fs/always-files.ts";
 import { createEnforcer } from "./enforcer.ts";
 import { adopt, longLived, watchNetDenied } from "./learned-upkeep.ts";
 import { PendingRemovals } from "./remove-learned.ts";
@@ -27,7 +30,7 @@ import { startHttpApi, type HttpApi } from "./http-api.ts";
 import { persistPolicy } from "./http-persist.ts";
 import { compilePolicy, policyMode, type LivePolicy } from "./live-policy.ts";
 import { watchReloads } from "./reload.ts";
-import { applyPolicy, createReloader, type ReloadContext } from "./reloader.ts";
+import { applyAlways, applyPolicy, createReloader, type ReloadContext } from "./reloader.ts";
 import { ProbeNames, runSelfTest } from "./selftest.ts";
 import { removeStaleState } from "./stale-state.ts";
 import { planStart, readText } from "./start-plan.ts";
@@ -48,7 +51,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   });
   const plan = await planStart(cfg, log);
   if (typeof plan === "number") return plan;
-  const { choice, facts, assessment: a, listen, upstreams, doh, nameserverExempt, webhook, mark, markFor, isExempt, backend } = plan;
+  const { choice, always, facts, assessment: a, listen, upstreams, doh, dohStance, nameserverExempt, webhook, mark, markFor, isExempt, backend } = plan;
 
   // where serve's own connections to the deny webhook's receiver may go (the ruleset);
   // filled in later when its name resolves only after start-up
@@ -58,13 +61,15 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     upstreams: upstreams.map((u) => ({ family: u.family, address: u.address, port: u.port })),
     exemptMark: EXEMPT_MARK,
     doh,
+    dohStance,
     nameserverExempt,
     webhook: webhookTargets,
     audit: cfg.audit,
     dropSilently: cfg.dropSilently,
   }, facts.ipv6.enabled, (note) => log.emit("learn.writer", { note }, "warn"));
 
-  let live: LivePolicy = compilePolicy(choice.policy, choice.source, choice.path, Date.now());
+  let live: LivePolicy = compilePolicy(choice.policy, choice.source, choice.path, Date.now(), always);
+  const layerCounts = newLayerCounts();
   const table = new LearnTable();
   const violations = new Ring<Record<string, unknown>>(512);
   const probes = new ProbeNames();
@@ -102,7 +107,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       learn: learning ? learnUnlessDeniedMeanwhile : null,
       shouldLearn: learning ? (addr) => live.shouldLearn(addr) : null,
       timeoutMs: cfg.upstreamTimeoutMs,
-      onEvent: (ev) => eventToLog(ev, log, violations, denied),
+      onEvent: dnsEventSink({ log, violations, denied, logSkip: () => live.logSkip, counts: layerCounts }),
       audit: cfg.audit,
       mark: markFor,
     });
@@ -111,7 +116,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     return Exit.runtime;
   }
 
-  const installed = enforcer.install(live.policy);
+  const installed = enforcer.install(live.policy, live.always);
   if (!installed.ok) {
     log.emit("policy.rejected", { source: live.source, error: installed.error, line: installed.line, text: installed.text }, "error");
     await proxy.close();
@@ -138,6 +143,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     audit: cfg.audit,
     webhook: hook,
     nameserverExempt: [...nameserverExempt[4], ...nameserverExempt[6]],
+    layerCounts,
   };
 
   const selfTest = async (): Promise<Measured> => {
@@ -146,6 +152,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       enforcer,
       target: probeTarget(upstreams, isExempt),
       expectedDigest: () => (enforcer.via === "nftables" && enforcer.mode === "dns+nftables" ? live.digest : null),
+      expectedAlways: () => expectedAlwaysDigest(live.policy, live.always),
       someLearned: () => longLived(table),
       expectName: (name, ms) => probes.expect(name, ms),
     });
@@ -178,7 +185,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   // then on (re-reading serve's own write is a no-op: same digest).
   const persistTo = cfg.envPolicyFile;
   const applyFromApi = (p: Policy) =>
-    applyPolicy(reloadCtx, compilePolicy(p, "api", persistTo, Date.now()), "api", {
+    applyPolicy(reloadCtx, compilePolicy(p, "api", persistTo, Date.now(), live.always), "api", {
       persist: persistTo ? (next) => persistPolicy(persistTo, next.policy) : undefined,
     });
 
@@ -227,12 +234,21 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   const netDeniedTimer = watchNetDenied(enforcer, table, log, violations);
 
   const reload = createReloader(reloadCtx);
+  // the always lists: re-read on any change in their directory, every few seconds, and on SIGHUP
+  const keeper = keepAlways({
+    dir: cfg.alwaysRulesDir,
+    read: readAlwaysRules,
+    current: () => live.always,
+    apply: (next, why) => applyAlways(reloadCtx, next, why).ok,
+    log,
+  });
   const guardedReload = (why: string) => {
     try {
       reload(why);
     } catch (e) {
       log.emit("serve.error", { what: "reload", why, error: (e as Error).message }, "error");
     }
+    if (why === "SIGHUP") keeper.check("SIGHUP");
   };
   const stopWatching = watchReloads(live.path, guardedReload);
   // a receiver that resolves late: install the same policy again with the receiver let
@@ -240,7 +256,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   openWebhook = (found) => {
     const before = webhookTargets.length;
     webhookTargets.push(...found);
-    const r = enforcer.install(live.policy);
+    const r = enforcer.install(live.policy, live.always);
     if (!r.ok) {
       webhookTargets.splice(before);
       log.emit("webhook.open_failed", { error: r.error }, "error");
@@ -257,6 +273,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   clearInterval(selfTestTimer);
   clearInterval(netDeniedTimer);
   stopWatching();
+  keeper.stop();
   hook?.close();
   api?.stop();
   status.stop();

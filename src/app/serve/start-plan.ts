@@ -10,7 +10,10 @@ import { assess, type Assessment } from "../../core/probe/assess.ts";
 import { MODE_SPELLINGS, parseMode } from "../../core/probe/modes.ts";
 import type { ProbeFacts } from "../../core/probe/types.ts";
 import type { CidrList } from "../../core/ruleset/cidr-list.ts";
-import { dohFromSettings, type DohList } from "../../core/ruleset/doh.ts";
+import { dohFromSettings, STRICT_443_WARNING, type DohList, type DohStance } from "../../core/ruleset/doh.ts";
+import type { AlwaysRules } from "../../core/always/types.ts";
+import { readAlwaysRules } from "../../effects/fs/always-files.ts";
+import { alwaysSummary, logAlwaysProblems } from "./always-log.ts";
 import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
 import { exemptMatcher, exemptUpstream, nameserverExempt } from "../../core/ruleset/nameserver-exempt.ts";
 import { readPolicyText } from "../../effects/fs/policy-file.ts";
@@ -23,11 +26,14 @@ import { planWebhook, readCaPem, type WebhookPlan } from "./webhook-plan.ts";
 
 export interface StartPlan {
   choice: PolicyChoice;
+  /** the operator's always lists as read at start */
+  always: AlwaysRules;
   facts: ProbeFacts;
   assessment: Assessment;
   listen: { host: string; port: number }[];
   upstreams: Upstream[];
   doh: DohList;
+  dohStance: DohStance;
   nameserverExempt: CidrList;
   /** the deny webhook, where its host resolved to ([]: not yet), and how to resolve it again; null when not configured */
   webhook: WebhookPlan | null;
@@ -64,6 +70,15 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   }
   const choice = chosen.choice;
   for (const note of choice.notes) log.emit("policy.note", { note }, "warn");
+  for (const warning of cfg.warnings) log.emit("config.warning", { warning }, "warn");
+  // as OpenSandbox: a list that exists but cannot be read stops the start (exit 1)
+  const always = readAlwaysRules(cfg.alwaysRulesDir);
+  if (!always.ok) {
+    log.emit("serve.refused", { reason: always.errors.map((e) => `cannot read ${e.path}: ${e.error}`).join("; ") }, "error");
+    return Exit.runtime;
+  }
+  log.emit("always", alwaysSummary(always.rules));
+  logAlwaysProblems(log, always.rules);
 
   const facts = await gatherFacts({ openNftBackend: () => openNftBackend(process.env) });
   const a = assess(facts, { wantMode, requireFullIsolation: choice.policy.requireFullIsolation, allowHostNetwork: cfg.allowHostNetwork });
@@ -84,6 +99,7 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   }
   const doh = dohFromSettings(cfg.blockDoh443, cfg.dohBlocklist);
   for (const p of doh.problems) log.emit("doh.ignored", { problem: p }, "warn");
+  if (doh.stance === "strict") log.emit("doh.strict", { warning: STRICT_443_WARNING }, "warn");
   // A bad entry fails closed (DNS to it is judged like any other), so warn and go on.
   const exempt = nameserverExempt(cfg.nameserverExempt);
   for (const p of exempt.problems) log.emit("exempt.ignored", { problem: p }, "warn");
@@ -112,7 +128,7 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   const webhook = cfg.denyWebhook
     ? await planWebhook(cfg.denyWebhook, { upstreams: ups.upstreams, search, markFor, timeoutMs: cfg.upstreamTimeoutMs, ca: ca.ca, log })
     : null;
-  return { choice, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt, backend };
+  return { choice, always: always.rules, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, dohStance: doh.stance, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt, backend };
 }
 
 function upstreamsFrom(cfg: ServeConfig, resolvConf: ReturnType<ReadText>, self: { host: string; port: number }[]): { upstreams: Upstream[]; problems: string[] } {

@@ -7,6 +7,9 @@ import { COMMIT, VERSION } from "../../version.ts";
 import type { DnsProxy } from "../../effects/dns/proxy.ts";
 import type { WebhookStats } from "./deny-webhook.ts";
 import { policyMode, type LivePolicy } from "./live-policy.ts";
+import { alwaysStatus } from "./always-log.ts";
+import type { LayerCounts } from "./dns-events.ts";
+import { expectedAlwaysDigest } from "../../core/ruleset/plan.ts";
 
 export interface ServeState {
   startedAt: number;
@@ -21,6 +24,8 @@ export interface ServeState {
   webhook: { stats(): WebhookStats } | null;
   /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT as in force (CIDR texts) */
   nameserverExempt: string[];
+  /** names each layer (deny.always, allow.always, policy) allowed and denied */
+  layerCounts: LayerCounts;
 }
 
 export function statusJson(s: ServeState, now: number): unknown {
@@ -44,9 +49,10 @@ export function statusJson(s: ServeState, now: number): unknown {
       rules: s.live.policy.rules.length,
       appliedAt: new Date(s.live.appliedAt).toISOString(),
     },
+    always: { ...alwaysStatus(s.live.always, s.live.alwaysDigest), decisions: s.layerCounts },
     kernel: k && {
       present: k.present,
-      matches: k.digest === s.live.digest,
+      matches: k.digest === s.live.digest && k.alwaysDigest === expectedAlwaysDigest(s.live.policy, s.live.always),
       digest: k.digest,
       filterHooked: k.filterHooked,
       natHooked: k.natHooked,
@@ -71,6 +77,10 @@ export function metricsText(s: ServeState): string {
   gauge("learned_names", "names with learned addresses", s.table.nameCount);
   gauge("policy_rules", "rules in the policy in force", s.live.policy.rules.length);
   gauge("reloads_total", "policy reloads applied", s.reloads.ok, "counter");
+  lines.push("# HELP egressctl_dns_decisions_total names answered, by deciding layer and verdict", "# TYPE egressctl_dns_decisions_total counter");
+  for (const [layer, c] of Object.entries(s.layerCounts)) {
+    lines.push(`egressctl_dns_decisions_total{layer="${layer}",verdict="allow"} ${c.allowed}`, `egressctl_dns_decisions_total{layer="${layer}",verdict="deny"} ${c.denied}`);
+  }
   gauge("reload_failures_total", "policy reloads rejected", s.reloads.failed, "counter");
   // what the kernel refused, per reason (the table's named counters)
   const counters = Object.entries(s.kernel()?.counters ?? {}).filter(([n]) => n.startsWith("denied_"));

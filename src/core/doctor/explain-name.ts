@@ -6,6 +6,7 @@
 import { explain, type Explanation } from "../policy/explain.ts";
 import { normaliseName } from "../match/domain.ts";
 import { canonical } from "./canonical.ts";
+import { alwaysDecision } from "./always.ts";
 import type { TargetContext, Verdict } from "./targets.ts";
 
 export interface LearnedAddress {
@@ -24,7 +25,7 @@ export interface NameExplanation {
   name: string | null;
   verdict: Verdict;
   /** where the verdict comes from */
-  basis: "policy-file" | "violation" | "learned" | "not-intercepted" | "invalid-name" | "none";
+  basis: "deny.always" | "allow.always" | "policy-file" | "violation" | "learned" | "not-intercepted" | "invalid-name" | "none";
   /** with --policy: the rule of the file that decides (null: defaultAction, or no file) */
   rule: Explanation["rule"] | null;
   reason: string;
@@ -63,6 +64,12 @@ function verdictOf(name: string, e: Explanation | null, c: TargetContext): Pick<
     // the policy is loaded but nothing applies it: saying "deny" would mislead
     const would = e ? `; the policy would ${e.action} it: ${e.reason}` : "";
     return { verdict: "allow", basis: "not-intercepted", reason: `serve runs disabled: DNS is not intercepted, so ${name} resolves through the upstream and nothing blocks its addresses${would}` };
+  }
+  // the operator's lists sit above every policy, whatever --policy says
+  const layer = c.always ? alwaysDecision(c.always, name) : null;
+  if (layer && layer.rule) {
+    const policyToo = e ? `; the policy alone would ${e.action} it` : "";
+    return { verdict: layer.action, basis: layer.layer as "deny.always" | "allow.always", reason: `${layer.layer} lists ${layer.rule.target}, which matches ${name}: it decides above every policy${policyToo}` };
   }
   if (e) return { verdict: e.action, basis: "policy-file", reason: e.reason };
   const denial = c.violations.find((v) => v.event === "dns.denied" && v.name === name);

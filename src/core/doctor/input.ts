@@ -21,6 +21,22 @@ export interface ServeStatus {
   dns?: { queries?: number; denied?: number; upstreams?: { upstream: string; up: boolean; failures?: number }[] } | null;
   webhook?: { url?: string; delivered?: number; failed?: number; dropped?: number; ratelimited?: number; queued?: number } | null;
   nameserverExempt?: string[];
+  /** the operator's always lists in force, and how many names each layer decided */
+  always?: {
+    dir?: string;
+    digest?: string;
+    deny?: AlwaysFileStatus;
+    allow?: AlwaysFileStatus;
+    logSkip?: AlwaysFileStatus;
+    decisions?: Record<string, { allowed?: number; denied?: number }>;
+  };
+}
+
+export interface AlwaysFileStatus {
+  path?: string;
+  present?: boolean;
+  targets?: string[];
+  problems?: { line: number; text: string; message: string; readAs?: string }[];
 }
 
 /** one /violations entry: dns.denied or net.denied, with `at` */

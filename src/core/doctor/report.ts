@@ -6,10 +6,11 @@ import { readKernelState, type KernelState } from "../status/kernel-state.ts";
 import type { DoctorInput, DnsProbe, ServeStatus, Violation } from "./input.ts";
 import { readStaticSets } from "./kernel-sets.ts";
 import { explainTarget, type TargetExplanation } from "./targets.ts";
+import { alwaysFindings, alwaysFromStatus } from "./always.ts";
 
 export type Status = "ok" | "fail" | "warn" | "info";
-export type Section = "serve" | "mode" | "kernel" | "dns" | "upstreams" | "violations" | "policy";
-export const SECTIONS: Section[] = ["serve", "mode", "kernel", "dns", "upstreams", "violations", "policy"];
+export type Section = "serve" | "mode" | "kernel" | "dns" | "upstreams" | "violations" | "policy" | "always";
+export const SECTIONS: Section[] = ["serve", "mode", "kernel", "dns", "upstreams", "violations", "policy", "always"];
 
 export interface Finding {
   section: Section;
@@ -103,6 +104,8 @@ export function buildReport(input: DoctorInput): DoctorReport {
     else add("policy", "policy.file", "warn", `${input.policy.file} (sha256:${short(input.policy.digest)}) is NOT the policy serve enforces (sha256:${short(served)}): rules below are named from the file`);
   }
 
+  if (st.always) alwaysFindings(st.always, add);
+
   report.explanations = input.targets.map((t) =>
     explainTarget(t, {
       policy: input.policy?.policy ?? null,
@@ -112,6 +115,7 @@ export function buildReport(input: DoctorInput): DoctorReport {
       mode: st.mode ?? null,
       audit: st.audit === true,
       defaultAction: st.policy?.defaultAction ?? input.policy?.policy.defaultAction ?? null,
+      always: st.always ? alwaysFromStatus(st.always) : null,
       now: input.now,
     }));
 

@@ -5,6 +5,7 @@ import { explain, type Explanation } from "../policy/explain.ts";
 import { formatAddress, parseAddress, type Address } from "../net/ip.ts";
 import type { KernelState } from "../status/kernel-state.ts";
 import type { Policy } from "../policy/types.ts";
+import type { AlwaysRules } from "../always/types.ts";
 import type { LearnedMap, Violation } from "./input.ts";
 import { setsHolding, type StaticSets } from "./kernel-sets.ts";
 import { canonical } from "./canonical.ts";
@@ -20,7 +21,7 @@ export interface AddressExplanation {
   /** canonical form, null when the argument is no address */
   address: string | null;
   verdict: Verdict;
-  basis: "loopback" | "deny-cidr" | "allow-cidr" | "learned" | "default" | "not-filtered" | "policy-file" | "none";
+  basis: "loopback" | "deny.always" | "deny-cidr" | "allow.always" | "allow-cidr" | "learned" | "default" | "not-filtered" | "policy-file" | "none";
   reason: string;
   /** static sets of the kernel table that hold it (deny4, allow6, doh4, ...) */
   sets: string[];
@@ -43,6 +44,8 @@ export interface TargetContext {
   mode: string | null;
   audit: boolean;
   defaultAction: string | null;
+  /** the always lists serve reports in force (null: an older serve, or not reachable) */
+  always: AlwaysRules | null;
   now: number;
 }
 
@@ -86,11 +89,17 @@ function addressVerdict(a: Address, address: string, c: TargetContext, out: Addr
   }
   const kernelNames = out.learnedAs.filter((l) => l.source === "kernel").map((l) => l.name);
   const fam = a.family;
+  if (out.sets.includes(`always_deny${fam}`)) {
+    return { verdict: "deny", basis: "deny.always", reason: `${address} is in always_deny${fam}: denied by the operator's deny.always, above every policy` };
+  }
   if (out.sets.includes(`deny${fam}`)) {
     const also = kernelNames.length ? ` (it is also learned under ${kernelNames.join(", ")}: a deny CIDR beats a learned address)` : "";
     return { verdict: "deny", basis: "deny-cidr", reason: `${address} is in the deny set deny${fam}: denied by a deny CIDR${ruleOf(out)}${also}` };
   }
   if (out.sets.includes(`doh${fam}`)) out.notes.push(`${address} is a DNS-over-HTTPS provider (doh${fam}): port 443 is denied unless a static allow covers it`);
+  if (out.sets.includes(`always_allow${fam}`)) {
+    return { verdict: "allow", basis: "allow.always", reason: `${address} is in always_allow${fam}: allowed by the operator's allow.always (a deny rule of the policy would still win)` };
+  }
   if (out.sets.includes(`allow${fam}`)) {
     return { verdict: "allow", basis: "allow-cidr", reason: `${address} is in the allow set allow${fam}: allowed by an allow CIDR${ruleOf(out)}` };
   }

@@ -7,7 +7,8 @@ import { type ExecResult, type Lab } from "../../support/lab.ts";
 export const BIN = process.env.EGRESSCTL_BIN ?? resolve(import.meta.dir, "../../../dist/egressctl");
 export const CLIENTS = join(import.meta.dir, "clients.py");
 /** DoH stand-ins of the lab, replacing the built-in list of real resolvers */
-export const LAB_ENV = { OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "203.0.113.143,2001:db8:200::143", EGRESSCTL_QUIET: "1" };
+/** no always lists unless a test gives its own directory (the machine's /var/egress/rules is not the lab's) */
+export const LAB_ENV = { OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "203.0.113.143,2001:db8:200::143", EGRESSCTL_QUIET: "1", EGRESSCTL_ALWAYS_RULES_DIR: "/nonexistent/egressctl-lab-always-rules" };
 
 export function requireBinary(): void {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run 'make build' first (or set EGRESSCTL_BIN)`);

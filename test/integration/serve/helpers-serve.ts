@@ -79,7 +79,7 @@ export async function serveExit(
   env: Record<string, string> = {},
 ): Promise<{ code: number; events: Record<string, any>[]; stderr: string }> {
   const r = await lab.exec("sandbox", [BIN, ...argv, "--status-socket", join(lab.dir, `refused-${++n}.sock`)], {
-    env: { EGRESSCTL_ASSUME_SANDBOX: "1", ...LAB_ENV, ...env },
+    env: { EGRESSCTL_ASSUME_SANDBOX: "1", EGRESSCTL_ALWAYS_RULES_DIR: join(lab.dir, "always-rules"), ...LAB_ENV, ...env },
     timeoutMs: 15_000,
   });
   return { code: r.code, events: jsonLines(r.stderr), stderr: r.stderr };

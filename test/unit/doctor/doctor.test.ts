@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { buildReport, type Status } from "../../../src/core/doctor/report.ts";
 import { reportText } from "../../../src/core/doctor/text.ts";
+import { alwaysFromStatus } from "../../../src/core/doctor/always.ts";
 import { readStaticSets, setsHolding } from "../../../src/core/doctor/kernel-sets.ts";
 import { explainTarget, type TargetContext } from "../../../src/core/doctor/targets.ts";
 import type { DoctorInput, DnsProbe, ServeStatus } from "../../../src/core/doctor/input.ts";
@@ -136,13 +137,18 @@ egress:
     mode: "dns+nftables",
     audit: false,
     defaultAction: "deny",
+    always: null,
     now: NOW,
     ...over,
   });
+  const lists = (deny: string[], allow: string[]) => ({ always: alwaysFromStatus({ dir: "/r", deny: { present: true, targets: deny }, allow: { present: true, targets: allow } }) });
   const cases: [string, string, Partial<TargetContext>, Record<string, unknown>][] = [
     ["learned name", "API.example.com.", {}, { verdict: "allow", basis: "learned", name: "api.example.com" }],
     ["name denied lately", "x.evil.example.com", {}, { verdict: "deny", basis: "violation" }],
     ["name unknown without policy", "new.example.com", {}, { verdict: "unknown", basis: "none" }],
+    ["deny.always beats the policy file's allow", "api.example.com", { policy, ...lists(["*.example.com"], ["api.example.com"]) }, { verdict: "deny", basis: "deny.always" }],
+    ["allow.always beats the policy file's deny", "x.evil.example.com", { policy, ...lists([], ["x.evil.example.com"]) }, { verdict: "allow", basis: "allow.always" }],
+    ["neither list matches: the policy file decides", "api.example.com", { policy, ...lists(["other.example.com"], []) }, { verdict: "allow", basis: "policy-file" }],
     ["name with policy", "y.evil.example.com", { policy }, { verdict: "deny", basis: "policy-file", rule: { index: 1, target: "*.evil.example.com", action: "deny", line: 4 } }],
     ["invalid name", "bad name", {}, { verdict: "deny", basis: "invalid-name" }],
     ["learned address", "198.51.100.10", {}, { verdict: "allow", basis: "learned" }],
