@@ -190,10 +190,22 @@ describe("with the policy API and apply", () => {
   test("apply renders and loads the same lists; doctor names the list that decided", async () => {
     const dir = rulesDir({ deny: "203.0.113.9\n", allow: "203.0.113.10\n" });
     const policy = writePolicy(lab, policyText(["api.example.com"]));
-    const dry = await lab.exec("sandbox", [BIN, "apply", policy, "--dry-run"], { env: { EGRESSCTL_ALWAYS_RULES_DIR: dir } });
+    const env = { env: { EGRESSCTL_ALWAYS_RULES_DIR: dir, EGRESSCTL_ASSUME_SANDBOX: "1", OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "203.0.113.143" } };
+    const dry = await lab.exec("sandbox", [BIN, "apply", policy, "--dry-run"], env);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain("add element inet egressctl always_deny4 { 203.0.113.9 }");
     expect(dry.stdout).toContain("add element inet egressctl always_allow4 { 203.0.113.10 }");
+    // applied for real: the kernel enforces the lists without serve
+    const real = await lab.exec("sandbox", [BIN, "apply", policy], env);
+    expect(real.code).toBe(0);
+    expect(await setMembers("always_deny4")).toContain("203.0.113.9");
+    expect(await curl(lab, "203.0.113.9")).toBe(7);
+    expect(await curl(lab, "203.0.113.10")).toBe(0);
+    // a bad line: a warning naming file:line on stderr, the rest applied
+    writeFileSync(join(dir, "allow.always"), "203.0.113.10\nmirror.example.com:443\n");
+    const warned = await lab.exec("sandbox", [BIN, "apply", policy, "--dry-run"], env);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain(`${join(dir, "allow.always")}:2: warning: target "mirror.example.com:443" has a port`);
     // serve renders the same text for the same environment: the kernel holds what apply printed
     const s = await serve(lab, args(policy), withDir(dir));
     expect(await setMembers("always_deny4")).toContain("203.0.113.9");

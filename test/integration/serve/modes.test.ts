@@ -203,11 +203,21 @@ describe("OPENSANDBOX_EGRESS_MODE", () => {
     expect((await status(s)).mode).toBe("dns-only");
   });
 
-  test("an unknown mode is a usage error (exit 2), nothing loaded", async () => {
-    const r = await serveExit(lab, args(policy), { OPENSANDBOX_EGRESS_MODE: "dns+ebpf" });
+  test("an unknown --mode is a usage error (exit 2), nothing loaded", async () => {
+    const r = await serveExit(lab, args(policy, undefined, ["--mode", "dns+ebpf"]));
     expect(r.code).toBe(2);
     expect(r.events.find((e) => e.event === "serve.refused")?.reason).toMatch(/unknown mode/);
     expect(await table(lab)).toBeNull();
+  });
+
+  test("an OPENSANDBOX_EGRESS_MODE that is no mode: serve starts in auto with a warning (OpenSandbox starts too); its nft+dns form is read", async () => {
+    const s = await serve(lab, args(policy), { env: { OPENSANDBOX_EGRESS_MODE: "dns+ebpf" } });
+    expect(s.events.find((e) => e.event === "config.warning")?.warning).toMatch(/OPENSANDBOX_EGRESS_MODE 'dns\+ebpf' is not a mode.*using auto/);
+    expect((await status(s)).mode).toBe("dns+nftables");
+    await s.stop();
+    const t = await serve(lab, args(policy), { env: { OPENSANDBOX_EGRESS_MODE: "nft+dns" } });
+    expect((await status(t)).mode).toBe("dns+nftables");
+    expect(t.events.find((e) => e.event === "config.warning")).toBeUndefined();
   });
 });
 
