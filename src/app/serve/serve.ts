@@ -152,7 +152,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       enforcer,
       target: probeTarget(upstreams, isExempt),
       expectedDigest: () => (enforcer.via === "nftables" && enforcer.mode === "dns+nftables" ? live.digest : null),
-      expectedAlways: () => expectedAlwaysDigest(live.policy, live.always),
+      expectedAlways: () => expectedAlwaysDigest(live.always),
       someLearned: () => longLived(table),
       expectName: (name, ms) => probes.expect(name, ms),
     });

@@ -52,7 +52,7 @@ export function statusJson(s: ServeState, now: number): unknown {
     always: { ...alwaysStatus(s.live.always, s.live.alwaysDigest), decisions: s.layerCounts },
     kernel: k && {
       present: k.present,
-      matches: k.digest === s.live.digest && k.alwaysDigest === expectedAlwaysDigest(s.live.policy, s.live.always),
+      matches: k.digest === s.live.digest && k.alwaysDigest === expectedAlwaysDigest(s.live.always),
       digest: k.digest,
       filterHooked: k.filterHooked,
       natHooked: k.natHooked,

@@ -39,6 +39,12 @@ export const DENIED_V6 = "denied6";
 export const DENIED_TIMEOUT = 60;
 export const DENIED_SIZE = 4096;
 
+/**
+ * hex digits of the always lists' address digest in the chains' comment: the kernel keeps
+ * at most 128 characters of a comment, and "egressctl policy sha256:<64>" takes 88
+ */
+export const ALWAYS_DIGEST_HEX = 24;
+
 /** chains: the filter (Layer 2), the DNS redirect (Layer 1), and the one denial verdict */
 export const CHAIN_FILTER = "output";
 export const CHAIN_NAT = "dns_redirect";

@@ -10,7 +10,7 @@ import { policyDigest } from "./digest.ts";
 import { mergeCidrs, rangeText } from "./elements.ts";
 import type { NftChain, NftRule, NftSet, PlanEnv, Ruleset } from "./model.ts";
 import {
-  AUDIT_LOG_PREFIX, AUDIT_LOG_RATE, CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, COUNTERS, DOH_PORT,
+  ALWAYS_DIGEST_HEX, AUDIT_LOG_PREFIX, AUDIT_LOG_RATE, CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, COUNTERS, DOH_PORT,
   DENIED_V4, DENIED_V6, DOT_PORT, LEARNED_DEFAULT_TIMEOUT, LEARNED_V4, LEARNED_V6,
 } from "./names.ts";
 
@@ -177,8 +177,6 @@ function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
   return rules;
 }
 
-export const ALWAYS_DIGEST_HEX = 24;
-
 /**
  * The always lists' addresses per family, merged into disjoint ranges. No ordering is
  * needed inside a list: every rule of it has the same action.
@@ -190,12 +188,11 @@ function alwaysAddressSets(a: AlwaysRules): { deny: Record<Family, Range[]>; all
   const allow = per(a.allow.rules);
   const text = JSON.stringify([4, 6].flatMap((f) => [deny[f as Family], allow[f as Family]].map((rs) => rs.map((r) => rangeText(f as Family, r)))));
   const any = deny[4].length + deny[6].length + allow[4].length + allow[6].length > 0;
-  // 24 hex digits (96 bits of sha256): the kernel keeps at most 128 characters of a
-  // chain comment, and the policy digest takes 88 of them
+  // shortened: the chain comment holds at most 128 characters (names.ts)
   return { deny, allow, digest: any ? createHash("sha256").update(text).digest("hex").slice(0, ALWAYS_DIGEST_HEX) : null };
 }
 
 /** the always digest planRuleset puts in the chain comment for these lists (null: none) */
-export function expectedAlwaysDigest(_policy: Policy, always: AlwaysRules): string | null {
+export function expectedAlwaysDigest(always: AlwaysRules): string | null {
   return alwaysAddressSets(always).digest;
 }

@@ -1,7 +1,7 @@
 // Reads `nft -j list table inet egressctl` (already parsed) into the few facts serve,
 // /status and doctor care about: which policy digest the chains carry, whether the
 // filter and nat chains are hooked, and how many learned elements there are. Pure.
-import { CHAIN_FILTER, CHAIN_NAT, LEARNED_V4, LEARNED_V6 } from "../ruleset/names.ts";
+import { ALWAYS_DIGEST_HEX, CHAIN_FILTER, CHAIN_NAT, LEARNED_V4, LEARNED_V6 } from "../ruleset/names.ts";
 
 export interface KernelState {
   present: boolean;
@@ -75,7 +75,7 @@ export function readKernelState(listing: unknown, chainText = ""): KernelState {
  * self-test reports the kernel as not matching.
  */
 const POLICY_RE = /egressctl policy sha256:([0-9a-f]{64})/g;
-const ALWAYS_RE = /egressctl policy sha256:[0-9a-f]{64} always ([0-9a-f]{24})/g;
+const ALWAYS_RE = new RegExp(`egressctl policy sha256:[0-9a-f]{64} always ([0-9a-f]{${ALWAYS_DIGEST_HEX}})`, "g");
 
 function digestIn(text: string, re: RegExp = POLICY_RE): string | null {
   const found = new Set([...text.matchAll(re)].map((m) => m[1]!));

@@ -215,5 +215,10 @@ describe("with the policy API and apply", () => {
     const r = JSON.parse(doc.stdout);
     expect(r.explanations.map((e: any) => [e.verdict, e.basis])).toEqual([["deny", "deny.always"], ["allow", "allow.always"]]);
     expect(r.findings.find((f: any) => f.check === "always.lists").message).toContain("deny.always 1, allow.always 1, log_skip.always absent");
+    // the same policy loaded behind serve's back without the lists: the kernel no longer matches
+    expect((await status(s)).kernel.matches).toBe(true);
+    const bare = await lab.exec("sandbox", [BIN, "apply", policy], { env: { ...env.env, EGRESSCTL_ALWAYS_RULES_DIR: join(lab.dir, "no-such-dir") } });
+    expect(bare.code).toBe(0);
+    expect((await status(s)).kernel.matches).toBe(false);
   });
 });

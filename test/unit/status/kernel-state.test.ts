@@ -32,6 +32,13 @@ describe("readKernelState", () => {
     expect(readKernelState(listing, text(D1) + text(D2)).digest).toBe(`mixed:${D1},${D2}`);
   });
 
+  test("the always lists' digest after the policy's; none without it", () => {
+    const A = "c".repeat(24);
+    const withAlways = `table inet egressctl {\n\tchain output {\n\t\tcomment "egressctl policy sha256:${D1} always ${A}"\n`;
+    expect(readKernelState(listing, withAlways)).toMatchObject({ digest: D1, alwaysDigest: A });
+    expect(readKernelState(listing, text(D1)).alwaysDigest).toBeNull();
+  });
+
   test("absent or unreadable: not present", () => {
     expect(readKernelState(null).present).toBe(false);
     expect(readKernelState({ nftables: "x" }).present).toBe(false);
@@ -52,6 +59,12 @@ describe("measureLevel", () => {
     const m = measureLevel("dns+nftables", { ...ok, kernel: { ...k, filterHooked: false, digest: D2 }, learnedPresent: false });
     expect(m.level).toBe("dns-only");
     expect(m.findings.length).toBe(3);
+  });
+  test("the kernel holds other always lists (or none where serve has some): dns-only, said", () => {
+    const m = measureLevel("dns+nftables", { ...ok, expectedAlways: "c".repeat(24) });
+    expect(m.level).toBe("dns-only");
+    expect(m.findings[0]).toMatch(/always addresses none, serve loaded c{24}/);
+    expect(measureLevel("dns+nftables", { ...ok, expectedAlways: null }).findings).toEqual([]);
   });
   test("disabled stays disabled", () => {
     expect(measureLevel("disabled", ok).level).toBe("disabled");
