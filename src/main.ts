@@ -20,7 +20,8 @@ Examples:
   egressctl validate policy.yaml         check a policy, point at each mistake
   egressctl apply policy.yaml --dry-run  print the nftables ruleset
   egressctl serve policy.yaml            run the sidecar
-  egressctl doctor api.github.com        inside a sandbox: what is enforced, and why`,
+  egressctl doctor api.github.com        inside a sandbox: what is enforced, and why
+  egressctl wait -- python app.py        run the application once enforcement is measured`,
   },
   subCommands: {
     validate: () => import("./cli/validate.ts").then((m) => m.default),
@@ -28,17 +29,20 @@ Examples:
     apply: () => import("./cli/apply.ts").then((m) => m.default),
     serve: () => import("./cli/serve.ts").then((m) => m.default),
     doctor: () => import("./cli/doctor.ts").then((m) => m.default),
+    wait: () => import("./cli/wait.ts").then((m) => m.default),
   },
 });
 
 const rawArgs = process.argv.slice(2);
+// what follows `--` belongs to the command `egressctl wait` runs: its --help is not ours
+const ownArgs = rawArgs.includes("--") ? rawArgs.slice(0, rawArgs.indexOf("--")) : rawArgs;
 
 if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
   process.stdout.write(`egressctl ${VERSION} (commit ${COMMIT})\n`);
   process.exit(Exit.ok);
 }
-if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
-  await showUsage(...(await resolveForHelp(rawArgs)));
+if (rawArgs.length === 0 || ownArgs.includes("--help") || ownArgs.includes("-h")) {
+  await showUsage(...(await resolveForHelp(ownArgs)));
   process.exit(rawArgs.length === 0 ? Exit.usage : Exit.ok);
 }
 

@@ -25,7 +25,8 @@ Examples:
   egressctl serve policy.yaml
   egressctl serve --mode dns-only --upstream 192.0.2.53 policy.yaml
   OPENSANDBOX_EGRESS_RULES='{"defaultAction":"deny","egress":[{"action":"allow","target":"*.pypi.org"}]}' egressctl serve
-  egressctl serve --ready-file /run/egressctl/ready --log-format pretty policy.yaml`,
+  egressctl serve --ready-file /run/egressctl/ready --log-format pretty policy.yaml
+  egressctl serve --metrics-addr :9090 /etc/egressctl/policy/policy.yaml`,
   },
   args: {
     file: { type: "positional", required: false, description: "policy file (YAML or JSON)" },
@@ -42,6 +43,7 @@ Examples:
     "selftest-interval": { type: "string", description: "seconds between self-tests (default 300)" },
     "http-addr": { type: "string", description: "policy HTTP API address: :PORT, HOST:PORT, [IPv6]:PORT or off (default OPENSANDBOX_EGRESS_HTTP_ADDR, else :18080)" },
     "always-rules-dir": { type: "string", description: "directory of deny.always, allow.always and log_skip.always (default EGRESSCTL_ALWAYS_RULES_DIR, else /var/egress/rules)" },
+    "metrics-addr": { type: "string", description: "serve /metrics and /healthz (read-only) over TCP at :PORT, HOST:PORT or [IPv6]:PORT, for Prometheus and probes (default off, or EGRESSCTL_METRICS_ADDR)" },
     "insecure-no-auth": { type: "boolean", description: "without OPENSANDBOX_EGRESS_TOKEN, still allow POST/PUT/PATCH/DELETE on the policy API (the sandboxed application could rewrite its own policy)" },
   },
   async run({ args }) {
@@ -62,6 +64,7 @@ Examples:
         httpAddr: args["http-addr"],
         insecureNoAuth: args["insecure-no-auth"],
         alwaysRulesDir: args["always-rules-dir"],
+        metricsAddr: args["metrics-addr"],
       },
       process.env,
     );

@@ -30,10 +30,10 @@ export function serveArgs(policyPath: string | null, extra: string[] = []): stri
 export async function startServe(
   lab: Lab,
   args: string[],
-  opts: { env?: Record<string, string>; waitReady?: boolean; prefix?: string[] } = {},
+  opts: { env?: Record<string, string>; waitReady?: boolean; prefix?: string[]; socket?: string } = {},
 ): Promise<Served> {
   const id = ++n;
-  const socket = join(lab.dir, `serve-${id}.sock`);
+  const socket = opts.socket ?? join(lab.dir, `serve-${id}.sock`);
   const readyFile = join(lab.dir, `serve-${id}.ready`);
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run 'make build' first`);
   const proc = lab.spawn("sandbox", [...(opts.prefix ?? []), BIN, ...args, "--status-socket", socket, "--ready-file", readyFile], {

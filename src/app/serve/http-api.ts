@@ -12,6 +12,7 @@ import { loadPolicyText } from "../../core/policy/load.ts";
 import type { PolicyDocument } from "../../core/policy/document.ts";
 import type { Policy } from "../../core/policy/types.ts";
 import type { ApplyResult } from "./reloader.ts";
+import { listenTcp } from "./tcp-listen.ts";
 
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const AUTH_HEADER = "OPENSANDBOX-EGRESS-AUTH";
@@ -37,16 +38,7 @@ export interface HttpApi {
 
 /** Listens on addr: every address is `::` (dual-stack), or 0.0.0.0 where IPv6 is off. */
 export function startHttpApi(addr: HttpAddr, src: PolicyApiSource): HttpApi {
-  const opts = { port: addr.port, fetch: (req: Request) => handle(req, src), error: (e: Error) => json(500, errorView(`internal error: ${e.message}`)) };
-  let server: ReturnType<typeof Bun.serve>;
-  if (addr.host !== null) server = Bun.serve({ ...opts, hostname: addr.host });
-  else {
-    try {
-      server = Bun.serve({ ...opts, hostname: "::" });
-    } catch {
-      server = Bun.serve({ ...opts, hostname: "0.0.0.0" });
-    }
-  }
+  const server = listenTcp(addr, { fetch: (req: Request) => handle(req, src), error: (e: Error) => json(500, errorView(`internal error: ${e.message}`)) });
   return { stop: () => void server.stop(true), port: server.port ?? addr.port };
 }
 

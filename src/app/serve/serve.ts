@@ -36,6 +36,8 @@ import { removeStaleState } from "./stale-state.ts";
 import { planStart, readText } from "./start-plan.ts";
 import { metricsText, statusJson, type ServeState } from "./status-view.ts";
 import { startStatusServer } from "./status-server.ts";
+import { startMetricsServer } from "./metrics-server.ts";
+import { readiness } from "../../core/wait/readiness.ts";
 
 export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   // SIGHUP's default action ends the process: until the reload handler is in place, a
@@ -191,6 +193,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
 
   let status: { stop(): void };
   let api: HttpApi | null = null;
+  let metrics: { stop(): void } | null = null;
   try {
     status = startStatusServer(cfg.statusSocket, {
       ready: () => state.measured !== null,
@@ -200,6 +203,14 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       learned: () => table.snapshot(Date.now()),
       metrics: () => metricsText(state),
     });
+    // before the first self-test: a probe of it answers 503 "starting" rather than
+    // connection refused, and a port that cannot be bound stops serve before ready
+    if (cfg.metricsAddr) {
+      metrics = startMetricsServer(cfg.metricsAddr, {
+        readiness: () => readiness(a.mode, state.measured?.level ?? null, state.measured?.findings),
+        metrics: () => metricsText(state),
+      });
+    }
     await selfTest();
     // the API listens before ready, so "ready" means it answers too
     if (cfg.httpAddr) {
@@ -216,12 +227,13 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     if (cfg.readyFile) writeFileSync(cfg.readyFile, `${process.pid}\n`);
   } catch (e) {
     // the ruleset is loaded and stays (fail-closed); serve itself cannot run
-    log.emit("serve.failed", { reason: `status socket, policy HTTP API or ready file: ${(e as Error).message}`, ruleset: "left in force" }, "error");
+    log.emit("serve.failed", { reason: `status socket, metrics address, policy HTTP API or ready file: ${(e as Error).message}`, ruleset: "left in force" }, "error");
     api?.stop();
+    metrics?.stop();
     await proxy.close();
     return Exit.runtime;
   }
-  log.emit("ready", { mode: a.mode, measured: state.measured?.level, dns: listen.map((l) => `${l.host}:${l.port}`), status: cfg.statusSocket, http: api ? httpAddrText(cfg.httpAddr!) : "off" });
+  log.emit("ready", { mode: a.mode, measured: state.measured?.level, dns: listen.map((l) => `${l.host}:${l.port}`), status: cfg.statusSocket, http: api ? httpAddrText(cfg.httpAddr!) : "off", metrics: cfg.metricsAddr ? httpAddrText(cfg.metricsAddr) : "off" });
   // timers must never throw (an exception in one would end serve), nor overlap
   let testing = false;
   const selfTestTimer = setInterval(() => {
@@ -276,6 +288,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   keeper.stop();
   hook?.close();
   api?.stop();
+  metrics?.stop();
   status.stop();
   await proxy.close();
   if (cfg.cleanupOnExit) enforcer.cleanup();

@@ -22,6 +22,7 @@ export interface ServeFlags {
   httpAddr?: string;
   insecureNoAuth?: boolean;
   alwaysRulesDir?: string;
+  metricsAddr?: string;
 }
 
 /** where the policy HTTP API listens: host null = every address */
@@ -69,6 +70,8 @@ export interface ServeConfig {
   alwaysRulesDir: string;
   /** settings read leniently, as OpenSandbox reads them: logged at start (config.warning) */
   warnings: string[];
+  /** --metrics-addr / EGRESSCTL_METRICS_ADDR: /metrics and /healthz over TCP; null = off */
+  metricsAddr: HttpAddr | null;
 }
 
 export const DEFAULT_HTTP_ADDR = ":18080";
@@ -136,6 +139,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     maxRules: DEFAULT_MAX_RULES,
     alwaysRulesDir: flags.alwaysRulesDir ?? (env.EGRESSCTL_ALWAYS_RULES_DIR || DEFAULT_ALWAYS_DIR),
     warnings: [],
+    metricsAddr: null,
   };
   // OpenSandbox starts with a mode it cannot read (it falls back to dns-only); egressctl
   // too, falling back to auto, the strongest the namespace allows. A --mode it cannot
@@ -157,6 +161,11 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
   const addr = parseHttpAddr(flags.httpAddr ?? env.OPENSANDBOX_EGRESS_HTTP_ADDR ?? DEFAULT_HTTP_ADDR);
   if (typeof addr === "string") errors.push(flags.httpAddr !== undefined ? `--http-addr: ${addr}` : `OPENSANDBOX_EGRESS_HTTP_ADDR: ${addr}`);
   else config.httpAddr = addr;
+  // off unless asked for: a TCP listener in the sandbox's namespace is reachable by the application
+  const metrics = parseHttpAddr(flags.metricsAddr ?? env.EGRESSCTL_METRICS_ADDR ?? "off");
+  if (typeof metrics === "string") errors.push(`${flags.metricsAddr !== undefined ? "--metrics-addr" : "EGRESSCTL_METRICS_ADDR"}: ${metrics.replace("HTTP address", "metrics address")}`);
+  else config.metricsAddr = metrics;
+  if (config.metricsAddr && config.httpAddr && config.metricsAddr.port === config.httpAddr.port) errors.push(`the metrics address and the policy API cannot share port ${config.metricsAddr.port}`);
   return errors.length ? { ok: false, error: errors.join("; ") } : { ok: true, config };
 }
 

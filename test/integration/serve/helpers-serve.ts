@@ -66,8 +66,8 @@ export function useLab(init: (lab: Lab) => void | Promise<void>): void {
   });
 }
 
-export async function serve(lab: Lab, argv: string[], opts: { env?: Record<string, string>; prefix?: string[] } = {}): Promise<Served> {
-  const s = await startServe(lab, argv, { env: { ...LAB_ENV, ...opts.env }, prefix: opts.prefix });
+export async function serve(lab: Lab, argv: string[], opts: { env?: Record<string, string>; prefix?: string[]; socket?: string } = {}): Promise<Served> {
+  const s = await startServe(lab, argv, { env: { ...LAB_ENV, ...opts.env }, prefix: opts.prefix, socket: opts.socket });
   started.push(s);
   return s;
 }

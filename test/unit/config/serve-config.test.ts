@@ -84,3 +84,21 @@ describe("OpenSandbox's environment, read leniently as its sidecar reads it", ()
     expect(ok({}, { EGRESSCTL_ALWAYS_RULES_DIR: "" }).alwaysRulesDir).toBe("/var/egress/rules");
   });
 });
+
+describe("--metrics-addr", () => {
+  test("off by default; the flag, else EGRESSCTL_METRICS_ADDR", () => {
+    expect(ok({}).metricsAddr).toBeNull();
+    expect(ok({}, { EGRESSCTL_METRICS_ADDR: ":9090" }).metricsAddr).toEqual({ host: null, port: 9090 });
+    expect(ok({ metricsAddr: "127.0.0.1:9464" }, { EGRESSCTL_METRICS_ADDR: ":9090" }).metricsAddr).toEqual({ host: "127.0.0.1", port: 9464 });
+    expect(ok({ metricsAddr: "off" }, { EGRESSCTL_METRICS_ADDR: ":9090" }).metricsAddr).toBeNull();
+  });
+  test("a bad address or the policy API's own port is a usage error naming where it came from", () => {
+    const bad = resolveServeConfig({ metricsAddr: "9090" }, {});
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.error).toMatch(/^--metrics-addr: the metrics address must be :PORT/);
+    const env = resolveServeConfig({}, { EGRESSCTL_METRICS_ADDR: "x:y" });
+    expect(!env.ok && env.error).toMatch(/^EGRESSCTL_METRICS_ADDR: /);
+    const clash = resolveServeConfig({ metricsAddr: ":18080" }, {});
+    expect(!clash.ok && clash.error).toMatch(/cannot share port 18080/);
+  });
+});
