@@ -1,9 +1,9 @@
 # egressctl: the two commands a newcomer needs are `make demo` and `make test`.
 # Every target runs scripts/setup.sh first, so a fresh machine sets itself up.
 BUN := node_modules/.bin/bun
-SRC := $(shell find src -name '*.ts' 2>/dev/null) package.json scripts/build.ts
+SRC := $(shell find src -name '*.ts' 2>/dev/null) package.json scripts/build.ts scripts/compile.ts
 
-.PHONY: setup build demo test test-unit test-integration typecheck bench bench-policy bench-apply bench-learn clean
+.PHONY: setup build demo test test-unit test-integration typecheck bench bench-policy bench-apply bench-learn clean image release schema
 
 setup:
 	@scripts/setup.sh
@@ -45,6 +45,20 @@ bench-apply: setup
 # one learn write, raw netlink vs libnftables, under static policies of 0/1k/10k CIDRs (needs root)
 bench-learn: setup
 	$(BUN) test/bench/learn.bench.ts
+
+# the minimal image (binary, the libraries it loads, CA bundle; no base image pulled):
+# egressctl:<version> in podman's local store and dist/egressctl-image.tar (docs/install.md)
+image: build
+	@scripts/image.sh
+
+# linux x64 and arm64 binaries with SHA-256 sums in dist/release/, each checked (docs/install.md)
+release: setup
+	@scripts/setup.sh release
+	$(BUN) scripts/release.ts
+
+# schema/policy.schema.json from the valibot schema; a test fails when it is stale
+schema: setup
+	$(BUN) scripts/gen-schema.ts
 
 clean:
 	rm -rf dist

@@ -1,0 +1,27 @@
+// One `bun build --compile` of src/main.ts, shared by `make build` (this machine) and
+// `make release` (each release target). The binary runs as root inside someone else's
+// container, so it must not pick up a .env, bunfig.toml, tsconfig or package.json from
+// whatever directory it happens to start in.
+import { $ } from "bun";
+import pkg from "../package.json";
+
+export const VERSION: string = pkg.version;
+
+/** the commit the binary names: 12 hex digits, `-dirty` when tracked files changed */
+export async function commitId(): Promise<string> {
+  const commit = (await $`git rev-parse --short=12 HEAD`.nothrow().quiet().text()).trim() || "unknown";
+  const dirty = (await $`git status --porcelain --untracked-files=no`.nothrow().quiet().text()).trim() ? "-dirty" : "";
+  return commit + dirty;
+}
+
+/** compiles to outfile for `target` (a bun --target such as bun-linux-arm64; this machine's when absent) */
+export async function compile(outfile: string, target?: string): Promise<number> {
+  const commit = await commitId();
+  const targetArgs = target ? [`--target=${target}`] : [];
+  const result = await $`bun build --compile src/main.ts --outfile ${outfile} ${targetArgs} \
+    --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+    --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
+    --define EGRESSCTL_VERSION=${JSON.stringify(VERSION)} \
+    --define EGRESSCTL_COMMIT=${JSON.stringify(commit)}`.nothrow();
+  return result.exitCode;
+}
