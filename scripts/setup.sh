@@ -5,16 +5,36 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(nftables libnftables1 iproute2 iptables knot knot-dnsutils dnsutils dnsperf curl dnsmasq-base libcap2-bin python3 strace openssl)
-missing=()
-for p in "${debs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+# the lab and the kernel backend; then the image and its lab tests (podman builds and
+# runs it, runc is the runtime these machines need, catatonit lets `podman kube play` run
+# pods, podman-compose runs deploy/docker/, ca-certificates is the bundle the image ships)
+debs=(nftables libnftables1 iproute2 iptables knot knot-dnsutils dnsutils dnsperf curl dnsmasq-base libcap2-bin python3 strace openssl
+  podman runc catatonit podman-compose ca-certificates)
+# `scripts/setup.sh release`: what `make release` checks the arm64 binary with, if Debian
+# has it (qemu-user and the arm64 C library); optional, see scripts/release.sh
+optional=()
+if [ "${1:-}" = release ]; then optional=(qemu-user libc6-arm64-cross); fi
+
+missing_of() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+mapfile -t missing < <(missing_of "${debs[@]}")
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+mapfile -t missing < <(missing_of "${optional[@]}")
+if ((${#missing[@]})); then
+  echo "setup: installing optional Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+    { apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; } ||
+    echo "setup: could not install ${missing[*]} (optional: make release falls back)" >&2
 fi
 
 if [ ! -x node_modules/.bin/bun ] || [ package.json -nt node_modules/.install-stamp ]; then

@@ -1,0 +1,103 @@
+// podman for the lab tests: the project's settings (scripts/podman/containers.conf), one
+// image build per test run shared by every file that needs it, and cleanup of what this
+// run created (containers and images named egl-<pid>-..., removed by name at exit), so
+// concurrent runs on one machine never touch each other's.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import pkg from "../../package.json";
+
+const ROOT = resolve(import.meta.dir, "../..");
+export const PODMAN_ENV = { ...process.env, CONTAINERS_CONF: join(ROOT, "scripts/podman/containers.conf") } as Record<string, string>;
+/** this run's prefix for container and image names */
+export const RUN = `egl-${process.pid}`;
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function podman(args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<Run> {
+  const p = Bun.spawn(["podman", ...args], { env: PODMAN_ENV, stdout: "pipe", stderr: "pipe", cwd: opts.cwd });
+  const timer = setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+const containers = new Set<string>();
+const images = new Set<string>();
+let scratch: string | null = null;
+
+/** a container name of this run; removed (forcibly) at exit */
+export function containerName(what: string): string {
+  cleanupAtExit();
+  const name = `${RUN}-${what}`;
+  containers.add(name);
+  return name;
+}
+
+/** a scratch directory of this run, removed at exit */
+export function runDir(): string {
+  return (scratch ??= mkdtempSync(join(tmpdir(), `${RUN}-podman-`)));
+}
+
+let hooked = false;
+function cleanupAtExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on("exit", () => {
+    if (containers.size) Bun.spawnSync(["podman", "rm", "-f", "-t", "0", ...containers], { env: PODMAN_ENV, stdout: "ignore", stderr: "ignore" });
+    if (images.size) Bun.spawnSync(["podman", "rmi", "-f", ...images], { env: PODMAN_ENV, stdout: "ignore", stderr: "ignore" });
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+}
+
+/**
+ * Why podman cannot run a container here, or null when it can. Image tests skip with
+ * this reason, and only then.
+ */
+let canRun: Promise<string | null> | null = null;
+export function podmanProblem(): Promise<string | null> {
+  return (canRun ??= (async () => {
+    if (!Bun.which("podman")) return "podman is not installed (scripts/setup.sh installs it on Debian)";
+    const info = await podman(["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
+    if (info.code !== 0) return `podman info failed: ${info.stderr.trim()}`;
+    return null;
+  })());
+}
+
+export interface BuiltImage {
+  /** name:tag in the local store */
+  ref: string;
+  /** the docker-archive scripts/image.sh saved */
+  tar: string;
+  /** what scripts/image.sh printed */
+  log: string;
+}
+
+let built: Promise<BuiltImage> | null = null;
+/**
+ * The image, built once per test run by scripts/image.sh (what `make image` runs), under
+ * this run's own name so that a concurrent run's build never replaces it.
+ */
+export function testImage(): Promise<BuiltImage> {
+  return (built ??= (async () => {
+    cleanupAtExit();
+    const ref = `localhost/${RUN}-egressctl:${pkg.version}`;
+    const tar = join(runDir(), "egressctl-image.tar");
+    images.add(ref);
+    const p = Bun.spawn([join(ROOT, "scripts/image.sh")], { cwd: ROOT, env: { ...PODMAN_ENV, EGRESSCTL_IMAGE: ref, EGRESSCTL_IMAGE_TAR: tar }, stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    if (code !== 0) throw new Error(`scripts/image.sh failed (${code}):\n${out}${err}`);
+    return { ref, tar, log: out + err };
+  })());
+}
+
+/** registers an image this run made (besides the test image) for removal at exit */
+export function ownImage(ref: string): string {
+  cleanupAtExit();
+  images.add(ref);
+  return ref;
+}
