@@ -101,3 +101,27 @@ export function ownImage(ref: string): string {
   images.add(ref);
   return ref;
 }
+
+let app: Promise<string> | null = null;
+/**
+ * The lab's stand-in application image: curl and the libraries ldd names for it, from
+ * this machine's files (no registry is reachable), entrypoint curl. Built once per run.
+ */
+export function labAppImage(): Promise<string> {
+  return (app ??= (async () => {
+    const ref = ownImage(`localhost/${RUN}-app:lab`);
+    const stage = join(runDir(), "app-image");
+    const curl = Bun.which("curl");
+    if (!curl) throw new Error("curl is not installed");
+    const ldd = Bun.spawnSync(["ldd", curl]).stdout.toString();
+    const files = [curl, ...[...ldd.matchAll(/(\/\S+)/g)].map((m) => m[1]!)];
+    for (const f of files) {
+      const to = join(stage, "rootfs", f);
+      Bun.spawnSync(["install", "-D", "-m", "0755", Bun.spawnSync(["readlink", "-f", f]).stdout.toString().trim(), to]);
+    }
+    await Bun.write(join(stage, "Containerfile"), `FROM scratch\nCOPY rootfs/ /\nENTRYPOINT ["${curl}"]\n`);
+    const r = await podman(["build", "--quiet", "--pull=never", "-t", ref, "-f", join(stage, "Containerfile"), stage]);
+    if (r.code !== 0) throw new Error(`building the lab's application image failed: ${r.stderr}`);
+    return ref;
+  })());
+}
