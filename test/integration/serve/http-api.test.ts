@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Lab } from "../../support/lab.ts";
 import type { Served } from "../../support/serve.ts";
+import { ApiSpec, parseHeaderDump, type Recorded } from "../../support/openapi.ts";
 import { args, curl, dig, kernelDigest, learned, policyText, serve, status, useLab } from "./helpers-serve.ts";
 
 let lab: Lab;
@@ -44,8 +45,13 @@ async function call(method: string, path: string, opts: { body?: string; token?:
   } catch {
     // not JSON (healthz)
   }
-  return { status: Number(r.stdout.slice(i + 1)), body, json, headers: existsSync(hdr) ? readFileSync(hdr, "utf8") : "" };
+  const reply = { status: Number(r.stdout.slice(i + 1)), body, json, headers: existsSync(hdr) ? readFileSync(hdr, "utf8") : "" };
+  // every answer is checked against schema/openapi/policy-api.yaml by the last test
+  if (reply.status !== 0) recorded.push({ method, path, status: reply.status, headers: parseHeaderDump(reply.headers), body });
+  return reply;
 }
+
+const recorded: Recorded[] = [];
 
 const allow = (...targets: string[]) => targets.map((target) => ({ action: "allow", target }));
 const withToken = { env: { OPENSANDBOX_EGRESS_TOKEN: TOKEN } };
@@ -304,5 +310,14 @@ describe("persistence", () => {
     expect(reached).toBe(0);
     expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
     expect((await call("GET", "/policy", { token: null })).json.policy.egress).toEqual(allow("other.example.com", "plain.example.net", "api.example.com"));
+  });
+});
+
+describe("the OpenAPI document", () => {
+  test("every response the tests above received matches schema/openapi/policy-api.yaml", () => {
+    const spec = new ApiSpec("policy-api.yaml");
+    expect(recorded.length).toBeGreaterThan(50);
+    expect(new Set(recorded.map((r) => r.status))).toEqual(new Set([200, 400, 401, 403, 404, 405, 409, 413, 500]));
+    expect(recorded.flatMap((r) => spec.check(r))).toEqual([]);
   });
 });

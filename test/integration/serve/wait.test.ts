@@ -5,8 +5,10 @@
 // address, for a container that does not share serve's socket.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import type { Lab } from "../../support/lab.ts";
-import { BIN, args, policyText, serve, useLab, writePolicy } from "./helpers-serve.ts";
+import { ApiSpec, parseHeaderDump, type Recorded } from "../../support/openapi.ts";
+import { BIN, args, dig, policyText, serve, useLab, writePolicy } from "./helpers-serve.ts";
 
 let lab: Lab;
 useLab((l) => {
@@ -86,12 +88,38 @@ describe("egressctl wait", () => {
   });
 });
 
+/** the answers of the metrics address and the status socket, checked against schema/openapi/ at the end */
+const seen: Record<"metrics" | "status", Recorded[]> = { metrics: [], status: [] };
+
+/** one request from the sandbox (over the Unix socket when given), recorded */
+async function ask(url: string, method = "GET", socket?: string) {
+  const hdr = join(lab.dir, `ask-${++n}.headers`);
+  const r = await lab.exec("sandbox", ["curl", "-sS", "-m", "5", "-X", method, "-D", hdr, "-w", "\n%{http_code}", ...(socket ? ["--unix-socket", socket] : []), url]);
+  const i = r.stdout.lastIndexOf("\n");
+  const out = { code: r.code, status: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) };
+  if (out.status !== 0) seen[socket ? "status" : "metrics"].push({ method, path: new URL(url).pathname + new URL(url).search, status: out.status, headers: parseHeaderDump(existsSync(hdr) ? readFileSync(hdr, "utf8") : ""), body: out.body });
+  return out;
+}
+
+describe("the status socket", () => {
+  test("answers every path it documents (checked against schema/openapi/status-socket.yaml below)", async () => {
+    const sock = socketPath();
+    await serve(lab, args(writePolicy(lab, policyText(["api.example.com"]))), { socket: sock });
+    expect((await dig(lab, "api.example.com")).rcode).toBe("NOERROR");
+    expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
+    const at = (path: string, method = "GET") => ask(`http://egressctl${path}`, method, sock);
+    expect((await at("/healthz")).body).toBe("ok dns+nftables\n");
+    expect(JSON.parse((await at("/status")).body).measuredLevel).toBe("dns+nftables");
+    expect(JSON.parse((await at("/violations?limit=5")).body)[0]).toMatchObject({ event: "dns.denied", name: "evil.example.com" });
+    expect(Object.keys(JSON.parse((await at("/learned")).body))).toContain("api.example.com");
+    expect((await at("/metrics")).body).toContain("egressctl_enforcement_level 2");
+    expect((await at("/status", "POST")).status).toBe(405);
+    expect((await at("/nowhere")).status).toBe(404);
+  });
+});
+
 describe("the metrics address", () => {
-  const get = (url: string, method = "GET") =>
-    lab.exec("sandbox", ["curl", "-sS", "-m", "5", "-X", method, "-w", "\n%{http_code}", url]).then((r) => {
-      const i = r.stdout.lastIndexOf("\n");
-      return { code: r.code, status: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) };
-    });
+  const get = (url: string, method = "GET") => ask(url, method);
 
   test("off by default: nothing listens", async () => {
     await serve(lab, args(null, undefined, ["--http-addr", "off"]));
@@ -142,5 +170,15 @@ describe("the metrics address", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/"event":"serve.failed".*metrics address/);
     await lab.stop(holder, "SIGKILL");
+  });
+});
+
+describe("the OpenAPI documents", () => {
+  test("every answer of the status socket and the metrics address above matches schema/openapi/", () => {
+    expect(seen.status.length).toBeGreaterThan(6);
+    expect(seen.metrics.length).toBeGreaterThan(15);
+    const status = new ApiSpec("status-socket.yaml");
+    const metrics = new ApiSpec("metrics.yaml");
+    expect([...seen.status.flatMap((r) => status.check(r)), ...seen.metrics.flatMap((r) => metrics.check(r))]).toEqual([]);
   });
 });
