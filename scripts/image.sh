@@ -19,7 +19,8 @@ tar_out="${EGRESSCTL_IMAGE_TAR:-dist/egressctl-image.tar}"
 bin=dist/egressctl
 [ -x "$bin" ] || { echo "image: $bin is missing: run make build" >&2; exit 1; }
 
-libnft=$(ldconfig -p | awk '/libnftables\.so\.1 .*x86-64|libnftables\.so\.1 .*AArch64/ { print $NF; exit }')
+# (awk reads to the end: leaving early would end ldconfig with SIGPIPE, fatal under pipefail)
+libnft=$(ldconfig -p | awk '/libnftables\.so\.1 .*(x86-64|AArch64)/ && !found { found = $NF } END { print found }')
 [ -n "$libnft" ] || { echo "image: libnftables.so.1 not found (apt-get install libnftables1)" >&2; exit 1; }
 ca=/etc/ssl/certs/ca-certificates.crt
 [ -f "$ca" ] || { echo "image: $ca missing (apt-get install ca-certificates)" >&2; exit 1; }
