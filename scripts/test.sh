@@ -22,6 +22,18 @@ if [ -n "$left" ]; then
   echo "leftover lab namespaces after the suite: $(echo "$left" | tr '\n' ' ')" >&2
   rc=1
 fi
+# podman objects this run's image tests made (named egl-<pid>-...): bun test runs no exit
+# hooks, so the suite cannot remove the image it shares between files itself
+if command -v podman >/dev/null 2>&1; then
+  export CONTAINERS_CONF="$PWD/scripts/podman/containers.conf"
+  mapfile -t pods < <(podman pod ps --format '{{.Name}}' 2>/dev/null | grep "^egl-${pid}-" || true)
+  ((${#pods[@]})) && podman pod rm -f -t 0 "${pods[@]}" >/dev/null 2>&1
+  mapfile -t ctrs < <(podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^egl-${pid}-" || true)
+  ((${#ctrs[@]})) && podman rm -f -t 0 "${ctrs[@]}" >/dev/null 2>&1
+  mapfile -t imgs < <(podman images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep "^localhost/egl-${pid}-" || true)
+  ((${#imgs[@]})) && podman rmi -f "${imgs[@]}" >/dev/null 2>&1
+fi
+rm -rf "${TMPDIR:-/tmp}"/egl-"${pid}"-podman-*
 if [ "$pass" -eq 0 ] && [ "$rc" -eq 0 ]; then echo "no test ran" >&2; rc=1; fi
 echo "tests: ${pass} passed, ${fail} failed"
 exit "$rc"

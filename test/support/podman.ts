@@ -2,7 +2,7 @@
 // image build per test run shared by every file that needs it, and cleanup of what this
 // run created (containers and images named egl-<pid>-..., removed by name at exit), so
 // concurrent runs on one machine never touch each other's.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json";
@@ -27,6 +27,7 @@ export async function podman(args: string[], opts: { timeoutMs?: number; cwd?: s
 }
 
 const containers = new Set<string>();
+const pods = new Set<string>();
 const images = new Set<string>();
 let scratch: string | null = null;
 
@@ -38,20 +39,51 @@ export function containerName(what: string): string {
   return name;
 }
 
+/** a pod name of this run; removed (forcibly, with its containers) at exit */
+export function podName(what: string): string {
+  cleanupAtExit();
+  const name = `${RUN}-${what}`;
+  pods.add(name);
+  return name;
+}
+
 /** a scratch directory of this run, removed at exit */
 export function runDir(): string {
   return (scratch ??= mkdtempSync(join(tmpdir(), `${RUN}-podman-`)));
 }
 
+/**
+ * `bun test` runs no exit hooks, so what this run shares between files (the image) is
+ * removed by scripts/test.sh after the suite, by this run's name prefix. This catches
+ * the rest: a process that does exit normally, and, at the next build, what runs that
+ * died (their PID gone) left behind.
+ */
 let hooked = false;
 function cleanupAtExit(): void {
   if (hooked) return;
   hooked = true;
   process.on("exit", () => {
+    if (pods.size) Bun.spawnSync(["podman", "pod", "rm", "-f", "-t", "0", ...pods], { env: PODMAN_ENV, stdout: "ignore", stderr: "ignore" });
     if (containers.size) Bun.spawnSync(["podman", "rm", "-f", "-t", "0", ...containers], { env: PODMAN_ENV, stdout: "ignore", stderr: "ignore" });
     if (images.size) Bun.spawnSync(["podman", "rmi", "-f", ...images], { env: PODMAN_ENV, stdout: "ignore", stderr: "ignore" });
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
+}
+
+/** removes pods, containers and images named egl-<pid>-... whose run is no longer alive */
+async function collectDeadRuns(): Promise<void> {
+  const dead = (name: string) => {
+    const pid = /^(?:localhost\/)?egl-(\d+)-/.exec(name)?.[1];
+    return pid !== undefined && Number(pid) !== process.pid && !existsSync(`/proc/${pid}`);
+  };
+  const list = async (args: string[]) => (await podman(args)).stdout.split("\n").filter((n) => n && dead(n));
+  const p = await list(["pod", "ps", "--format", "{{.Name}}"]);
+  if (p.length) await podman(["pod", "rm", "-f", "-t", "0", ...p]);
+  const c = await list(["ps", "-a", "--format", "{{.Names}}"]);
+  if (c.length) await podman(["rm", "-f", "-t", "0", ...c]);
+  const i = await list(["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+  if (i.length) await podman(["rmi", "-f", ...i]);
+  for (const d of readdirSync(tmpdir())) if (/^egl-\d+-podman-/.test(d) && dead(d)) rmSync(join(tmpdir(), d), { recursive: true, force: true });
 }
 
 /**
@@ -85,6 +117,7 @@ let built: Promise<BuiltImage> | null = null;
 export function testImage(): Promise<BuiltImage> {
   return (built ??= (async () => {
     cleanupAtExit();
+    await collectDeadRuns();
     const ref = `localhost/${RUN}-egressctl:${pkg.version}`;
     const tar = join(runDir(), "egressctl-image.tar");
     images.add(ref);
