@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
+import pkg from "../../../package.json";
 import { ApiSpec, OPENAPI_DIR } from "../../support/openapi.ts";
 
 const ROOT = resolve(import.meta.dir, "../../..");
@@ -17,12 +18,13 @@ describe("schema/openapi", () => {
   });
 
   for (const f of docs) {
-    test(`${f} is valid OpenAPI 3.1`, async () => {
+    test(`${f} is valid OpenAPI 3.1 and names this version`, async () => {
       const v = new Validator();
       await v.addSpecRef(join(ROOT, "schema/policy.schema.json"), "../policy.schema.json");
       const r = await v.validate(join(OPENAPI_DIR, f));
       expect(r).toEqual({ valid: true });
       expect(v.version).toBe("3.1");
+      expect((v.specification as { info: { version: string } }).info.version).toBe(pkg.version);
     });
   }
 
