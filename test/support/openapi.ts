@@ -92,7 +92,7 @@ export class ApiSpec {
       }
     }
     const v = this.validator(media.schema ?? {});
-    if (!v(value)) problems.push(`${where}: ${this.ajv.errorsText(v.errors, { dataVar: "body" })}`);
+    if (!v(value)) problems.push(`${where}: ${describeErrors(v.errors ?? [])}`);
     return problems;
   }
 }
@@ -106,4 +106,15 @@ export function parseHeaderDump(text: string): Record<string, string> {
     if (i > 0) out[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
   }
   return out;
+}
+
+/** ajv's errors, each with what it names (the extra property, the allowed values) */
+function describeErrors(errors: { instancePath: string; message?: string; params: Record<string, unknown> }[]): string {
+  return errors
+    .map((e) => {
+      const p = e.params;
+      const what = p.additionalProperty ? ` '${p.additionalProperty}'` : p.allowedValues ? ` ${JSON.stringify(p.allowedValues)}` : p.allowedValue !== undefined ? ` ${JSON.stringify(p.allowedValue)}` : "";
+      return `body${e.instancePath} ${e.message}${what}`;
+    })
+    .join("; ");
 }

@@ -31,15 +31,15 @@ describe("schema/openapi", () => {
   test("the checker refuses an undocumented path, method or status, a bad body, a missing header", () => {
     const spec = new ApiSpec("policy-api.yaml");
     const json = { "content-type": "application/json;charset=utf-8" };
-    const ok = { status: "ok", mode: "deny_all", enforcementMode: "dns+nft", policy: { defaultAction: "deny", require_full_isolation: false, egress: [] } };
+    const ok = { status: "ok", mode: "deny_all", enforcementMode: "dns+nft", policy: { defaultAction: "deny", egress: [] } };
     expect(spec.check({ method: "GET", path: "/policy", status: 200, headers: json, body: JSON.stringify(ok) })).toEqual([]);
-    expect(spec.check({ method: "GET", path: "/policy", status: 200, headers: json, body: JSON.stringify({ ...ok, extra: 1 }) })[0]).toContain("must NOT have additional properties");
+    expect(spec.check({ method: "GET", path: "/policy", status: 200, headers: json, body: JSON.stringify({ ...ok, extra: 1 }) })[0]).toContain("body must NOT have additional properties 'extra'");
     expect(spec.check({ method: "GET", path: "/policy", status: 200, headers: json, body: JSON.stringify({ ...ok, mode: "open" }) })[0]).toContain("must be equal to one of the allowed values");
     expect(spec.check({ method: "GET", path: "/policy", status: 202, headers: json, body: "{}" })[0]).toContain("status 202 is not documented");
     expect(spec.check({ method: "TRACE", path: "/policy", status: 405, headers: json, body: "{}" })[0]).toContain("this method is not in");
-    expect(spec.check({ method: "GET", path: "/nowhere", status: 404, headers: json, body: JSON.stringify({ status: "error", error: "no such path: /nowhere" }) })).toEqual([]);
+    expect(spec.check({ method: "GET", path: "/nowhere", status: 404, headers: json, body: JSON.stringify({ status: "error", error: "no such path: /nowhere", message: "no such path: /nowhere" }) })).toEqual([]);
     expect(spec.check({ method: "GET", path: "/nowhere", status: 200, headers: json, body: "{}" })[0]).toContain("status 200 is not documented");
-    expect(spec.check({ method: "OPTIONS", path: "/policy", status: 405, headers: json, body: JSON.stringify({ status: "error", error: "x" }) })[0]).toContain("header Allow is missing");
+    expect(spec.check({ method: "OPTIONS", path: "/policy", status: 405, headers: json, body: JSON.stringify({ status: "error", error: "x", message: "x" }) })[0]).toContain("header Allow is missing");
     expect(spec.check({ method: "GET", path: "/healthz", status: 200, headers: { "content-type": "text/plain" }, body: "ok\n" })).toEqual([]);
     expect(spec.check({ method: "GET", path: "/healthz", status: 200, headers: { "content-type": "application/json" }, body: "ok\n" })[0]).toContain("body is not documented");
 
