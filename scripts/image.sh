@@ -37,11 +37,17 @@ for lib in $libs; do
 done
 cp deploy/image/Containerfile "$stage/Containerfile"
 
+# the image this tag named before, removed below once nothing else names it
+previous=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 podman build --quiet --format docker --no-cache --pull=never \
   --label "org.opencontainers.image.title=egressctl" \
   --label "org.opencontainers.image.version=$version" \
   --label "org.opencontainers.image.revision=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)" \
   -t "$image" -f "$stage/Containerfile" "$stage" >/dev/null
+if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.Id}}' "$image")" ]; then
+  # untagged now; kept if a container still uses it or another tag names it
+  [ -z "$(podman image inspect --format '{{join .RepoTags " "}}' "$previous" 2>/dev/null)" ] && podman rmi "$previous" >/dev/null 2>&1 || true
+fi
 mkdir -p "$(dirname "$tar_out")"
 rm -f "$tar_out"
 podman save --quiet --format docker-archive -o "$tar_out" "$image"
