@@ -14,6 +14,7 @@ import waitCmd from "../../../src/cli/wait.ts";
 import { DEFAULT_STATUS_SOCKET, parseHttpAddr, resolveServeConfig } from "../../../src/core/config/serve-config.ts";
 import { parseDuration } from "../../../src/core/config/duration.ts";
 import { loadPolicyText } from "../../../src/core/policy/load.ts";
+import { unknownFields } from "./strict-fields.ts";
 
 const ROOT = resolve(import.meta.dir, "../../..");
 const K8S = join(ROOT, "deploy/kubernetes");
@@ -93,6 +94,26 @@ describe("deploy/kubernetes", () => {
     }
     expect(problems).toEqual([]);
   });
+
+  // one compiler run for the manifests and for a copy with a misspelt field (the control)
+  let strict: string[] | undefined;
+  const strictFindings = () => {
+    if (strict) return strict;
+    const objects = built.flatMap((v) => v.objects).map(({ obj, file }) => ({ apiVersion: obj.apiVersion, kind: obj.kind, label: `${file} ${obj.kind}/${obj.metadata?.name}`, value: obj }));
+    const broken = structuredClone(built[0]!.objects.find((o) => o.obj.kind === "Deployment")!.obj);
+    broken.spec.template.spec.initContainers[0].securityContext.readOnlyRootFilesytem = true;
+    return (strict = unknownFields(ROOT, [...objects, { apiVersion: broken.apiVersion, kind: broken.kind, label: "control", value: broken }]));
+  };
+
+  test("no object has a field the Kubernetes API does not know (kubectl's strict field validation)", () => {
+    expect(strictFindings().filter((f) => !f.startsWith("control: "))).toEqual([]);
+  }, 60_000);
+
+  test("the strict check finds a misspelt field at any depth (a copy with one, as a control)", () => {
+    const found = strictFindings().filter((f) => f.startsWith("control: "));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/'"?readOnlyRootFilesytem"?' does not exist in type 'ISecurityContext'/);
+  }, 60_000);
 
   test("the schema check itself rejects what the API server would (so the test above can fail)", async () => {
     const d = built[0]!.objects.find((o) => o.obj.kind === "Deployment")!.obj;
