@@ -7,12 +7,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { as } from "../../support/attacker.ts";
 import { startKnot } from "../../support/knot.ts";
 import { LAB, Lab } from "../../support/lab.ts";
 import { startWorld } from "../../support/world.ts";
 import { containerName, podman, podmanProblem, runDir, testImage, type BuiltImage } from "../../support/podman.ts";
 import { BIN } from "../../support/serve.ts";
+
+/** deploy/kubernetes's startup probe, exactly as the kubelet would run it in the sidecar */
+const STARTUP_PROBE: string[] = (() => {
+  const d = parse(readFileSync(join(import.meta.dir, "../../../deploy/kubernetes/deployment.yaml"), "utf8"));
+  return d.spec.template.spec.initContainers.find((c: { name: string }) => c.name === "egressctl").startupProbe.exec.command;
+})();
 
 const problem = await podmanProblem();
 if (problem) console.warn(`image tests skipped: podman cannot run here: ${problem}`);
@@ -107,11 +114,13 @@ describe.skipIf(problem !== null)("the image as the sidecar of a lab sandbox", (
     await lab?.destroy();
   });
 
-  test("podman exec egressctl wait returns once enforced; the health check (egressctl wait) is healthy", async () => {
+  test("podman exec egressctl wait returns once enforced; the health check and the Kubernetes startup probe (both egressctl wait) pass", async () => {
     const w = await podman(["exec", name, "/usr/bin/egressctl", "wait", "--timeout", "30s"]);
     expect({ code: w.code, out: w.stdout, err: w.stderr }).toEqual({ code: 0, out: "ready: serve enforces dns+nftables\n", err: "" });
     expect((await podman(["healthcheck", "run", name])).code).toBe(0);
     expect((await podman(["inspect", "--format", "{{.State.Health.Status}}", name])).stdout.trim()).toBe("healthy");
+    // the Kubernetes startup probe's command passes too
+    expect((await podman(["exec", name, ...STARTUP_PROBE])).code).toBe(0);
   });
 
   test("the sidecar holds NET_ADMIN and nothing else, on a read-only root", async () => {
@@ -150,7 +159,7 @@ describe.skipIf(problem !== null)("the image as the sidecar of a lab sandbox", (
     expect((await lab.exec("sandbox", as("nobody", ["curl", "-s", "-o", "/dev/null", "--connect-timeout", "3", "http://198.51.100.66/"]))).code).toBe(7);
   });
 
-  test("a sidecar whose self-test does not measure dns+nftables is unhealthy until it does", async () => {
+  test("a sidecar whose self-test does not measure dns+nftables is unhealthy, and fails the startup probe, until it does", async () => {
     // an intruder keeps unmarked DNS from being redirected: the self-test measures disabled
     const intruder = "table inet intruder { chain out { type filter hook output priority -300; meta mark != 0x0045474c udp dport 53 drop; }; }";
     expect((await lab.exec("sandbox", ["nft", intruder])).code).toBe(0);
@@ -163,6 +172,9 @@ describe.skipIf(problem !== null)("the image as the sidecar of a lab sandbox", (
       expect(probe.code).toBe(1);
       expect(probe.stderr).toContain("the self-test to measure dns+nftables (it measured disabled");
       expect((await podman(["healthcheck", "run", degraded])).code).not.toBe(0);
+      const startup = await podman(["exec", degraded, ...STARTUP_PROBE]);
+      expect(startup.code).toBe(1);
+      expect(startup.stderr).toContain("still waiting for the self-test to measure dns+nftables");
       expect((await podman(["inspect", "--format", "{{.State.Health.Status}}", degraded])).stdout.trim()).not.toBe("healthy");
       // repaired: the next self-test (every second here) measures it, and it is healthy
       await lab.exec("sandbox", ["nft", "delete", "table", "inet", "intruder"]);
