@@ -203,7 +203,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       learned: () => table.snapshot(Date.now()),
       metrics: () => metricsText(state),
     });
-    // before the first self-test: a probe of it answers 503 "starting" rather than
+    // before the first self-test: a probe of it answers 503 (and why) rather than
     // connection refused, and a port that cannot be bound stops serve before ready
     if (cfg.metricsAddr) {
       metrics = startMetricsServer(cfg.metricsAddr, {
