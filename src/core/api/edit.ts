@@ -12,9 +12,10 @@ export function targetKey(raw: string): string {
 }
 
 /**
- * PATCH, as OpenSandbox merges: the patched rules first, in their order (so they win:
- * first match wins), then the base rules whose target no patched rule has. Of several
- * patched rules for one target only the first is kept.
+ * PATCH, as OpenSandbox merges: the patched rules first, in their order (so they win for
+ * names: first match wins; for addresses a deny wins wherever it is), then the base rules
+ * whose target no patched rule has. Of several patched rules for one target only the
+ * first is kept.
  */
 export function mergeRules(base: Policy, patch: readonly Rule[]): PolicyDocument {
   const doc = toDocument(base);

@@ -1,7 +1,11 @@
-// Turns ordered allow/deny address rules (first match wins) into disjoint intervals,
-// so the kernel's sets need no ordering (CONTRACT section 3). One sweep over the rule
-// boundaries with a min-heap of the rules covering the current point: the lowest rule
-// index on the heap decides each elementary segment. O(n log n), so 100k rules are fine.
+// Decides addresses: a deny rule that contains an address beats every allow rule, in
+// whatever order they are listed (OpenSandbox drops its deny sets before it accepts its
+// allow sets; Cilium's deny policies win the same way). Names are first match; addresses
+// are not. Turns the rules into disjoint intervals, so the kernel's sets need no
+// ordering: one sweep over the rule boundaries with a min-heap of the rules covering the
+// current point, keyed so that every deny rule sorts before every allow rule and, within
+// one action, the earlier rule first. The top of the heap decides each elementary
+// segment (and is the rule doctor names). O(n log n), so 100k rules are fine.
 import type { Decision, IntervalSets, Policy, Rule } from "../policy/types.ts";
 import { cidrRange, parseAddress, type Address, type Family, type Range } from "./ip.ts";
 
@@ -13,27 +17,31 @@ export interface Segment extends Range {
 /** Disjoint, sorted segments of one family, each labelled with its deciding rule. */
 export function paint(rules: readonly Rule[], family: Family): Segment[] {
   const rs = rules.filter((r) => r.cidr !== undefined && r.cidr.family === family);
-  const events: { pos: bigint; i: number }[] = [];
+  // heap keys: deny rules 0..n-1, allow rules n..2n-1, each in list order
+  const key = rs.map((r, i) => (r.action === "deny" ? i : rs.length + i));
+  const byKey: Rule[] = new Array(2 * rs.length);
+  rs.forEach((r, i) => (byKey[key[i]!] = r));
+  const events: { pos: bigint; k: number }[] = [];
   rs.forEach((r, i) => {
     const { start, end } = cidrRange(r.cidr!);
-    events.push({ pos: start, i }, { pos: end + 1n, i: ~i }); // ~i marks the end
+    events.push({ pos: start, k: key[i]! }, { pos: end + 1n, k: ~key[i]! }); // ~k marks the end
   });
   events.sort((a, b) => (a.pos < b.pos ? -1 : a.pos > b.pos ? 1 : 0));
   const heap = new MinHeap();
-  const active = new Uint8Array(rs.length);
+  const active = new Uint8Array(2 * rs.length);
   const out: Segment[] = [];
   for (let e = 0; e < events.length; ) {
     const pos = events[e]!.pos;
     for (; e < events.length && events[e]!.pos === pos; e++) {
-      const i = events[e]!.i;
-      if (i >= 0) {
-        active[i] = 1;
-        heap.push(i);
-      } else active[~i] = 0;
+      const k = events[e]!.k;
+      if (k >= 0) {
+        active[k] = 1;
+        heap.push(k);
+      } else active[~k] = 0;
     }
     while (heap.size > 0 && active[heap.peek()] === 0) heap.pop();
     if (heap.size === 0 || e === events.length) continue;
-    const rule = rs[heap.peek()]!;
+    const rule = byKey[heap.peek()]!;
     const end = events[e]!.pos - 1n;
     const last = out[out.length - 1];
     if (last && last.rule === rule && last.end + 1n === pos) last.end = end;
@@ -42,6 +50,7 @@ export function paint(rules: readonly Rule[], family: Family): Segment[] {
   return out;
 }
 
+/** Per family: deny = every address some deny rule contains; allow = what allow rules add to that. */
 export function resolveIntervals(rules: Rule[]): IntervalSets {
   const sets = (family: Family) => {
     const allow: Range[] = [];
@@ -57,17 +66,24 @@ export function resolveIntervals(rules: Rule[]): IntervalSets {
   return { 4: sets(4), 6: sets(6) };
 }
 
-/** One-off lookup by linear scan (the contract's semantics, literally). Not an address: default. */
+/**
+ * One-off lookup by linear scan, the rule read literally: the first deny rule that
+ * contains the address, else the first allow rule that does, else defaultAction (also
+ * for text that is no address).
+ */
 export function lookupAddress(policy: Policy, addr: string): Decision {
   const a = parseAddress(addr);
+  let allow: Rule | undefined;
   if (a) {
     for (const r of policy.rules) {
       if (!r.cidr || r.cidr.family !== a.family) continue;
       const { start, end } = cidrRange(r.cidr);
-      if (a.value >= start && a.value <= end) return { action: r.action, rule: r, layer: "policy" };
+      if (a.value < start || a.value > end) continue;
+      if (r.action === "deny") return { action: "deny", rule: r, layer: "policy" };
+      allow ??= r;
     }
   }
-  return { action: policy.defaultAction, layer: "policy" };
+  return allow ? { action: "allow", rule: allow, layer: "policy" } : { action: policy.defaultAction, layer: "policy" };
 }
 
 export type AddressMatcher = (a: Address) => Decision;

@@ -25,13 +25,8 @@ export function duplicateOf(r: Rule, first: Rule): Problem {
   return ruleProblem(r, "duplicate", `"${r.target}" duplicates ${describeRule(first)}`, hint);
 }
 
-export function shadowedBy(r: Rule, earlier: readonly Rule[], what: "name" | "address", more = false): Problem {
-  const by = earlier.length === 1 && !more
-    ? `${describeRule(earlier[0]!)}, which matches every ${what} this rule matches`
-    : `${earlier.map(describeRule).join(", ")}${more ? " and others" : ""}, which together match every ${what} this rule matches`;
-  const differs = earlier.some((e) => e.action !== r.action);
-  const hint = differs
-    ? `move this rule above ${earlier.map((e) => `egress[${e.index}]`).join(", ")} if it should win`
-    : "remove this rule; it changes nothing";
-  return ruleProblem(r, "shadowed", `"${r.target}" never decides anything: shadowed by ${by}`, hint);
+/** A name rule that an earlier wildcard matches wholly (names are first match). */
+export function shadowedBy(r: Rule, earlier: Rule): Problem {
+  const hint = earlier.action !== r.action ? `move this rule above egress[${earlier.index}] if it should win` : "remove this rule; it changes nothing";
+  return ruleProblem(r, "shadowed", `"${r.target}" never decides anything: shadowed by ${describeRule(earlier)}, which matches every name this rule matches`, hint);
 }

@@ -17,7 +17,7 @@ export function lintNames(rules: readonly Rule[]): Problem[] {
     const same = own.get(r.name!);
     const cover = same ? undefined : nearestWildcard(wild, r.name!);
     if (same) out.push(duplicateOf(r, same));
-    else if (cover) out.push(shadowedBy(r, [cover], "name"));
+    else if (cover) out.push(shadowedBy(r, cover));
     if (!same) own.set(r.name!, r);
   }
   for (const r of wild.values()) {

@@ -12,7 +12,7 @@ export interface SourcePos {
 }
 
 export interface Rule {
-  /** position in the policy's egress list (0-based); first match wins by this order */
+  /** position in the policy's egress list (0-based): for names the first match wins by this order; for addresses deny wins, then this order names the rule */
   index: number;
   action: Action;
   /** the target exactly as written in the document */
@@ -57,7 +57,7 @@ export interface Decision {
   layer: Layer;
 }
 
-/** Disjoint allow and deny ranges per family, sorted, non-overlapping, coalesced. */
+/** Disjoint allow and deny ranges per family, sorted, non-overlapping, coalesced: deny holds every address a deny rule contains. */
 export interface IntervalSets {
   4: { allow: Range[]; deny: Range[] };
   6: { allow: Range[]; deny: Range[] };

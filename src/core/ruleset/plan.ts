@@ -157,7 +157,7 @@ function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
   rules.push(
     { text: `ip daddr @always_deny4 ${deny(COUNTERS.always)}`, why: "deny.always addresses: above every policy" },
     { text: `ip6 daddr @always_deny6 ${deny(COUNTERS.always)}` },
-    { text: `ip daddr @deny4 ${deny(COUNTERS.cidr)}`, why: "deny CIDRs before any allow: they beat allow.always, static allows and learned IPs (DNS-rebinding guard)" },
+    { text: `ip daddr @deny4 ${deny(COUNTERS.cidr)}`, why: "deny CIDRs before any allow: a deny rule beats every allow rule, whatever the order, allow.always, static allows and learned IPs (DNS-rebinding guard)" },
     { text: `ip6 daddr @deny6 ${deny(COUNTERS.cidr)}` },
     { text: `${L4} th dport ${DOT_PORT} ${deny(COUNTERS.dot)}`, why: "DNS-over-TLS (and DoQ) to anyone would bypass the proxy" },
     ...(operatorDoh ? doh : []),

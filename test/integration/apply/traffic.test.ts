@@ -1,6 +1,6 @@
 // What the application sees after `egressctl apply` alone (no DNS proxy): allowed CIDRs
 // connect, everything else fails at once (reset / ICMP admin-prohibited, not a timeout),
-// first-match CIDR order, DoT and DoH blocked even under defaultAction allow, loopback,
+// a deny CIDR beating an allow CIDR whatever their order, DoT and DoH blocked even under defaultAction allow, loopback,
 // established flows surviving a re-apply, the DNS redirect, all for IPv4 and IPv6; and
 // with --drop-silently the same denials become timeouts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -22,22 +22,24 @@ afterAll(async () => {
 
 const FAST_MS = 2000; // a refusal is immediate; a timeout would take >= 3 s (curl --connect-timeout 3)
 
-// Deny listed before an overlapping allow wins, and vice versa, in both families.
+// A deny rule beats an overlapping allow rule, listed before it or after it (the second
+// pair is the issue's [allow 198.51.100.0/24, deny 198.51.100.20], moved to 203.0.113.0/25
+// so that the listed-first pair has the other range), in both families.
 const POLICY = `defaultAction: deny
 egress:
   - {action: deny, target: 198.51.100.0/25}
   - {action: allow, target: 198.51.100.0/24}
   - {action: allow, target: 203.0.113.0/25}
-  - {action: deny, target: 203.0.113.0/26}
+  - {action: deny, target: 203.0.113.20}
   - {action: deny, target: "2001:db8:100::/112"}
   - {action: allow, target: "2001:db8:100::/96"}
   - {action: allow, target: "2001:db8:200::/112"}
-  - {action: deny, target: "2001:db8:200::/96"}
+  - {action: deny, target: "2001:db8:200::20"}
 `;
 
-const v4 = { allowed: "198.51.100.200", denyFirst: "198.51.100.10", allowFirst: "203.0.113.10", unlisted: "203.0.113.200" };
+const v4 = { allowed: "198.51.100.200", denyFirst: "198.51.100.10", denyAfter: "203.0.113.20", besideDenied: "203.0.113.21", unlisted: "203.0.113.200" };
 // canonical (RFC 5952) spellings: the world server echoes the address it was reached on
-const v6 = { allowed: "2001:db8:100::1:1", denyFirst: "2001:db8:100::10", allowFirst: "2001:db8:200::10", unlisted: "2001:db8:200:0:1::1" };
+const v6 = { allowed: "2001:db8:100::1:1", denyFirst: "2001:db8:100::10", denyAfter: "2001:db8:200::20", besideDenied: "2001:db8:200::21", unlisted: "2001:db8:200:0:1::1" };
 // A local sender learns of a denied datagram at once either way: netfilter dropping in
 // the output hook (reject drops the original too) makes send() fail with EPERM.
 const UDP_DENIED = /^error (EPERM|EHOSTUNREACH|EACCES|ECONNREFUSED)$/;
@@ -57,7 +59,8 @@ describe("deny default, reject", () => {
   for (const [fam, a] of [["IPv4", v4], ["IPv6", v6]] as const) {
     test(`${fam}: allowed CIDR connects`, async () => expectReached(await curl(lab, a.allowed), a.allowed));
     test(`${fam}: deny listed before an overlapping allow wins`, async () => expectRefusedFast(await curl(lab, a.denyFirst)));
-    test(`${fam}: allow listed before an overlapping deny wins`, async () => expectReached(await curl(lab, a.allowFirst), a.allowFirst));
+    test(`${fam}: deny listed after an overlapping allow wins too`, async () => expectRefusedFast(await curl(lab, a.denyAfter)));
+    test(`${fam}: the address beside that deny is still allowed`, async () => expectReached(await curl(lab, a.besideDenied), a.besideDenied));
     test(`${fam}: anything else is refused at once`, async () => expectRefusedFast(await curl(lab, a.unlisted)));
     test(`${fam}: UDP to a denied address fails at once`, async () => {
       expect(await udp(lab, a.unlisted, 9)).toMatch(UDP_DENIED);
@@ -102,6 +105,14 @@ describe("deny default, reject", () => {
     expect(out).toContain("echo two");
     await lab.stop(srv);
     await mustApply(lab, POLICY);
+  });
+});
+
+describe("the issue's case: [allow 198.51.100.0/24, deny 198.51.100.20]", () => {
+  beforeAll(() => mustApply(lab, "defaultAction: deny\negress:\n  - {action: allow, target: 198.51.100.0/24}\n  - {action: deny, target: 198.51.100.20}\n"));
+  test(".20 is refused although the allow is listed first; .21 connects", async () => {
+    expectRefusedFast(await curl(lab, "198.51.100.20"));
+    expectReached(await curl(lab, "198.51.100.21"), "198.51.100.21");
   });
 });
 

@@ -9,6 +9,7 @@ import { explainTarget, type TargetContext } from "../../../src/core/doctor/targ
 import type { DoctorInput, DnsProbe, ServeStatus } from "../../../src/core/doctor/input.ts";
 import { readKernelState } from "../../../src/core/status/kernel-state.ts";
 import { parseAddress } from "../../../src/core/net/ip.ts";
+import { resolveIntervals } from "../../../src/core/net/intervals.ts";
 import { loadPolicyText } from "../../../src/core/policy/load.ts";
 import { runDoctor, upstreamAddress, type DoctorEffects } from "../../../src/app/doctor/doctor.ts";
 
@@ -168,6 +169,19 @@ egress:
     ["IPv6 spelled long", "2001:db8:100:0:0:0:0:10", {}, { address: "2001:db8:100::10", verdict: "allow", basis: "learned" }],
   ];
   for (const [what, q, over, want] of cases) test(what, () => expect(explainTarget(q, ctx(over))).toMatchObject(want));
+
+  test("an address an allow CIDR and a later deny CIDR both contain: the deny rule decides, and is named", () => {
+    // the static sets the planner makes of this policy: .20 in deny4, the rest of the /24 in allow4
+    const p = loadPolicyText("egress:\n  - { action: allow, target: 198.51.100.0/24 }\n  - { action: deny, target: 198.51.100.20 }\n").policy!;
+    const iv = resolveIntervals(p.rules);
+    const sets = { allow4: iv[4].allow, deny4: iv[4].deny };
+    const k = { state: readKernelState(listing, chainText), sets };
+    const e = explainTarget("198.51.100.20", ctx({ policy: p, kernel: k, learned: {} }));
+    expect(e).toMatchObject({ verdict: "deny", basis: "deny-cidr", policy: { action: "deny", rule: { index: 1, target: "198.51.100.20" } } });
+    expect(e.reason).toContain("(--policy: egress[1] deny 198.51.100.20, line 3)");
+    expect(explainTarget("198.51.100.20", ctx({ policy: p, kernel: null, learned: {} }))).toMatchObject({ verdict: "deny", basis: "policy-file" });
+    expect(explainTarget("198.51.100.21", ctx({ policy: p, kernel: k, learned: {} }))).toMatchObject({ verdict: "allow", basis: "allow-cidr", policy: { rule: { index: 0 } } });
+  });
 
   test("a learned name's addresses: expiry and whether the kernel holds them", () => {
     const e = explainTarget("api.example.com", ctx());

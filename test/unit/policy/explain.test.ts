@@ -28,10 +28,28 @@ test("the apex of a wildcard falls to defaultAction", () => {
   expect(e.reason).toContain("defaultAction (deny)");
 });
 
-test("addresses: first containing range; outside every range mentions learning", () => {
+test("addresses: a containing deny range, else a containing allow range; outside every range mentions learning", () => {
   expect(explain(policy, "192.0.2.5")).toMatchObject({ kind: "address", action: "deny", rule: { index: 2, line: 5 } });
-  expect(explain(policy, "192.0.2.200")).toMatchObject({ action: "allow", rule: { index: 3 } });
+  expect(explain(policy, "192.0.2.200")).toEqual({
+    query: "192.0.2.200",
+    kind: "address",
+    action: "allow",
+    rule: { index: 3, target: "192.0.2.0/24", action: "allow", line: 6 },
+    reason: "rule egress[3] (allow 192.0.2.0/24, line 6) contains 192.0.2.200, and no deny rule does",
+  });
   expect(explain(policy, "198.51.100.1").reason).toContain("learned from an allowed name");
+});
+
+test("addresses: a deny listed after an allow still decides, and the explanation names both", () => {
+  const p = loadPolicyText("egress:\n  - { action: allow, target: 198.51.100.0/24 }\n  - { action: deny, target: 198.51.100.20 }\n").policy!;
+  expect(explain(p, "198.51.100.20")).toEqual({
+    query: "198.51.100.20",
+    kind: "address",
+    action: "deny",
+    rule: { index: 1, target: "198.51.100.20", action: "deny", line: 3 },
+    reason: "deny rule egress[1] (deny 198.51.100.20, line 3) contains 198.51.100.20 (egress[0] (allow 198.51.100.0/24, line 2) contains it too, but for addresses a deny rule wins over an allow rule, whatever their order)",
+  });
+  expect(explain(p, "198.51.100.21")).toMatchObject({ action: "allow", rule: { index: 0 } });
 });
 
 test("an invalid name is denied with a reason", () => {
