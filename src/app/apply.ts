@@ -2,7 +2,7 @@
 // effects (the facts of the namespace, the nft backend) as parameters and returns an
 // outcome; the command maps outcomes to exit codes and prints. Never touches anything but
 // table inet egressctl, and nothing at all in what looks like the host's namespace.
-import { loadPolicyText, type Problem } from "../core/policy/load.ts";
+import { loadPolicyText, syntaxOfFile, type Problem } from "../core/policy/load.ts";
 import { assess } from "../core/probe/assess.ts";
 import type { ProbeFacts } from "../core/probe/types.ts";
 import type { CidrList } from "../core/ruleset/cidr-list.ts";
@@ -61,7 +61,8 @@ export async function applyPolicy(req: ApplyRequest, fx: ApplyEffects): Promise<
   if (req.action === "delete") {
     script = renderDelete();
   } else {
-    const { policy, problems } = loadPolicyText(req.text ?? "", { source: req.source, mode: req.mode });
+    // judged as validate judges (a target that matches nothing is refused); serve runs it
+    const { policy, problems } = loadPolicyText(req.text ?? "", { source: req.source, mode: req.mode, syntax: syntaxOfFile(req.source ?? "") });
     if (!policy) return { kind: "invalid", problems };
     warnings = problems;
     // as serve refuses (exit 4) rather than degrade: a dns-only ruleset filters nothing

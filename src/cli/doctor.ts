@@ -6,7 +6,7 @@
 import { defineCommand } from "citty";
 import { ActionableError, Exit } from "./exit.ts";
 import { DEFAULT_STATUS_SOCKET } from "../core/config/serve-config.ts";
-import { loadPolicyText } from "../core/policy/load.ts";
+import { loadPolicyText, syntaxOfFile } from "../core/policy/load.ts";
 import { humanLine } from "../core/policy/report.ts";
 import { policyDigest } from "../core/ruleset/digest.ts";
 import { reportText } from "../core/doctor/text.ts";
@@ -56,7 +56,8 @@ function loadPolicy(file: string): NonNullable<DoctorOptions["policy"]> {
   const d = readPolicyText(file);
   if ("unreadable" in d) throw new ActionableError(`--policy ${file}: ${d.unreadable}`, Exit.usage);
   if ("problem" in d) throw new ActionableError(humanLine(file, d.problem), Exit.invalidPolicy);
-  const r = loadPolicyText(d.text, { source: file });
+  // read as serve runs it, so the rule named is the one serve applies
+  const r = loadPolicyText(d.text, { source: file, syntax: syntaxOfFile(file), profile: "run" });
   if (!r.policy) {
     throw new ActionableError(`${r.problems.filter((p) => p.severity === "error").map((p) => humanLine(file, p)).join("\n")}\n--policy ${file} is invalid (egressctl validate ${file})`, Exit.invalidPolicy);
   }

@@ -40,7 +40,8 @@ describe("fixture corpus through the binary", () => {
       for (const entry of report.files) {
         const want: Expected = JSON.parse(readFileSync(expectedPath(entry.file), "utf8"));
         const problems = entry.problems.map(({ hint: _hint, ...p }: { hint?: string }) => p);
-        expect({ file: basename(entry.file), valid: entry.valid, problems, policy: entry.policy }).toEqual({ file: basename(entry.file), ...want });
+        const { run: _run, ...judged } = want; // how serve runs it: test/unit/policy/fixtures.test.ts, serve's lab tests
+        expect({ file: basename(entry.file), valid: entry.valid, problems, policy: entry.policy }).toEqual({ file: basename(entry.file), ...judged });
       }
     });
   }
@@ -58,7 +59,7 @@ describe("human output and exit codes", () => {
     const r = run(bad, "examples/default.yaml");
     expect(r.code).toBe(3);
     expect(r.stdout).toBe(
-      `${bad}:2:30: error: egress[0].target: target "x.com:443" has a port (hint: rules match every port; write "x.com")\n` +
+      `${bad}:2:30: error: egress[0].target: target "x.com:443" has a port; read as a name, it matches nothing (hint: rules match every port; write "x.com")\n` +
         "2 files: 1 invalid, 1 error, 0 warnings\n",
     );
   });
@@ -69,6 +70,38 @@ describe("human output and exit codes", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^.*warn\.yaml:2:30: warning: egress\[0\]\.target: "\*\.pypi\.org" does not match "pypi\.org" itself/);
     expect(r.stdout).toEndWith("1 file: 0 invalid, 0 errors, 1 warning\n");
+  });
+
+  test("an oddity with one clear meaning is a warning (exit 0); --strict makes it an error (exit 3)", () => {
+    const odd = file("odd.yaml", "defaultAction: DENY\negress:\n  - { target: api.github.com }\n");
+    const r = run(odd);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      `${odd}:1:16: warning: defaultAction: defaultAction "DENY" is read as "deny" (hint: write "deny")\n` +
+        `${odd}:3:5: warning: egress[0]: rule has no action; it means deny (hint: add action: deny (or allow))\n` +
+        "1 file: 0 invalid, 0 errors, 2 warnings\n",
+    );
+    const strict = run("--strict", odd);
+    expect(strict.code).toBe(3);
+    expect(strict.stdout).toEndWith("1 file: 1 invalid, 2 errors, 0 warnings\n");
+    // lint warnings too
+    expect(run("--strict", file("apex.yaml", "egress:\n  - { action: allow, target: \"*.pypi.org\" }\n")).code).toBe(3);
+    expect(run("--strict", "examples/default.yaml").code).toBe(0);
+  });
+
+  test(".json is JSON: a trailing comma is an error at its position; --syntax names it for stdin or any name", () => {
+    const text = '{\n  "egress": [\n    { "action": "allow", "target": "api.github.com" },\n  ]\n}\n';
+    const json = run(file("comma.json", text));
+    expect(json.code).toBe(3);
+    expect(json.stdout).toContain("comma.json:3:54: error: invalid JSON: trailing comma before ] (hint: JSON allows no comma after the last item; remove it)");
+    expect(run(file("comma.yaml", text)).code).toBe(0);
+    expect(run("--syntax", "json", file("comma.policy", text)).code).toBe(3);
+    const stdin = Bun.spawnSync([BIN, "validate", "--syntax", "json", "-"], { stdin: new TextEncoder().encode(text), env: { ...process.env, NO_COLOR: "1" } });
+    expect(stdin.exitCode).toBe(3);
+    expect(stdin.stdout.toString()).toContain("-:3:54: error: invalid JSON: trailing comma");
+    const bad = run("--syntax", "toml", "examples/default.yaml");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown --syntax "toml"');
   });
 
   test("--mode dns-only warns about IP rules; an unknown mode is a usage error", () => {

@@ -8,7 +8,7 @@ import { parsePolicyBody, parseRulesBody, parseTargetsBody, type ApiProblem } fr
 import { apiDocument, errorView, policyView, type PolicyMode } from "../../core/api/responses.ts";
 import { tokenMatches } from "../../core/api/token.ts";
 import type { HttpAddr } from "../../core/config/serve-config.ts";
-import { loadPolicyText } from "../../core/policy/load.ts";
+import { loadPolicyText, type Problem } from "../../core/policy/load.ts";
 import type { PolicyDocument } from "../../core/policy/document.ts";
 import type { Policy } from "../../core/policy/types.ts";
 import type { ApplyResult } from "./reloader.ts";
@@ -29,6 +29,8 @@ export interface PolicyApiSource {
   maxRules: number;
   /** applies a validated policy: kernel, memory, persisted file, or none of them */
   apply(p: Policy): ApplyResult;
+  /** what a body that is accepted still has odd about it ("Allow", a target that matches nothing) */
+  warn(method: string, warnings: readonly Problem[]): void;
 }
 
 export interface HttpApi {
@@ -67,12 +69,16 @@ async function handle(req: Request, src: PolicyApiSource): Promise<Response> {
     case "POST":
     case "PUT": {
       const r = parsePolicyBody(text);
+      if (!r.ok) return invalid(r.error, r.problems);
+      src.warn(method, r.warnings);
       // an empty body is OpenSandbox's reset, which it answers with this reason
-      return r.ok ? commit(src, r.value, text.trim() === "" ? "policy reset to default deny-all" : undefined) : invalid(r.error, r.problems);
+      return commit(src, r.value, text.trim() === "" ? "policy reset to default deny-all" : undefined);
     }
     case "PATCH": {
       const r = parseRulesBody(text);
-      return r.ok ? commitDoc(src, mergeRules(base, r.value)) : invalid(r.error, r.problems);
+      if (!r.ok) return invalid(r.error, r.problems);
+      src.warn(method, r.warnings);
+      return commitDoc(src, mergeRules(base, r.value));
     }
     default: {
       const r = parseTargetsBody(text);
@@ -97,7 +103,7 @@ function commit(src: PolicyApiSource, raw: Policy, reason?: string): Response {
   const cap = overRuleCap(raw.rules.length, src.maxRules);
   if (cap) return json(413, errorView(cap));
   // the policy as the persisted file will hold it, so re-reading that file is a no-op
-  const policy = loadPolicyText(JSON.stringify(apiDocument(raw))).policy ?? raw;
+  const policy = loadPolicyText(JSON.stringify(apiDocument(raw)), { syntax: "json", profile: "run" }).policy ?? raw;
   const r = src.apply(policy);
   if (r.ok) return json(200, view(src, src.current(), reason));
   if (r.kind === "isolation") return json(409, errorView(r.error));

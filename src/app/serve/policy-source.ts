@@ -4,7 +4,9 @@
 // An explicitly named FILE or RULES that is invalid is an error (exit 3): starting with a
 // different policy than the one the operator wrote would be a surprise. A persisted
 // POLICY_FILE that is missing or invalid only falls through, as in OpenSandbox.
-import { loadPolicyText, type Problem } from "../../core/policy/load.ts";
+// Every source is read as OpenSandbox's sidecar reads it (profile "run": its oddities are
+// warnings); RULES is JSON, a file is JSON when its name ends in .json, else YAML.
+import { loadPolicyText, syntaxOfFile, type Problem } from "../../core/policy/load.ts";
 import { DENY_ALL, type Policy } from "../../core/policy/types.ts";
 
 export interface PolicyChoice {
@@ -42,7 +44,7 @@ export function choosePolicy(
     }
   }
   if (src.envRules !== undefined && src.envRules.trim() !== "") {
-    const { policy, problems } = loadPolicyText(src.envRules, { source: "OPENSANDBOX_EGRESS_RULES", mode: src.mode });
+    const { policy, problems } = loadPolicyText(src.envRules, { source: "OPENSANDBOX_EGRESS_RULES", mode: src.mode, syntax: "json", profile: "run" });
     if (!policy) return { ok: false, source: "env:OPENSANDBOX_EGRESS_RULES", error: "OPENSANDBOX_EGRESS_RULES is not a valid policy", problems };
     return { ok: true, choice: { policy, source: "env:OPENSANDBOX_EGRESS_RULES", warnings: problems, notes } };
   }
@@ -57,7 +59,7 @@ export function loadPolicyFile(path: string, read: ReadText, mode?: string): Cho
 function fromFile(path: string, source: string, read: ReadText, mode: string | undefined, notes: string[]): ChoiceResult {
   const r = read(path);
   if (!r.ok) return { ok: false, source, error: r.problems ? `${path} is not a valid policy` : `cannot read ${path}: ${r.error}`, problems: r.problems ?? [] };
-  const { policy, problems } = loadPolicyText(r.text, { source: path, mode });
+  const { policy, problems } = loadPolicyText(r.text, { source: path, mode, syntax: syntaxOfFile(path), profile: "run" });
   if (!policy) return { ok: false, source, error: `${path} is not a valid policy`, problems };
   return { ok: true, choice: { policy, source, path, warnings: problems, notes } };
 }

@@ -34,6 +34,7 @@ import { applyAlways, applyPolicy, createReloader, type ReloadContext } from "./
 import { ProbeNames, runSelfTest } from "./selftest.ts";
 import { removeStaleState } from "./stale-state.ts";
 import { planStart, readText } from "./start-plan.ts";
+import { logWarnings } from "./policy-warnings.ts";
 import { metricsText, statusJson, type ServeState } from "./status-view.ts";
 import { startStatusServer } from "./status-server.ts";
 import { startMetricsServer } from "./metrics-server.ts";
@@ -222,6 +223,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
         insecureNoAuth: cfg.insecureNoAuth,
         maxRules: cfg.maxRules,
         apply: applyFromApi,
+        warn: (method, warnings) => logWarnings(log, `api:${method}`, warnings),
       });
     }
     if (cfg.readyFile) writeFileSync(cfg.readyFile, `${process.pid}\n`);

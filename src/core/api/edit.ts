@@ -3,12 +3,17 @@
 // lints and the digest are computed one way only).
 import { toDocument, type PolicyDocument } from "../policy/document.ts";
 import { parseTarget } from "../policy/target.ts";
+import { goTrim } from "../policy/go-text.ts";
 import type { Policy, Rule } from "../policy/types.ts";
 
-/** the key two targets are "the same" by: the normalised target (case, trailing dot, host bits), else lowercase */
+/**
+ * the key two targets are "the same" by: the normalised target (spaces around, case,
+ * trailing dot, host bits), else (a target that matches nothing) its trimmed lowercase text
+ */
 export function targetKey(raw: string): string {
-  const t = parseTarget(raw);
-  return "error" in t ? raw.trim().toLowerCase() : t.target;
+  const text = goTrim(raw);
+  const t = parseTarget(text);
+  return "error" in t ? text.toLowerCase() : t.target;
 }
 
 /**

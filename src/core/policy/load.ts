@@ -1,22 +1,41 @@
 // The policy engine's front door: text in, a normalised Policy and every Problem out.
-// Steps: parse with positions (source.ts), check the shape (schema.ts), classify each
-// target (target.ts), then lint the valid result for warnings (lint-*.ts).
-// `policy` is null exactly when some problem is an error.
-import { DENY_ALL, type Action, type Policy, type Rule } from "./types.ts";
-import { formatPath, hasErrors, sortProblems, type PathKey, type Problem } from "./problems.ts";
-import { parseSource, type Source } from "./source.ts";
-import { checkShape, isPlainObject, type PolicyDoc } from "./schema.ts";
-import { parseTarget } from "./target.ts";
+// Steps: parse with positions (source.ts: JSON strictly, or YAML), read the document
+// the way OpenSandbox's sidecar reads it (read-policy.ts), weigh each finding for who is
+// asking (judge.ts: validate judges intent, serve runs what the sidecar runs), then lint
+// the result for warnings (lint-*.ts). `policy` is null exactly when some problem is an
+// error.
+import { DENY_ALL, type Policy, type Rule } from "./types.ts";
+import { formatPath, hasErrors, sortProblems, type Problem } from "./problems.ts";
+import { parseSource, type Source, type Syntax } from "./source.ts";
+import { readPolicy, readRules } from "./read-policy.ts";
+import { judge, type Finding, type Profile } from "./judge.ts";
+import { goTrim } from "./go-text.ts";
 import { lintNames } from "./lint-names.ts";
 import { lintAddresses } from "./lint-addresses.ts";
 
 export type { Problem } from "./problems.ts";
+export type { Profile } from "./judge.ts";
+export type { Syntax } from "./source.ts";
+export { syntaxOfFile } from "./source.ts";
 
 export interface LoadOptions {
   /** where the text came from (a file name), for callers that print it */
   source?: string;
   /** the enforcement mode the policy is meant for; "dns-only" adds a warning for IP rules */
   mode?: string;
+  /**
+   * "json": RFC 8259 and nothing else (`.json` files: syntaxOfFile; OPENSANDBOX_EGRESS_RULES
+   * and the API's bodies always); "yaml" (the default): YAML 1.2, which reads JSON too
+   */
+  syntax?: Syntax;
+  /**
+   * "validate" (the default): a target that cannot match what its author wrote, an unknown
+   * defaultAction, a misspelt field the rule lacks are errors. "run" (serve, the API, the
+   * environment): those run as OpenSandbox's sidecar runs them, each with a warning.
+   */
+  profile?: Profile;
+  /** `validate --strict`: every warning is an error */
+  strict?: boolean;
 }
 
 export interface LoadResult {
@@ -25,79 +44,78 @@ export interface LoadResult {
 }
 
 export function loadPolicyText(text: string, opts: LoadOptions = {}): LoadResult {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (body.trim() === "") return { policy: denyAll(), problems: [] };
-  const parsed = parseSource(body);
-  if (!parsed.source) return { policy: null, problems: parsed.problems };
-  const src = parsed.source;
-  const value = src.value;
-  if (value === null || value === undefined) return { policy: denyAll(), problems: [] };
-  if (Array.isArray(value)) {
-    return { policy: null, problems: [{ severity: "error", path: "", ...src.pos([]), code: "bad-value",
-      message: "the document is a list; a policy is a mapping with defaultAction and egress", hint: "put the rules under \"egress:\"" }] };
-  }
-  const problems: Problem[] = [];
-  const at = (path: PathKey[], key = false) => src.pos(path, key);
-  const shape = checkShape(value);
-  for (const i of shape.issues) {
-    problems.push({ severity: "error", path: formatPath(i.path), ...at(i.path, i.key), code: i.code, message: i.message, ...(i.hint ? { hint: i.hint } : {}) });
-  }
-  const rules = readRules(value, src, problems);
-  const isolation = readIsolation(value, src, problems);
-  if (hasErrors(problems) || !shape.doc || !rules) return { policy: null, problems: sortProblems(problems) };
-  const policy: Policy = { defaultAction: interned((shape.doc as PolicyDoc).defaultAction ?? "deny"), requireFullIsolation: isolation, rules };
-  problems.push(...lintNames(rules), ...lintAddresses(rules, opts.mode));
-  return { policy, problems: sortProblems(problems) };
+  const parsed = parse(text, opts);
+  if (!parsed.ok) return parsed.result;
+  const read = readPolicy(parsed.src);
+  const findings = [...duplicateKeys(parsed.src), ...read.findings];
+  const problems = judge(findings, opts.profile ?? "validate", opts.strict);
+  if (hasErrors(problems)) return { policy: null, problems: sortProblems(problems) };
+  const policy: Policy = { defaultAction: read.defaultAction, requireFullIsolation: read.requireFullIsolation, rules: read.rules };
+  return finish(policy, problems, opts);
 }
 
-/** OPENSANDBOX_EGRESS_RULES holds policy JSON; same engine, named source. */
+export interface RulesResult {
+  rules: Rule[] | null;
+  problems: Problem[];
+}
+
+/**
+ * A bare list of rules (the body of `PATCH /policy`), read and weighed as a policy's
+ * egress would be; paths are `[i].target`. An empty text is no list.
+ */
+export function loadRulesText(text: string, opts: LoadOptions = {}): RulesResult {
+  const parsed = parse(text, opts, false);
+  if (!parsed.ok) return { rules: null, problems: parsed.result.problems };
+  const src = parsed.src;
+  if (!Array.isArray(src.value)) return { rules: null, problems: [{ severity: "error", code: "bad-value", path: "", ...src.pos([]), message: NOT_A_LIST }] };
+  const findings = duplicateKeys(src);
+  const rules = readRules(src.value, [], src, findings);
+  const problems = judge(findings, opts.profile ?? "validate", opts.strict);
+  if (hasErrors(problems)) return { rules: null, problems: sortProblems(problems) };
+  const linted = finish({ ...DENY_ALL, rules }, problems, { ...opts, mode: undefined });
+  return { rules: linted.policy && rules, problems: linted.problems.map((p) => ({ ...p, path: p.path.replace(/^egress/, "") })) };
+}
+
+/** OPENSANDBOX_EGRESS_RULES: policy JSON, read as serve runs it. */
 export function parsePolicyEnv(json: string): LoadResult {
-  return loadPolicyText(json, { source: "OPENSANDBOX_EGRESS_RULES" });
+  return loadPolicyText(json, { source: "OPENSANDBOX_EGRESS_RULES", syntax: "json", profile: "run" });
+}
+
+type Parsed = { ok: true; src: Source } | { ok: false; result: LoadResult };
+
+const NOT_A_LIST = 'expected a list of rules ([{"action": ..., "target": ...}])';
+
+/**
+ * The text as a Source. Empty text (after a BOM and Go's TrimSpace) is deny-all for a
+ * policy (as `null`, `~` and `{}` are, by the reader) and no list for a list of rules.
+ */
+function parse(text: string, opts: LoadOptions, policy = true): Parsed {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (goTrim(body) === "") {
+    const problems: Problem[] = policy ? [] : [{ severity: "error", code: "bad-value", path: "", line: 1, col: 1, message: NOT_A_LIST }];
+    return { ok: false, result: { policy: policy ? denyAll() : null, problems } };
+  }
+  const parsed = parseSource(body, opts.syntax ?? "yaml");
+  if (!parsed.source) return { ok: false, result: { policy: null, problems: sortProblems(parsed.problems) } };
+  return { ok: true, src: parsed.source };
+}
+
+/** Lints (names, then addresses: rules that match nothing take no part) and --strict. */
+function finish(policy: Policy, problems: Problem[], opts: LoadOptions): LoadResult {
+  const lints = [...lintNames(policy.rules), ...lintAddresses(policy.rules, opts.mode)];
+  const all = problems.concat(opts.strict ? lints.map((p) => ({ ...p, severity: "error" as const })) : lints);
+  return { policy: hasErrors(all) ? null : policy, problems: sortProblems(all) };
+}
+
+/** JSON keys given twice in one object: the last one counts, as in Go and JSON.parse */
+function duplicateKeys(src: Source): Finding[] {
+  return (src.duplicates ?? []).map((d) => ({
+    weight: "intent", code: "duplicate-key", path: formatPath([...d.path, d.key]), line: d.line, col: d.col,
+    message: `"${d.key}" is given more than once in one object (again at ${d.again}); the last one counts`,
+    hint: "each field may appear once; remove or merge the repeated one",
+  }));
 }
 
 function denyAll(): Policy {
   return { ...DENY_ALL, rules: [] };
-}
-
-/** Classifies every string target, even when other fields are broken: report them all. */
-function readRules(value: unknown, src: Source, problems: Problem[]): Rule[] | null {
-  const egress = isPlainObject(value) ? value.egress : undefined;
-  if (!Array.isArray(egress)) return egress === undefined || egress === null ? [] : null;
-  const rules: Rule[] = [];
-  egress.forEach((item, index) => {
-    if (!isPlainObject(item) || typeof item.target !== "string") return;
-    const path: PathKey[] = ["egress", index, "target"];
-    const pos = src.pos(path);
-    const t = parseTarget(item.target);
-    if ("error" in t) {
-      problems.push({ severity: "error", path: formatPath(path), ...pos, code: "bad-target", message: t.error, ...(t.hint ? { hint: t.hint } : {}) });
-      return;
-    }
-    rules.push({ index, action: interned(item.action), raw: item.target, ...t, pos });
-  });
-  return rules;
-}
-
-/**
- * The literal "allow" or "deny", never the parsed string. With 100k rules the parser's
- * strings lie all over a large heap, and `decision.action === "allow"` on one of them
- * reads its characters (a cache miss per decision); on the shared literal it is a pointer
- * compare. This alone took the 100k-rule name decisions from about 1.6 to 3 M/s.
- * Anything but "allow" is already an error from the shape check, so no policy is built.
- */
-function interned(a: unknown): Action {
-  return a === "allow" ? "allow" : "deny";
-}
-
-/** `require_full_isolation` and its alias `requireFullIsolation`: both is fine if they agree. */
-function readIsolation(value: unknown, src: Source, problems: Problem[]): boolean {
-  if (!isPlainObject(value)) return false;
-  const a = value.require_full_isolation;
-  const b = value.requireFullIsolation;
-  const set = (x: unknown) => x !== undefined && x !== null;
-  if (set(a) && set(b) && a !== b) {
-    problems.push({ severity: "error", path: "requireFullIsolation", ...src.pos(["requireFullIsolation"], true), code: "conflict",
-      message: "require_full_isolation and requireFullIsolation disagree", hint: "they are the same setting; keep one of them" });
-  }
-  return (set(a) ? a : b) === true;
 }

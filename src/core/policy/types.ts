@@ -4,7 +4,12 @@
 import type { Cidr, Family, Range } from "../net/ip.ts";
 
 export type Action = "allow" | "deny";
-export type TargetKind = "exact" | "wildcard" | "address" | "cidr";
+/**
+ * "never": a target that is no name, wildcard, address or CIDR (`x.com:443`, a URL).
+ * OpenSandbox's sidecar takes such text for a name that no query equals; serve runs it
+ * the same way, as a rule that matches nothing, and `validate` calls it an error.
+ */
+export type TargetKind = "exact" | "wildcard" | "address" | "cidr" | "never";
 
 export interface SourcePos {
   line: number; // 1-based
@@ -20,7 +25,8 @@ export interface Rule {
   kind: TargetKind;
   /**
    * normalised target: for names lowercase ASCII (punycode) without trailing dot, and
-   * for wildcards the form "*.suffix"; for addresses/CIDRs the canonical CIDR text
+   * for wildcards the form "*.suffix"; for addresses/CIDRs the canonical CIDR text; for
+   * "never" the text with the spaces around it removed
    */
   target: string;
   /** exact/wildcard: the name, or for a wildcard the suffix below which it matches */

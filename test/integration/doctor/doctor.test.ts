@@ -116,7 +116,11 @@ test("--policy FILE names the deciding rule and its line", async () => {
 
 test("usage: a missing --policy file is exit 2, an invalid one exit 3", async () => {
   expect((await doctor("--policy", "/nonexistent/policy.yaml")).code).toBe(2);
-  expect((await doctor("--policy", lab.file("bad.yaml", "defaultAction: maybe\n"))).code).toBe(3);
+  // read as serve runs it: what OpenSandbox's sidecar refuses too (an action "maybe") is invalid;
+  // an unknown defaultAction runs as deny, so doctor explains with it
+  expect((await doctor("--policy", lab.file("bad.yaml", "egress: [{ action: maybe, target: x.example.com }]\n"))).code).toBe(3);
+  const odd = await doctor("--json", "--policy", lab.file("odd.json", '{"defaultAction":"maybe","egress":[{"action":"Allow","target":"x.example.com:443"}]}'), "x.example.com");
+  expect(odd.json.explanations[0]).toMatchObject({ kind: "name", policy: { action: "deny", rule: null } });
 });
 
 test("the DNS redirect flushed behind serve's back: DNS not intercepted, exit 1", async () => {

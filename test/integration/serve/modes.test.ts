@@ -266,7 +266,8 @@ describe("policy sources, in order", () => {
   });
 
   test("an invalid FILE is exit 3, every problem listed, nothing loaded", async () => {
-    const bad = writePolicy(lab, "defaultAction: deny\negress:\n  - { action: maybe, target: api.example.com }\n  - { action: allow, target: 'http://x/y' }\n", "bad.yaml");
+    // what OpenSandbox's sidecar refuses too: an action other than allow/deny, a rule without a target
+    const bad = writePolicy(lab, "defaultAction: deny\negress:\n  - { action: maybe, target: api.example.com }\n  - { action: allow }\n", "bad.yaml");
     const r = await serveExit(lab, args(bad));
     expect(r.code).toBe(3);
     const ev = r.events.find((e) => e.event === "policy.invalid");

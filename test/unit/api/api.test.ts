@@ -19,12 +19,12 @@ describe("parsePolicyBody", () => {
     ["null", "null", "ok", 0],
     ["{}", "{}", "ok", 0],
     ["a policy", '{"defaultAction":"deny","egress":[{"action":"allow","target":"API.example.com."}]}', "ok", 1],
-    ["not JSON", "{ not json", /not valid JSON/],
-    ["YAML is not accepted", "egress: []", /not valid JSON/],
+    ["not JSON", "{ not json", /^invalid JSON: an object key is not quoted/],
+    ["YAML is not accepted", "egress: []", /^invalid JSON: egress is not a JSON value/],
+    ["a trailing comma", '{"egress":[],}', /^invalid JSON: trailing comma before \}/],
     ["a list", "[]", /is a list/],
     ["wrong type", '{"defaultAction":5}', /^defaultAction: /],
-    ["unknown field", '{"egres":[]}', /egres/],
-    ["bad target", '{"egress":[{"action":"allow","target":"http://x.example.com/"}]}', /^egress\[0\]\.target: /],
+    ["an action OpenSandbox refuses too", '{"egress":[{"action":"block","target":"a.example.com"}]}', /^egress\[0\]\.action: expected "allow" or "deny", got "block"/],
     ["two problems", '{"egress":[{"action":"x","target":"a.example.com"},{"action":"allow","target":""}]}', /and 1 more problem/],
   ];
   for (const [what, text, want, n] of cases) {
@@ -39,6 +39,28 @@ describe("parsePolicyBody", () => {
       }
     });
   }
+  test("what OpenSandbox accepts is accepted, each oddity a warning with its position", () => {
+    const r = parsePolicyBody('{"defaultAction":" DENY ","egres":[],"egress":[{"action":"Allow","target":"http://x.example.com/"},{"target":" b.example.com "}]}');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.defaultAction).toBe("deny");
+    expect(r.value.rules.map((x) => [x.action, x.kind, x.target])).toEqual([["allow", "never", "http://x.example.com/"], ["deny", "exact", "b.example.com"]]);
+    expect(r.warnings.map((w) => [w.code, w.path, w.line, w.col])).toEqual([
+      ["action-form", "defaultAction", 1, 18],
+      ["unknown-field", "egres", 1, 27],
+      ["action-form", "egress[0].action", 1, 58],
+      ["bad-target", "egress[0].target", 1, 75],
+      ["implicit-deny", "egress[1]", 1, 100],
+      ["target-spaces", "egress[1].target", 1, 110],
+    ]);
+  });
+
+  test("a body's syntax error has its line and column", () => {
+    const r = parsePolicyBody('{\n  "egress": [\n    {"action": "allow", "target": "a.example.com"},\n  ]\n}');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problems).toEqual([{ path: "", line: 3, col: 51, code: "syntax", message: "invalid JSON: trailing comma before ]", hint: "JSON allows no comma after the last item; remove it" }]);
+  });
+
   test("a normalised target", () => {
     const r = parsePolicyBody('{"egress":[{"action":"allow","target":"API.example.com."}]}');
     expect(r.ok && r.value.rules[0]!.target).toBe("api.example.com");
@@ -51,15 +73,17 @@ describe("parseRulesBody and parseTargetsBody", () => {
     ["rules: empty list (400, as OpenSandbox)", parseRulesBody, "[]", /empty array/],
     ["rules: an object", parseRulesBody, '{"action":"allow","target":"a.example.com"}', /list of rules/],
     ["rules: empty body", parseRulesBody, "", /list of rules/],
-    ["rules: a bad target, named by its index", parseRulesBody, '[{"action":"allow","target":"a.example.com"},{"action":"allow","target":"a b"}]', /^\[1\]\.target: /],
-    ["rules: an unknown field", parseRulesBody, '[{"action":"allow","target":"a.example.com","port":1}]', /^\[0\]\.port/],
-    ["rules: not JSON", parseRulesBody, "[", /not valid JSON/],
+    ["rules: a bad action, named by its index", parseRulesBody, '[{"action":"allow","target":"a.example.com"},{"action":"permit","target":"b.example.com"}]', /^\[1\]\.action: /],
+    ["rules: a target that is not text", parseRulesBody, '[{"action":"allow","target":7}]', /^\[0\]\.target: expected a string/],
+    ["rules: not JSON", parseRulesBody, "[", /^invalid JSON: /],
+    ["rules: a comment", parseRulesBody, '[{"action":"allow","target":"a.example.com"} /* x */]', /^invalid JSON: comments are not allowed/],
     ["targets: a list", parseTargetsBody, '["a.example.com","10.0.0.0/8"]', true],
     ["targets: not a list", parseTargetsBody, '"a.example.com"', /list of targets/],
     ["targets: a number", parseTargetsBody, '["a.example.com",7]', /^\[1\]: expected a string, got number/],
     ["targets: empty list (400, as OpenSandbox)", parseTargetsBody, "[]", /empty array/],
     ["targets: any string, as OpenSandbox (a URL matches no rule, or the rule that has it)", parseTargetsBody, '["http://a.example.com/", "x.com:443"]', true],
     ["targets: a null", parseTargetsBody, '[null]', /^\[0\]: expected a string, got null/],
+    ["targets: a trailing comma", parseTargetsBody, '["a.example.com",]', /^invalid JSON: trailing comma/],
   ];
   for (const [what, parse, text, want] of cases) {
     test(what, () => {
@@ -68,6 +92,14 @@ describe("parseRulesBody and parseTargetsBody", () => {
       if (want !== true) expect(r.error).toMatch(want);
     });
   }
+
+  test("rules: oddities are warnings named by the index in the body", () => {
+    const r = parseRulesBody('[{"action":"allow","target":"a.example.com"},\n {"action":" Allow","target":"a b","port":1}]');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.map((x) => [x.index, x.action, x.kind, x.target])).toEqual([[0, "allow", "exact", "a.example.com"], [1, "allow", "never", "a b"]]);
+    expect(r.warnings.map((w) => [w.code, w.path, w.line])).toEqual([["action-form", "[1].action", 2], ["bad-target", "[1].target", 2], ["unknown-field", "[1].port", 2]]);
+  });
 });
 
 describe("mergeRules (PATCH)", () => {
