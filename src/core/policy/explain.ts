@@ -29,8 +29,12 @@ export function explain(policy: Policy, query: string): Explanation {
   if (name === null) {
     return { query: q, kind: "name", action: "deny", reason: `"${q}" is not a valid DNS name; no query for it can be allowed` };
   }
-  return result(name, "name", matchName(policy.rules, name) ?? { action: policy.defaultAction, layer: "policy" },
+  const e = result(name, "name", matchName(policy.rules, name) ?? { action: policy.defaultAction, layer: "policy" },
     `no rule matches ${name}, so defaultAction (${policy.defaultAction}) applies`);
+  // `allow x.com:443` looks like a rule for x.com; say why it is not one
+  const near = policy.rules.filter((r) => r.kind === "never" && r.target.toLowerCase().includes(name));
+  if (near.length) e.reason += `; ${near.map(describeRule).join(", ")} ${near.length === 1 ? "is" : "are"} no name, wildcard or address and ${near.length === 1 ? "matches" : "match"} nothing`;
+  return e;
 }
 
 /** First rule in list order whose name or wildcard matches (the contract, literally). */

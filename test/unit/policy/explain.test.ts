@@ -55,3 +55,14 @@ test("addresses: a deny listed after an allow still decides, and the explanation
 test("an invalid name is denied with a reason", () => {
   expect(explain(policy, "a..b")).toMatchObject({ kind: "name", action: "deny" });
 });
+
+test("a rule that matches nothing is named beside the name it resembles", () => {
+  const p = loadPolicyText('{"defaultAction":"deny","egress":[{"action":"allow","target":"API.example.com:443"}]}', { syntax: "json", profile: "run" }).policy!;
+  expect(explain(p, "api.example.com")).toEqual({
+    query: "api.example.com",
+    kind: "name",
+    action: "deny",
+    reason: "no rule matches api.example.com, so defaultAction (deny) applies; egress[0] (allow API.example.com:443, line 1) is no name, wildcard or address and matches nothing",
+  });
+  expect(explain(p, "other.example.com").reason).toBe("no rule matches other.example.com, so defaultAction (deny) applies");
+});
