@@ -1,7 +1,8 @@
 // Policy engine benchmark (not a test): `make bench-policy`.
-// A 100k-rule policy (exact, wildcard, IPv4 and IPv6 CIDRs) as YAML text; measures
-// load (parse + validate + lint), matcher compile times, and warm decisions per second
-// over a few million random queries of which about half match a rule.
+// A 100k-rule policy (exact, wildcard, IPv4 and IPv6 CIDRs) as YAML text, and the same
+// as JSON (as OPENSANDBOX_EGRESS_RULES or an API body carries it); measures load (parse +
+// validate + lint), matcher compile times, and warm decisions per second over a few
+// million random queries of which about half match a rule.
 import { loadPolicyText } from "../../src/core/policy/load.ts";
 import { compileDomainMatcher } from "../../src/core/match/domain.ts";
 import { compileAddressMatcher, resolveIntervals } from "../../src/core/net/intervals.ts";
@@ -18,6 +19,7 @@ const act = () => (rnd() < 0.8 ? "allow" : "deny");
 const exact: string[] = [];
 const wild: string[] = [];
 const lines = ["defaultAction: deny", "egress:"];
+const jsonRules: string[] = [];
 for (let i = 0; i < RULES; i++) {
   const r = rnd();
   let target: string;
@@ -28,9 +30,12 @@ for (let i = 0; i < RULES; i++) {
     target = `"*.${suffix}"`;
   } else if (r < 0.9) target = `${int(rnd, 1, 223)}.${int(rnd, 0, 255)}.${int(rnd, 0, 255)}.0/${int(rnd, 16, 28)}`;
   else target = `"2001:db8:${int(rnd, 0, 0xffff).toString(16)}::/${int(rnd, 40, 64)}"`;
-  lines.push(`  - { action: ${act()}, target: ${target} }`);
+  const action = act();
+  lines.push(`  - { action: ${action}, target: ${target} }`);
+  jsonRules.push(`    {"action": "${action}", "target": ${target.startsWith('"') ? target : `"${target}"`}}`);
 }
 const text = lines.join("\n") + "\n";
+const jsonText = `{\n  "defaultAction": "deny",\n  "egress": [\n${jsonRules.join(",\n")}\n  ]\n}\n`;
 
 const time = <T>(f: () => T): [T, number] => {
   const t0 = performance.now();
@@ -41,6 +46,8 @@ const time = <T>(f: () => T): [T, number] => {
 const [loaded, loadMs] = time(() => loadPolicyText(text));
 const policy = loaded.policy!;
 if (!policy) throw new Error(`generated policy invalid: ${loaded.problems[0]?.message}`);
+const [loadedJson, jsonMs] = time(() => loadPolicyText(jsonText, { syntax: "json", profile: "run" }));
+if (loadedJson.policy?.rules.length !== RULES) throw new Error(`generated JSON policy invalid: ${loadedJson.problems.find((p) => p.severity === "error")?.message}`);
 const [names, domainMs] = time(() => compileDomainMatcher(policy));
 const [addrs, addrMs] = time(() => compileAddressMatcher(policy));
 const [, intervalMs] = time(() => resolveIntervals(policy.rules));
@@ -77,6 +84,7 @@ const a = rate(addrQ, addrs);
 const fmt = (x: number) => x.toFixed(0).padStart(7);
 console.log(`policy: ${RULES} rules, ${(text.length / 1e6).toFixed(1)} MB of YAML, ${loaded.problems.length} warnings`);
 console.log(`load (parse + validate + lint)  ${fmt(loadMs)} ms`);
+console.log(`load as JSON, serve's reading   ${fmt(jsonMs)} ms  (${(jsonText.length / 1e6).toFixed(1)} MB)`);
 console.log(`compile domain matcher          ${fmt(domainMs)} ms`);
 console.log(`compile address matcher         ${fmt(addrMs)} ms`);
 console.log(`resolve intervals               ${fmt(intervalMs)} ms`);

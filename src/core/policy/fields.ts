@@ -17,17 +17,30 @@ export interface FieldsRead {
 
 const lc = (p: { line: number; col: number }) => `${p.line}:${p.col}`;
 
+const folds = new WeakMap<readonly string[], Map<string, string>>();
+/** folded key -> field name, built once per list of fields */
+function foldsOf(known: readonly string[]): Map<string, string> {
+  let m = folds.get(known);
+  if (!m) folds.set(known, (m = new Map(known.map((k) => [goFoldKey(k), k]))));
+  return m;
+}
+
 type Pos = (path: readonly PathKey[], key?: boolean) => { line: number; col: number };
 
 /** `where`: "the policy" or "a rule", for messages */
 export function readFields(obj: Record<string, unknown>, known: readonly string[], at: readonly PathKey[], where: string, pos: Pos): FieldsRead {
-  const byFold = new Map(known.map((k) => [goFoldKey(k), k]));
+  const byFold = foldsOf(known);
   const keysOf = new Map<string, string[]>();
   const unknown: string[] = [];
   for (const key of Object.keys(obj)) {
-    const field = byFold.get(goFoldKey(key));
+    // a key spelled as its field needs no folding (100k rules: the common case, kept cheap)
+    const field = known.includes(key) ? key : byFold.get(goFoldKey(key));
     if (field === undefined) unknown.push(key);
-    else keysOf.set(field, [...(keysOf.get(field) ?? []), key]);
+    else {
+      const keys = keysOf.get(field);
+      if (keys) keys.push(key);
+      else keysOf.set(field, [key]);
+    }
   }
   const findings: Finding[] = [];
   const fields = new Map<string, { key: string; value: unknown }>();

@@ -24,6 +24,6 @@ export function goTrim(s: string): string {
  */
 export function goFoldKey(key: string): string {
   let out = "";
-  for (const ch of key) out += ch === "\u017f" ? "s" : ch === "\u212a" ? "k" : /[A-Z]/.test(ch) ? ch.toLowerCase() : ch;
+  for (const ch of key) out += ch === "\u017f" ? "s" : ch === "\u212a" ? "k" : ch >= "A" && ch <= "Z" ? ch.toLowerCase() : ch;
   return out;
 }
