@@ -41,9 +41,16 @@ type Repeat = { path: PathKey[]; key: string; at: number; again: number };
 
 export type JsonParse = { source: JsonSource; problems: [] } | { source: null; problems: Problem[] };
 
+/** an open container; `up` and `slot` say where it sits, for the path of a repeated key */
 type Frame =
-  | { kind: "object"; value: Record<string, unknown>; node: PosNode; path: PathKey[]; key: string | null; keyAt: number; start: number }
-  | { kind: "array"; value: unknown[]; node: PosNode; path: PathKey[]; start: number };
+  | { kind: "object"; value: Record<string, unknown>; node: PosNode; up?: Frame; slot?: PathKey; key: string | null; keyAt: number; start: number }
+  | { kind: "array"; value: unknown[]; node: PosNode; up?: Frame; slot?: PathKey; start: number };
+
+function pathOf(f: Frame): PathKey[] {
+  const out: PathKey[] = [];
+  for (let x: Frame | undefined = f; x?.slot !== undefined; x = x.up) out.unshift(x.slot);
+  return out;
+}
 
 class JsonError {
   constructor(readonly at: number, readonly message: string, readonly hint?: string) {}
@@ -123,13 +130,12 @@ class Scanner {
       let v: { value: unknown; node: PosNode } | null = null;
       if (c === 123 /* { */ || c === 91 /* [ */) {
         if (stack.length >= MAX_JSON_DEPTH) throw new JsonError(start, `the document is nested too deeply (more than ${MAX_JSON_DEPTH} levels; a policy needs three)`);
-        const top = stack[stack.length - 1];
-        const path: PathKey[] = top ? [...top.path, top.kind === "object" ? top.key! : top.value.length] : [];
+        const up = stack[stack.length - 1];
+        const slot = up ? (up.kind === "object" ? up.key! : up.value.length) : undefined;
         this.i++;
-        const node: PosNode = { start };
         const frame: Frame = c === 123
-          ? { kind: "object", value: {}, node: { ...node, members: new Map() }, path, key: null, keyAt: -1, start }
-          : { kind: "array", value: [], node: { ...node, items: [] }, path, start };
+          ? { kind: "object", value: {}, node: { start, members: new Map() }, up, slot, key: null, keyAt: -1, start }
+          : { kind: "array", value: [], node: { start, items: [] }, up, slot, start };
         this.ws();
         const close = c === 123 ? 125 : 93;
         if (this.peek(end) === close) {
@@ -151,7 +157,7 @@ class Scanner {
         }
         if (f.kind === "object") {
           const earlier = f.node.members!.get(f.key!);
-          if (earlier) this.duplicates.push({ path: f.path, key: f.key!, at: earlier.key, again: f.keyAt });
+          if (earlier) this.duplicates.push({ path: pathOf(f), key: f.key!, at: earlier.key, again: f.keyAt });
           setMember(f.value, f.key!, v.value);
           f.node.members!.set(f.key!, { key: f.keyAt, node: v.node });
         } else {
