@@ -18,8 +18,9 @@ const ON_LINE = (e: YAMLError) =>
 
 /** The indentation problems among `errors`, and the errors they explain (to be left out). */
 export function indentationProblems(text: string, errors: readonly YAMLError[], at: At): { problems: Problem[]; explained: Set<YAMLError> } {
-  const lines = text.split("\n");
   const problems: Problem[] = [];
+  if (errors.length === 0) return { problems, explained: new Set() };
+  const lines = text.split("\n");
   const explained = new Set<YAMLError>();
   const seen = new Set<number>();
   for (const e of errors) {
