@@ -211,6 +211,7 @@ class Scanner {
     if (c === 45 /* - */ || (c >= 48 && c <= 57)) return this.number(end);
     const at = this.i;
     if (c === -1) throw new JsonError(at, "the text ends where a value should be", "complete the document");
+    if (c === 0xfeff) throw new JsonError(at, "a byte order mark (U+FEFF) before the JSON text", "save the file as UTF-8 without a byte order mark");
     if (c === 39) throw new JsonError(at, "a string is in single quotes", "JSON keys and strings use double quotes");
     if (c === 47 || c === 35) throw this.comment(at);
     if (/[A-Za-z_$+.]/.test(this.s[at]!)) {

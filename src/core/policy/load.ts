@@ -86,16 +86,18 @@ type Parsed = { ok: true; src: Source } | { ok: false; result: LoadResult };
 const NOT_A_LIST = 'expected a list of rules ([{"action": ..., "target": ...}])';
 
 /**
- * The text as a Source. Empty text (after a BOM and Go's TrimSpace) is deny-all for a
- * policy (as `null`, `~` and `{}` are, by the reader) and no list for a list of rules.
+ * The text as a Source. Empty text (after Go's TrimSpace) is deny-all for a policy (as
+ * `null`, `~` and `{}` are, by the reader) and no list for a list of rules. A byte order
+ * mark is skipped in YAML; JSON refuses it, as Go's decoder and JSON.parse do.
  */
 function parse(text: string, opts: LoadOptions, policy = true): Parsed {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const syntax = opts.syntax ?? "yaml";
+  const body = syntax === "yaml" && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (goTrim(body) === "") {
     const problems: Problem[] = policy ? [] : [{ severity: "error", code: "bad-value", path: "", line: 1, col: 1, message: NOT_A_LIST }];
     return { ok: false, result: { policy: policy ? denyAll() : null, problems } };
   }
-  const parsed = parseSource(body, opts.syntax ?? "yaml");
+  const parsed = parseSource(body, syntax);
   if (!parsed.source) return { ok: false, result: { policy: null, problems: sortProblems(parsed.problems) } };
   return { ok: true, src: parsed.source };
 }
