@@ -3,10 +3,11 @@
 // warning per oddity with its path and line:column, and enforces what the sidecar would,
 // seen from the application's side. `egressctl validate` judges the same files. Strict
 // JSON: a trailing comma in a .json file or in the variable stops serve with exit 3 at
-// its line and column, before anything is loaded.
+// its line and column, before anything is loaded. For addresses a deny rule wins over an
+// allow rule and over a learned name, wherever it is listed.
 import { describe, expect, test } from "bun:test";
 import type { Lab } from "../../support/lab.ts";
-import { args, BIN, curl, dig, serve, serveExit, status, table, useLab, writePolicy } from "./helpers-serve.ts";
+import { args, BIN, curl, dig, learned, serve, serveExit, status, table, useLab, writePolicy } from "./helpers-serve.ts";
 
 let lab: Lab;
 useLab((l) => {
@@ -90,6 +91,28 @@ describe("serve runs what the sidecar runs", () => {
     const strict = await lab.exec("sandbox", [BIN, "validate", "--strict", caseOnly]);
     expect(strict.code).toBe(3);
     expect(strict.stdout).toContain(`${caseOnly}:1:18: error: defaultAction: defaultAction "DENY" is read as "deny"`);
+  });
+});
+
+describe("addresses: deny wins, as in the sidecar's ruleset", () => {
+  test("a deny listed after an allow CIDR and an allowed name still closes its address; the next address stays open", async () => {
+    const file = writePolicy(lab, JSON.stringify({
+      defaultAction: "deny",
+      egress: [
+        { action: "allow", target: "198.51.100.0/24" },
+        { action: "allow", target: "other.example.com" }, // A 198.51.100.11 only
+        { action: "deny", target: "198.51.100.11" },
+      ],
+    }), "deny-wins.json");
+    const s = await serve(lab, args(file));
+    expect(s.events.filter((e) => e.event === "policy.warning")).toEqual([]);
+    // the name is allowed and answered, but its address is denied: not learned, and
+    // refused by the deny set although the /24 allow is listed first
+    expect((await dig(lab, "other.example.com")).addresses).toEqual(["198.51.100.11"]);
+    expect(await learned(lab)).not.toContain("198.51.100.11");
+    expect(await curl(lab, "other.example.com")).toBe(7);
+    expect(await curl(lab, "198.51.100.11")).toBe(7);
+    expect(await curl(lab, "198.51.100.12")).toBe(0);
   });
 });
 
