@@ -11,7 +11,11 @@
 // ("block") is deny here, where the sidecar forwards every name it does not deny while
 // its packet filter drops by default.
 //
-// Every departure from the plain form is a Finding, weighed by judge.ts. Pure.
+// Every departure from the plain form is a Finding, weighed by judge.ts. Each value is
+// checked against its piece of the valibot schema (schema.ts) once it is read; the
+// messages are our own, in YAML terms. Pure.
+import * as v from "valibot";
+import { actionSchema, isolationSchema, POLICY_FIELDS, RULE_FIELDS, rulesSchema, stringSchema, targetSchema } from "./schema.ts";
 import { parseTarget } from "./target.ts";
 import type { Action, Rule } from "./types.ts";
 import { readFields } from "./fields.ts";
@@ -20,8 +24,7 @@ import { formatPath, type PathKey } from "./problems.ts";
 import type { Finding } from "./judge.ts";
 import type { Source } from "./source.ts";
 
-export const POLICY_FIELDS = ["defaultAction", "require_full_isolation", "requireFullIsolation", "egress"] as const;
-export const RULE_FIELDS = ["action", "target"] as const;
+export { POLICY_FIELDS, RULE_FIELDS };
 
 export interface PolicyRead {
   defaultAction: Action;
@@ -56,7 +59,7 @@ export function readPolicy(src: Source): PolicyRead {
   out.requireFullIsolation = readIsolation(fields, at, findings);
   const egress = fields.get("egress");
   if (egress && egress.value !== null) {
-    if (!Array.isArray(egress.value)) {
+    if (!v.is(rulesSchema, egress.value)) {
       findings.push({ weight: "fatal", code: "bad-value", ...at("egress"), message: `expected a list of rules, got ${describe(egress.value)}` });
     } else out.rules = readRules(egress.value, [egress.key], src, findings);
   }
@@ -107,17 +110,17 @@ type Place = { path: string; line: number; col: number };
  * it is a pointer compare. This alone took the 100k-rule name decisions from about 1.6
  * to 3 M/s.
  */
-function readAction(v: unknown, field: "action" | "defaultAction", at: Place | (() => Place), findings: Finding[]): Action | null {
-  if (v === "allow") return "allow";
-  if (v === "deny") return "deny";
+function readAction(value: unknown, field: "action" | "defaultAction", at: Place | (() => Place), findings: Finding[]): Action | null {
+  if (value === "allow") return "allow";
+  if (value === "deny") return "deny";
   const place = typeof at === "function" ? at() : at;
-  if (typeof v !== "string") {
-    findings.push({ weight: "fatal", code: "bad-value", ...place, message: `expected "allow" or "deny", got ${describe(v)}` });
+  if (!v.is(stringSchema, value)) {
+    findings.push({ weight: "fatal", code: "bad-value", ...place, message: `expected "allow" or "deny", got ${describe(value)}` });
     return null;
   }
-  const a = goTrim(v).toLowerCase();
-  if (a === "allow" || a === "deny") {
-    findings.push({ weight: "odd", code: "action-form", ...place, message: `${field} ${JSON.stringify(v)} is read as "${a}"`, hint: `write "${a}"` });
+  const a = goTrim(value).toLowerCase();
+  if (v.is(actionSchema, a)) {
+    findings.push({ weight: "odd", code: "action-form", ...place, message: `${field} ${JSON.stringify(value)} is read as "${a}"`, hint: `write "${a}"` });
     return a === "allow" ? "allow" : "deny";
   }
   if (a === "") {
@@ -127,36 +130,36 @@ function readAction(v: unknown, field: "action" | "defaultAction", at: Place | (
   }
   if (field === "action") {
     // OpenSandbox refuses the whole policy for such an action, so nothing runs it
-    findings.push({ weight: "fatal", code: "bad-value", ...place, message: `expected "allow" or "deny", got ${JSON.stringify(v)}`, hint: 'an action is "allow" or "deny"' });
+    findings.push({ weight: "fatal", code: "bad-value", ...place, message: `expected "allow" or "deny", got ${JSON.stringify(value)}`, hint: 'an action is "allow" or "deny"' });
     return null;
   }
   // OpenSandbox takes it, then its DNS side allows what no rule denies while its packet
   // filter drops: no one meaning. Deny is the safe one.
   findings.push({ weight: "intent", code: "bad-value", ...place,
-    message: `defaultAction ${JSON.stringify(v)} is neither "allow" nor "deny"; it is read as deny`, hint: 'write "deny" or "allow"' });
+    message: `defaultAction ${JSON.stringify(value)} is neither "allow" nor "deny"; it is read as deny`, hint: 'write "deny" or "allow"' });
   return "deny";
 }
 
 type TargetRead = Pick<Rule, "raw" | "kind" | "target" | "name" | "cidr">;
 
-function readTarget(v: unknown, place: Place, findings: Finding[]): TargetRead | null {
-  if (typeof v !== "string") {
-    findings.push({ weight: "fatal", code: "bad-value", ...place, message: `expected a string, got ${describe(v)}` });
+function readTarget(value: unknown, place: Place, findings: Finding[]): TargetRead | null {
+  if (!v.is(stringSchema, value)) {
+    findings.push({ weight: "fatal", code: "bad-value", ...place, message: `expected a string, got ${describe(value)}` });
     return null;
   }
-  const text = goTrim(v);
-  if (text === "") {
+  const text = goTrim(value);
+  if (!v.is(targetSchema, text)) {
     findings.push({ weight: "fatal", code: "bad-target", ...place, message: "target is empty", hint: "write a name such as api.github.com, *.pypi.org, an address or a CIDR" });
     return null;
   }
-  if (text !== v) {
-    findings.push({ weight: "odd", code: "target-spaces", ...place, message: `target ${JSON.stringify(v)} has spaces around it; it is read as "${text}"`, hint: `write "${text}"` });
+  if (text !== value) {
+    findings.push({ weight: "odd", code: "target-spaces", ...place, message: `target ${JSON.stringify(value)} has spaces around it; it is read as "${text}"`, hint: `write "${text}"` });
   }
   const t = parseTarget(text);
-  if (!("error" in t)) return { raw: v, ...t };
+  if (!("error" in t)) return { raw: value, ...t };
   // the sidecar takes any such text for a name, which no query ever equals
   findings.push({ weight: "intent", code: "bad-target", ...place, message: `${t.error}; read as a name, it matches nothing`, ...(t.hint ? { hint: t.hint } : {}) });
-  return { raw: v, kind: "never", target: text };
+  return { raw: value, kind: "never", target: text };
 }
 
 /** require_full_isolation / requireFullIsolation: egressctl's own field, unknown to the sidecar */
@@ -165,7 +168,7 @@ function readIsolation(fields: Map<string, { key: string; value: unknown }>, at:
   for (const name of ["require_full_isolation", "requireFullIsolation"]) {
     const f = fields.get(name);
     if (!f || f.value === null) continue;
-    if (typeof f.value === "boolean") values.push(f.value);
+    if (v.is(isolationSchema, f.value)) values.push(f.value);
     else {
       findings.push({ weight: "intent", code: "bad-value", ...at(name), message: `expected true or false, got ${describe(f.value)}; the setting is ignored`,
         ...(typeof f.value === "string" && /^(yes|no|on|off|true|false)$/i.test(f.value) ? { hint: "write true or false without quotes" } : {}) });
