@@ -3,7 +3,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts' 2>/dev/null) package.json scripts/build.ts scripts/compile.ts
 
-.PHONY: setup build demo test test-unit test-integration typecheck bench bench-policy bench-apply bench-learn clean image release schema
+.PHONY: setup build demo test test-unit test-integration typecheck bench bench-policy bench-apply bench-learn bench-adopt clean image release schema
 
 setup:
 	@scripts/setup.sh
@@ -59,6 +59,10 @@ release: setup
 # schema/policy.schema.json from the valibot schema; a test fails when it is stale
 schema: setup
 	$(BUN) scripts/gen-schema.ts
+
+# a restarted serve adopting full learned sets: time to ready, and the reads it needs (needs root)
+bench-adopt: build
+	$(BUN) test/bench/adopt.bench.ts
 
 clean:
 	rm -rf dist

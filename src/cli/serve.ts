@@ -19,6 +19,9 @@ EGRESSCTL_WEBHOOK_CA_FILE for a private CA). DNS to OPENSANDBOX_EGRESS_NAMESERVE
 addresses (port 53) goes out unjudged. The operator's always lists deny.always,
 allow.always and log_skip.always are read from --always-rules-dir (default
 /var/egress/rules) and re-read within seconds of a change: docs/always-rules.md.
+Answers naming non-public addresses (private, loopback, link-local, this namespace's
+own) are passed on but not learned unless an address rule allows them
+(EGRESSCTL_PRIVATE_ANSWERS=learn learns them all).
 The whole environment: docs/serve.md.
 
 Examples:
@@ -45,6 +48,8 @@ Examples:
     "always-rules-dir": { type: "string", description: "directory of deny.always, allow.always and log_skip.always (default EGRESSCTL_ALWAYS_RULES_DIR, else /var/egress/rules)" },
     "metrics-addr": { type: "string", description: "serve /metrics and /healthz (read-only) over TCP at :PORT, HOST:PORT or [IPv6]:PORT, for Prometheus and probes (default off, or EGRESSCTL_METRICS_ADDR)" },
     "insecure-no-auth": { type: "boolean", description: "without OPENSANDBOX_EGRESS_TOKEN, still allow POST/PUT/PATCH/DELETE on the policy API (the sandboxed application could rewrite its own policy)" },
+    "learn-max-ttl": { type: "string", description: "seconds a learned address stays open at most, whatever its TTL (default 3600, or EGRESSCTL_LEARN_MAX_TTL)" },
+    "learn-max-elements": { type: "string", description: "learned addresses per family at most; beyond, answers with new addresses are SERVFAIL (default 65536, or EGRESSCTL_LEARN_MAX_ELEMENTS)" },
   },
   async run({ args }) {
     const r = resolveServeConfig(
@@ -65,6 +70,8 @@ Examples:
         insecureNoAuth: args["insecure-no-auth"],
         alwaysRulesDir: args["always-rules-dir"],
         metricsAddr: args["metrics-addr"],
+        learnMaxTtl: args["learn-max-ttl"],
+        learnMaxElements: args["learn-max-elements"],
       },
       process.env,
     );

@@ -52,6 +52,45 @@ export function defaultZones(): Zone[] {
   ];
 }
 
+/**
+ * The default zones plus what the adversarial suite's attacks need, all in example.com
+ * (an authoritative Knot follows CNAMEs and DNAMEs only inside one zone):
+ *   - a CNAME from an allowed name to a denied one, and a chain through a name no rule
+ *     lists (as CDNs answer);
+ *   - a DNAME under an allowed wildcard pointing into a denied subtree;
+ *   - names answering with non-public addresses: cloud metadata, RFC 1918, ULA, their
+ *     IPv6 embeddings, and the lab sandbox's own gateway and address (192.0.2.1 and
+ *     192.0.2.2, documentation addresses that count only because they are its own).
+ * The answers are data: a test never sends a packet to a non-public address unless the
+ * filter refuses it inside the sandbox namespace first (and the lab has no route out).
+ */
+export function adversarialZones(): Zone[] {
+  const zones = defaultZones();
+  zones[0]!.records.push(
+    "cn 300 CNAME denied",
+    "denied 300 A 198.51.100.70",
+    "denied 300 AAAA 2001:db8:100::70",
+    "viacdn 300 CNAME edge.cdnhost",
+    "edge.cdnhost 300 A 198.51.100.73",
+    "dn 300 DNAME evilzone.example.com.",
+    "x.evilzone 300 A 198.51.100.71",
+    "x.evilzone 300 AAAA 2001:db8:100::71",
+    "meta 300 A 169.254.169.254",
+    "internal 300 A 10.0.0.1",
+    "ula 300 AAAA fd00::1",
+    "mapped 300 AAAA ::ffff:10.0.0.1",
+    "nat64 300 AAAA 64:ff9b::a9fe:a9fe",
+    "gw 300 A 192.0.2.1",
+    "gw6 300 AAAA 2001:db8:1::1",
+    "self 300 A 192.0.2.2",
+    "mixed 300 A 10.0.0.2",
+    "mixed 300 A 198.51.100.72",
+    // public until the test gives the sandbox this address
+    "later 300 A 192.0.2.77",
+  );
+  return zones;
+}
+
 export function renderZone(z: Zone): string {
   return [
     `$ORIGIN ${z.origin}.`,

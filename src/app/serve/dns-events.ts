@@ -53,12 +53,24 @@ export function dnsEventSink(s: DnsEventSinks): (ev: DnsEvent) => void {
         if (isProbeName(ev.name)) return; // the self-test's and doctor's: expected denials
         s.counts[ev.layer].denied++;
         const audit = ev.audit ? { audit: true } : {};
-        const rec = { event: ev.type, at: new Date().toISOString(), name: ev.name, qtype: qtypeName(ev.qtype), rule: ev.rule, layer: ev.layer, client: ev.client, ...audit };
+        // denied for a name of its CNAME/DNAME chain: which one, and the chain up to it
+        const chain = ev.link ? { link: ev.link, chain: ev.chain } : {};
+        const rec = { event: ev.type, at: new Date().toISOString(), name: ev.name, qtype: qtypeName(ev.qtype), rule: ev.rule, layer: ev.layer, client: ev.client, ...chain, ...audit };
         violations.push(rec);
         s.denied?.(ev.name);
-        log.emitLimited(ev.name, ev.type, { name: ev.name, qtype: rec.qtype, rule: ev.rule, layer: ev.layer, client: ev.client, ...audit }, "warn");
+        log.emitLimited(ev.name, ev.type, { name: ev.name, qtype: rec.qtype, rule: ev.rule, layer: ev.layer, client: ev.client, ...chain, ...audit }, "warn");
         return;
       }
+      case "dns.guarded": {
+        // an allowed name whose answer named non-public addresses: passed on, not learned
+        const audit = ev.audit ? { audit: true } : {};
+        const fields = { name: ev.name, addresses: ev.addresses, client: ev.client, ...audit };
+        violations.push({ event: ev.type, at: new Date().toISOString(), ...fields });
+        log.emitLimited(ev.name, ev.type, fields, "warn");
+        return;
+      }
+      case "learn.full":
+        return log.emitLimited("learn.full", ev.type, { name: ev.name, client: ev.client, reason: ev.reason }, "error");
       case "upstream.down":
         return log.emit(ev.type, { upstream: ev.upstream }, "warn");
       case "upstream.up":

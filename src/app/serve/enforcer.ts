@@ -5,6 +5,7 @@
 //   dns-only:     only the redirect, through nftables or else iptables; learning is a no-op
 //   disabled:     nothing at all
 import { release } from "node:os";
+import { DEFAULT_BOUNDS, type LearnBounds } from "../../core/learn/bounds.ts";
 import { KernelExpiry } from "../../core/learn/kernel-expiry.ts";
 import type { LearnElement } from "../../core/learn/table.ts";
 import { LearnWriter, TRANSIENT, type LearnGroup, type LearnWriterDeps } from "../../core/learn/writer.ts";
@@ -19,11 +20,12 @@ import type { CidrList } from "../../core/ruleset/cidr-list.ts";
 import type { PlanEnv } from "../../core/ruleset/model.ts";
 import { planRuleset } from "../../core/ruleset/plan.ts";
 import { renderDelete, renderRuleset } from "../../core/ruleset/render.ts";
-import { readKernelState, type KernelState } from "../../core/status/kernel-state.ts";
+import { kernelStateFrom, readKernelState, type KernelState } from "../../core/status/kernel-state.ts";
 import { installIptablesRedirect, removeIptablesRedirect } from "../../effects/iptables/redirect.ts";
 import type { NftBackend } from "../../effects/nft/backend.ts";
 import { chainsText } from "../../effects/nft/chain-text.ts";
 import { openNetlinkWriter, type NetlinkWriter } from "../../effects/nft/netlink-writer.ts";
+import { openNetlinkReader, type NetlinkReader } from "../../effects/nft/netlink-reader.ts";
 
 export type ForgetResult = { ok: true } | { ok: false; error: string; flushed: boolean };
 const FORGOT: ForgetResult = { ok: true };
@@ -47,7 +49,15 @@ export interface Enforcer {
    * not stay open; every allowed name is learned again on its next answer.
    */
   forget(addresses: { family: 4 | 6; address: string }[]): ForgetResult;
-  kernelState(): KernelState | null;
+  /** learned elements found in the kernel at start, now in serve's name table: counted toward the bound */
+  adopted(elements: LearnElement[]): void;
+  /**
+   * What the kernel holds. `learned: false` leaves the learned sets' elements out (their
+   * counts read 0): they are the costly part once the sets are full.
+   */
+  kernelState(opts?: { learned?: boolean }): KernelState | null;
+  /** whether the kernel's learned set holds `address`; null when it cannot be told */
+  holdsLearned(family: 4 | 6, address: string): boolean | null;
   /** how learned elements get longer life, and which writer puts them in the kernel */
   refreshMethod(): { method: RefreshMethod; how: string; writer: string } | null;
   /** flows the kernel denied recently (net.denied); empty where nothing filters */
@@ -66,10 +76,11 @@ export function createEnforcer(
   ipv6: boolean,
   onNote?: (note: string) => void,
   openNetlink: OpenNetlinkWriter = openNetlinkWriter,
+  bounds: LearnBounds = DEFAULT_BOUNDS,
 ): Enforcer {
   if (mode === "disabled") return nothing();
   if (via === "iptables" || !backend) return iptablesRedirect(env.proxyPort, ipv6, env.nameserverExempt);
-  return nftables(mode, backend, env, onNote, openNetlink);
+  return nftables(mode, backend, { ...env, learnedMax: bounds.maxElements }, onNote, openNetlink, bounds);
 }
 
 function nftables(
@@ -78,8 +89,14 @@ function nftables(
   env: Omit<PlanEnv, "mode">,
   onNote: ((note: string) => void) | undefined,
   openNetlink: OpenNetlinkWriter,
+  bounds: LearnBounds,
 ): Enforcer {
   const learning = mode === "dns+nftables";
+  // Reading the learned sets and counters over netlink: libnftables fetches every element
+  // of the table before any listing (seconds once the sets are full). The listing stays
+  // the fallback where the socket does not open or a read fails.
+  const opened = openNetlinkReader();
+  const reader: NetlinkReader | null = "unavailable" in opened ? null : opened;
   // Writes coalesced per event-loop turn, and skipped when the kernel already holds the
   // addresses long enough (src/core/learn/writer.ts, docs/dns.md "Kernel writes").
   // How a learned element's life is extended is measured after the first install (the
@@ -105,10 +122,11 @@ function nftables(
    * ack costs a 2 s wait each time), so it is dropped for good and that is said.
    * `netlink` is set only where re-adding refreshes timeouts (the first install).
    */
-  const viaNetlink = (op: (w: NetlinkWriter) => { ok: true } | { ok: false; error: string }, script: () => string) => {
+  const viaNetlink = (op: (w: NetlinkWriter) => { ok: true } | { ok: false; error: string; full?: boolean }, script: () => string) => {
     if (!netlink) return viaNft(script());
     const r = op(netlink);
-    if (r.ok) return r;
+    // a full set is the data's answer, not the socket's: libnftables would get the same
+    if (r.ok || r.full) return r;
     const again = viaNft(script());
     if (!again.ok) return { ok: false as const, error: `${r.error}; then libnftables: ${again.error}` };
     netlink.close();
@@ -124,7 +142,10 @@ function nftables(
     },
     schedule: (flush) => void setImmediate(flush),
     now: () => performance.now(),
-    kernel: null,
+    // counts elements from the start (adoption comes before the first answer); skipping
+    // covered answers is decided with the refresh method at the first install
+    kernel: new KernelExpiry({ maxLifetimeSec: bounds.maxLifetimeSec, skip: false, headroomSec: 0 }),
+    maxElements: bounds.maxElements,
     transient: (e) => TRANSIENT.test(e),
   };
   const writer = new LearnWriter(deps);
@@ -139,7 +160,8 @@ function nftables(
       if (r.ok) writer.forgetAll();
       if (r.ok && learning && !refresh) {
         refresh = detectElementRefresh(nft, process.env, release());
-        deps.kernel = refresh.method === "refresh" ? new KernelExpiry() : null;
+        // only where a re-add refreshes may covered answers skip their write (with headroom)
+        if (refresh.method === "refresh") deps.kernel = new KernelExpiry({ maxLifetimeSec: bounds.maxLifetimeSec });
         const w = refresh.method === "refresh" ? learnNetlink(process.env, openNetlink) : { unavailable: `not used with ${refresh.method}` };
         netlink = "unavailable" in w ? null : w;
         netlinkNote = "unavailable" in w ? w.unavailable : null;
@@ -162,11 +184,29 @@ function nftables(
         return FORGOT;
       }
       const flushed = nft.run(`flush set ${TABLE_FAMILY} ${TABLE_NAME} ${LEARNED_V4}\nflush set ${TABLE_FAMILY} ${TABLE_NAME} ${LEARNED_V6}`).ok;
-      writer.forgetAll();
+      if (flushed) writer.emptied();
+      else writer.forgetAll();
       return { ok: false, error: r.error, flushed };
     },
-    kernelState() {
+    adopted(elements) {
+      if (learning) writer.adopted(elements);
+    },
+    holdsLearned(family, address) {
+      if (!learning) return null;
+      if (reader) {
+        const r = reader.hasLearned(family, address);
+        if (r.ok) return r.value;
+      }
+      return this.kernelState()?.learnedAddresses.includes(address) ?? null;
+    },
+    kernelState(opts) {
       try {
+        if (reader) {
+          const chains = nft.run("list chains");
+          const counters = reader.counters();
+          const learned = learning && opts?.learned !== false ? reader.learned() : { ok: true as const, value: [] };
+          if (chains.ok && counters.ok && learned.ok) return kernelStateFrom({ chains: chains.output, counters: counters.value, learned: learned.value });
+        }
         return readKernelState(nft.listTableJson(), chainsText(nft, learning));
       } catch {
         return null;
@@ -184,6 +224,7 @@ function nftables(
     cleanup() {
       netlink?.close();
       netlink = null;
+      reader?.close();
       nft.run(renderDelete());
     },
   };
@@ -205,7 +246,9 @@ function iptablesRedirect(port: number, ipv6: boolean, exempt: CidrList): Enforc
     },
     learn() {},
     forget: () => FORGOT,
+    adopted() {},
     kernelState: () => null,
+    holdsLearned: () => null,
     refreshMethod: () => null,
     deniedFlows: () => [],
     cleanup: removeIptablesRedirect,
@@ -219,7 +262,9 @@ function nothing(): Enforcer {
     install: () => ({ ok: true, digest: null }),
     learn() {},
     forget: () => FORGOT,
+    adopted() {},
     kernelState: () => null,
+    holdsLearned: () => null,
     refreshMethod: () => null,
     deniedFlows: () => [],
     cleanup() {},

@@ -1,7 +1,7 @@
 // Serve's upkeep of what it learned: adopting a killed predecessor's learned elements,
 // turning the kernel's denied-flow sets into net.denied events, and picking a learned
 // address the self-test can look for in the kernel.
-import { adoptLearned } from "../../core/learn/adopt.ts";
+import { adoptLearned, type AdoptableEntry } from "../../core/learn/adopt.ts";
 import type { LearnTable } from "../../core/learn/table.ts";
 import { DeniedFlowTracker } from "../../core/events/net-denied.ts";
 import type { Ring } from "../../core/events/ring.ts";
@@ -10,14 +10,23 @@ import type { Enforcer } from "./enforcer.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import { removeLearned, type PendingRemovals } from "./remove-learned.ts";
 
-/** Takes over the learned elements a killed serve left in the kernel (docs/serve.md). */
-export function adopt(enforcer: Enforcer, table: LearnTable, live: LivePolicy, log: EventLog, pending: PendingRemovals): void {
+/**
+ * Takes over the learned elements a killed serve left in the kernel (docs/serve.md).
+ * Removed instead: those of names the policy does not allow, those that outlive the
+ * lifetime bound (a longer-lived element is learned again when its name is asked
+ * again), and those the address guard would not learn today.
+ */
+export function adopt(enforcer: Enforcer, table: LearnTable, live: LivePolicy, log: EventLog, pending: PendingRemovals, maxLifetimeSec: number): void {
   if (enforcer.mode !== "dns+nftables") return;
+  const t0 = performance.now();
   const entries = enforcer.kernelState()?.learnedEntries ?? [];
   if (entries.length === 0) return;
-  const { adopted, remove } = adoptLearned(entries, table, (name) => live.decide(name).action === "allow", Date.now());
+  const admissible = (e: AdoptableEntry) => e.expiresSec <= maxLifetimeSec && live.guard(e, e.name!).learn;
+  const { adopted, remove } = adoptLearned(entries, table, (name) => live.decide(name).action === "allow", Date.now(), admissible);
+  const removing = new Set(remove.map((r) => r.address));
+  enforcer.adopted(entries.filter((e) => !removing.has(e.address)).map((e) => ({ family: e.family, address: e.address, timeoutSec: e.expiresSec })));
   removeLearned(enforcer, table, remove, log, "adoption", pending);
-  log.emit("learned.adopted", { adopted, removed: remove.length });
+  log.emit("learned.adopted", { adopted, removed: remove.length, ms: Math.round(performance.now() - t0) });
 }
 
 /**
@@ -44,10 +53,6 @@ export function watchNetDenied(enforcer: Enforcer, table: LearnTable, log: Event
 }
 
 /** An address the table holds for a while yet, so the kernel must hold it too. */
-export function longLived(table: LearnTable): string | null {
-  const now = Date.now();
-  for (const entries of Object.values(table.snapshot(now))) {
-    for (const e of entries) if (e.expiresAt - now > 10_000) return e.address;
-  }
-  return null;
+export function longLived(table: LearnTable): { family: 4 | 6; address: string } | null {
+  return table.someLiving(Date.now(), 10_000);
 }

@@ -1,15 +1,22 @@
 // The policy serve is enforcing, with the operator's always lists laid over it, compiled
 // once per change into the functions the hot path calls. Swapping is replacing one
-// object, so a query sees the old or the new policy and lists, never half of each.
+// object, so a query sees the old or the new policy and lists, never half of each. The
+// address guard also depends on the namespace's own addresses: when they change, the
+// same policy gets a new guard (withLocal).
 import { layeredAddresses, layeredNames, logSkipMatcher } from "../../core/always/layered.ts";
 import { alwaysKey, noAlwaysRules, type AlwaysRules } from "../../core/always/types.ts";
-import { rebindingGuard } from "../../core/learn/guard.ts";
+import { compileGuard, type AddressGuard, type PrivateAnswers } from "../../core/learn/guard.ts";
 import { compileDomainMatcher } from "../../core/match/domain.ts";
-import { compileAddressMatcher } from "../../core/net/intervals.ts";
+import { compileAddressMatcher, type AddressMatcher } from "../../core/net/intervals.ts";
+import { NO_LOCAL, type LocalAddresses } from "../../core/net/special.ts";
 import { policyDigest } from "../../core/ruleset/digest.ts";
 import type { Decision, Policy } from "../../core/policy/types.ts";
-import type { LearnedAddress } from "../../core/dns/answer.ts";
 import { createHash } from "node:crypto";
+
+export interface GuardSettings {
+  privateAnswers: PrivateAnswers;
+  local: LocalAddresses;
+}
 
 export interface LivePolicy {
   /** the user's policy (file, environment or API): what GET /policy shows and persists */
@@ -23,13 +30,27 @@ export interface LivePolicy {
   alwaysDigest: string;
   /** the layered decision for a name: deny.always, allow.always, then the policy */
   decide: (name: string) => Decision;
-  shouldLearn: (a: LearnedAddress) => boolean;
+  /** the layered decision for an address (deny wins: always/layered.ts) */
+  matchAddress: AddressMatcher;
+  /** which answered addresses may be learned (deny rules, non-public addresses) */
+  guard: AddressGuard;
+  guardSettings: GuardSettings;
   /** log_skip.always: an allowed resolution of this name is not logged */
   logSkip: (name: string) => boolean;
   appliedAt: number;
 }
 
-export function compilePolicy(policy: Policy, source: string, path: string | undefined, now: number, always: AlwaysRules = noAlwaysRules()): LivePolicy {
+export const DEFAULT_GUARD: GuardSettings = { privateAnswers: "guard", local: NO_LOCAL };
+
+export function compilePolicy(
+  policy: Policy,
+  source: string,
+  path: string | undefined,
+  now: number,
+  always: AlwaysRules = noAlwaysRules(),
+  guard: GuardSettings = DEFAULT_GUARD,
+): LivePolicy {
+  const matchAddress = layeredAddresses(always, compileAddressMatcher(policy));
   return {
     policy,
     source,
@@ -38,7 +59,9 @@ export function compilePolicy(policy: Policy, source: string, path: string | und
     always,
     alwaysDigest: createHash("sha256").update(alwaysKey(always)).digest("hex"),
     decide: layeredNames(always, compileDomainMatcher(policy)),
-    shouldLearn: rebindingGuard(layeredAddresses(always, compileAddressMatcher(policy))),
+    matchAddress,
+    guard: guardFor(policy, matchAddress, guard),
+    guardSettings: guard,
     logSkip: logSkipMatcher(always),
     appliedAt: now,
   };
@@ -46,7 +69,22 @@ export function compilePolicy(policy: Policy, source: string, path: string | und
 
 /** the same policy under other always lists (a change of the files) */
 export function withAlways(live: LivePolicy, always: AlwaysRules): LivePolicy {
-  return compilePolicy(live.policy, live.source, live.path, live.appliedAt, always);
+  return compilePolicy(live.policy, live.source, live.path, live.appliedAt, always, live.guardSettings);
+}
+
+/** The same policy with a guard for other local addresses (they changed). */
+export function withLocal(live: LivePolicy, local: LocalAddresses): LivePolicy {
+  const guardSettings = { ...live.guardSettings, local };
+  return { ...live, guardSettings, guard: guardFor(live.policy, live.matchAddress, guardSettings) };
+}
+
+/**
+ * An explicit allow that opens a non-public address may come from the policy or from
+ * allow.always (an address rule of the operator's list); deny.always and the policy's
+ * deny rules stop learning whatever the allow lists say (the layered matcher's order).
+ */
+function guardFor(policy: Policy, matchAddress: AddressMatcher, g: GuardSettings): AddressGuard {
+  return compileGuard({ matchAddress, defaultAction: policy.defaultAction, privateAnswers: g.privateAnswers, local: g.local });
 }
 
 /** the OpenSandbox-style summary of a policy: allow_all, deny_all or enforcing */

@@ -13,7 +13,7 @@ import type { AlwaysRules } from "../../core/always/types.ts";
 import { alwaysSummary } from "./always-log.ts";
 import { loadPolicyFile, type ReadText } from "./policy-source.ts";
 import { logPolicyWarnings } from "./policy-warnings.ts";
-import { removeLearned, type PendingRemovals } from "./remove-learned.ts";
+import { removeGuarded, removeLearned, type PendingRemovals } from "./remove-learned.ts";
 
 export interface ReloadContext {
   mode: Mode;
@@ -76,6 +76,8 @@ export function applyPolicy(ctx: ReloadContext, next: LivePolicy, why: string, o
   ctx.counts.ok++;
   // only what is no longer allowed goes: deny.always, allow.always and the policy together
   removeLearned(enforcer, ctx.table, ctx.table.prune((name) => next.decide(name).action === "allow", Date.now()), log, "reload", ctx.pending);
+  // and what the address guard no longer lets stay open (an allow rule for a private range gone)
+  removeGuarded(enforcer, ctx.table, next.guard, log, "reload", ctx.pending);
   if (policyChanged) log.emit("policy.applied", { why, source: next.source, digest: next.digest, rules: next.policy.rules.length });
   if (alwaysChanged) log.emit("always.applied", { why, ...alwaysSummary(next.always), digest: next.alwaysDigest });
   return { ok: true, changed: true };
@@ -96,7 +98,7 @@ export function createReloader(ctx: ReloadContext): (why: string) => void {
     if (live.path) {
       const r = loadPolicyFile(live.path, ctx.read);
       if (!r.ok) return rejected(ctx, why, live, r.error, { problems: r.problems });
-      next = compilePolicy(r.choice.policy, live.source, live.path, Date.now(), live.always);
+      next = compilePolicy(r.choice.policy, live.source, live.path, Date.now(), live.always, live.guardSettings);
       if (next.digest !== live.digest) logPolicyWarnings(log, live.path, r.choice.warnings, next.policy, ctx.mode);
     } else if (sighup) {
       log.emit("policy.reload.skipped", { why, reason: `policy came from ${live.source}, not a file; re-installing it` }, "warn");

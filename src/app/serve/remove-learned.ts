@@ -1,8 +1,10 @@
-// Removing learned addresses from the kernel (a reload's prune, adoption's removals).
+// Removing learned addresses from the kernel (a reload's prune, adoption's removals,
+// addresses the address guard rejects after a change).
 // If the kernel refuses, the enforcer empties the learned sets instead (fail closed); the
 // name table must then forget everything too, or it would believe in elements the kernel
 // no longer holds. If even that fails, the addresses stay pending: retried on every
 // self-test until the kernel takes the removal, and reported by the self-test meanwhile.
+import type { AddressGuard } from "../../core/learn/guard.ts";
 import type { LearnTable } from "../../core/learn/table.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import type { Enforcer, ForgetResult } from "./enforcer.ts";
@@ -51,4 +53,15 @@ export function removeLearned(enforcer: Enforcer, table: LearnTable, addresses: 
   }
   pending.add(addresses);
   log.emit("learned.remove_failed", { why, error: r.error, pending: pending.size }, "error");
+}
+
+/**
+ * Removes learned addresses the guard in force rejects now (a reload took away the allow
+ * rule that opened a private range, or an address became the namespace's own): from the
+ * table under every name, then from the kernel, as a prune does.
+ */
+export function removeGuarded(enforcer: Enforcer, table: LearnTable, guard: AddressGuard, log: EventLog, why: string, pending: PendingRemovals): void {
+  const now = Date.now();
+  const drop = table.dropAddresses((a) => !guard(a, table.namesOf(a.address, now)[0] ?? "").learn);
+  if (drop.length) removeLearned(enforcer, table, drop, log, why, pending);
 }

@@ -16,7 +16,7 @@ export interface SelfTestDeps {
   /** the always lists' address digest serve loaded (null: none) */
   expectedAlways?: () => string | null;
   /** a learned address serve believes is installed, if any */
-  someLearned: () => string | null;
+  someLearned: () => { family: 4 | 6; address: string } | null;
   /** resolves true when the proxy sees `name` within the timeout */
   expectName: (name: string, timeoutMs: number) => Promise<boolean>;
 }
@@ -46,9 +46,11 @@ export async function runSelfTest(d: SelfTestDeps, timeoutMs = 1500): Promise<Me
   const seen = d.expectName(name, timeoutMs);
   await sendProbe(d.target, name).catch(() => {});
   const redirectReachedProxy = await seen;
-  const kernel = d.enforcer.via === "nftables" ? d.enforcer.kernelState() : null;
+  // the learned sets are not read whole (tens of thousands of elements when full): one
+  // address serve learned is asked for
+  const kernel = d.enforcer.via === "nftables" ? d.enforcer.kernelState({ learned: false }) : null;
   const learned = d.someLearned();
-  const learnedPresent = d.enforcer.mode === "dns+nftables" && learned && kernel ? kernel.learnedAddresses.includes(learned) : null;
+  const learnedPresent = d.enforcer.mode === "dns+nftables" && learned && kernel ? d.enforcer.holdsLearned(learned.family, learned.address) : null;
   return measureLevel(d.enforcer.mode, { redirectReachedProxy, kernel, expectedDigest: d.expectedDigest(), expectedAlways: d.expectedAlways?.(), learnedPresent });
 }
 

@@ -25,6 +25,9 @@ import { keepAlways } from "./always-watch.ts";
 import { readAlwaysRules } from "../../effects/fs/always-files.ts";
 import { createEnforcer } from "./enforcer.ts";
 import { adopt, longLived, watchNetDenied } from "./learned-upkeep.ts";
+import { watchLocalAddresses } from "./local-watch.ts";
+import { readLocalAddresses } from "../../effects/sys/local-addresses.ts";
+import { ttlCeiling } from "../../core/learn/bounds.ts";
 import { PendingRemovals } from "./remove-learned.ts";
 import { startHttpApi, type HttpApi } from "./http-api.ts";
 import { persistPolicy } from "./http-persist.ts";
@@ -69,9 +72,13 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     webhook: webhookTargets,
     audit: cfg.audit,
     dropSilently: cfg.dropSilently,
-  }, facts.ipv6.enabled, (note) => log.emit("learn.writer", { note }, "warn"));
+  }, facts.ipv6.enabled, (note) => log.emit("learn.writer", { note }, "warn"), undefined, cfg.learnBounds);
 
-  let live: LivePolicy = compilePolicy(choice.policy, choice.source, choice.path, Date.now(), always);
+  // The address guard needs the namespace's own addresses and gateways: read now, and
+  // again every second (local-watch.ts), so an address added later counts too.
+  const local = readLocalAddresses();
+  for (const error of local.errors) log.emit("guard.local_unreadable", { error }, "warn");
+  let live: LivePolicy = compilePolicy(choice.policy, choice.source, choice.path, Date.now(), always, { privateAnswers: cfg.privateAnswers, local: local.local });
   const layerCounts = newLayerCounts();
   const table = new LearnTable();
   const violations = new Ring<Record<string, unknown>>(512);
@@ -108,7 +115,8 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       upstreams,
       decide,
       learn: learning ? learnUnlessDeniedMeanwhile : null,
-      shouldLearn: learning ? (addr) => live.shouldLearn(addr) : null,
+      guard: learning ? (addr, name) => live.guard(addr, name) : null,
+      maxTtlSec: ttlCeiling(cfg.learnBounds),
       timeoutMs: cfg.upstreamTimeoutMs,
       onEvent: dnsEventSink({ log, violations, denied, logSkip: () => live.logSkip, counts: layerCounts }),
       audit: cfg.audit,
@@ -132,14 +140,14 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   const refresh = enforcer.refreshMethod();
   if (refresh) log.emit("learn.refresh", refresh);
   const pending = new PendingRemovals();
-  adopt(enforcer, table, live, log, pending);
+  adopt(enforcer, table, live, log, pending, cfg.learnBounds.maxLifetimeSec);
 
   const state: ServeState = {
     startedAt: Date.now(),
     assessment: a,
     live,
     measured: null,
-    kernel: () => enforcer.kernelState(),
+    kernel: (o) => enforcer.kernelState(o),
     table,
     proxy,
     reloads: { ok: 0, failed: 0, lastError: null },
@@ -147,6 +155,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     webhook: hook,
     nameserverExempt: [...nameserverExempt[4], ...nameserverExempt[6]],
     layerCounts,
+    learnBounds: cfg.learnBounds,
   };
 
   const selfTest = async (): Promise<Measured> => {
@@ -188,7 +197,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   // then on (re-reading serve's own write is a no-op: same digest).
   const persistTo = cfg.envPolicyFile;
   const applyFromApi = (p: Policy) =>
-    applyPolicy(reloadCtx, compilePolicy(p, "api", persistTo, Date.now(), live.always), "api", {
+    applyPolicy(reloadCtx, compilePolicy(p, "api", persistTo, Date.now(), live.always, live.guardSettings), "api", {
       persist: persistTo ? (next) => persistPolicy(persistTo, next.policy) : undefined,
     });
 
@@ -246,6 +255,19 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
       .finally(() => (testing = false));
   }, cfg.selftestIntervalMs);
   const netDeniedTimer = watchNetDenied(enforcer, table, log, violations);
+  const localTimer = learning
+    ? watchLocalAddresses(local.local, {
+        live: () => live,
+        swap: (next) => {
+          live = next;
+          state.live = next;
+        },
+        table,
+        enforcer,
+        log,
+        pending,
+      })
+    : null;
 
   const reload = createReloader(reloadCtx);
   // the always lists: re-read on any change in their directory, every few seconds, and on SIGHUP
@@ -286,6 +308,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   await stopRequested;
   clearInterval(selfTestTimer);
   clearInterval(netDeniedTimer);
+  if (localTimer) clearInterval(localTimer);
   stopWatching();
   keeper.stop();
   hook?.close();

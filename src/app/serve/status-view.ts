@@ -1,5 +1,7 @@
 // What /status and /metrics show, built from serve's live state. Pure formatting.
+import type { LearnBounds } from "../../core/learn/bounds.ts";
 import type { LearnTable } from "../../core/learn/table.ts";
+import { localList } from "./local-watch.ts";
 import type { Measured } from "../../core/status/level.ts";
 import type { Assessment } from "../../core/probe/assess.ts";
 import type { KernelState } from "../../core/status/kernel-state.ts";
@@ -16,7 +18,7 @@ export interface ServeState {
   assessment: Assessment;
   live: LivePolicy;
   measured: Measured | null;
-  kernel: () => KernelState | null;
+  kernel: (opts?: { learned?: boolean }) => KernelState | null;
   table: LearnTable;
   proxy: DnsProxy | null;
   reloads: { ok: number; failed: number; lastError: string | null };
@@ -26,6 +28,8 @@ export interface ServeState {
   nameserverExempt: string[];
   /** names each layer (deny.always, allow.always, policy) allowed and denied */
   layerCounts: LayerCounts;
+  /** the learned sets' bounds in force */
+  learnBounds: LearnBounds;
 }
 
 export function statusJson(s: ServeState, now: number): unknown {
@@ -57,8 +61,10 @@ export function statusJson(s: ServeState, now: number): unknown {
       filterHooked: k.filterHooked,
       natHooked: k.natHooked,
       learnedElements: k.learned[4] + k.learned[6],
+      learned: { 4: k.learned[4], 6: k.learned[6] },
     },
-    learned: { names: s.table.nameCount, addresses: s.table.addressCount },
+    learned: { names: s.table.nameCount, addresses: s.table.addressCount, maxLifetimeSec: s.learnBounds.maxLifetimeSec, maxElements: s.learnBounds.maxElements },
+    guard: { privateAnswers: s.live.guardSettings.privateAnswers, local: localList(s.live.guardSettings.local) },
     reloads: s.reloads,
     dns: s.proxy?.stats() ?? null,
     webhook: s.webhook?.stats() ?? null,
@@ -83,7 +89,7 @@ export function metricsText(s: ServeState): string {
   }
   gauge("reload_failures_total", "policy reloads rejected", s.reloads.failed, "counter");
   // what the kernel refused, per reason (the table's named counters)
-  const counters = Object.entries(s.kernel()?.counters ?? {}).filter(([n]) => n.startsWith("denied_"));
+  const counters = Object.entries(s.kernel({ learned: false })?.counters ?? {}).filter(([n]) => n.startsWith("denied_"));
   if (counters.length) {
     lines.push("# HELP egressctl_denied_packets_total packets the filter denied, by reason", "# TYPE egressctl_denied_packets_total counter");
     for (const [n, c] of counters) lines.push(`egressctl_denied_packets_total{reason="${n.slice(7)}"} ${c.packets}`);

@@ -5,6 +5,8 @@ import { DEFAULT_ALWAYS_DIR } from "../always/types.ts";
 import { MODE_SPELLINGS, parseMode } from "../probe/modes.ts";
 import { DEFAULT_PROXY_PORT } from "../ruleset/names.ts";
 import { parseWebhookUrl, type WebhookUrl } from "../events/webhook.ts";
+import { DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_LIFETIME_SEC, MAX_ELEMENTS_RANGE, MAX_LIFETIME_RANGE, type LearnBounds } from "../learn/bounds.ts";
+import type { PrivateAnswers } from "../learn/guard.ts";
 
 export interface ServeFlags {
   file?: string;
@@ -23,6 +25,8 @@ export interface ServeFlags {
   insecureNoAuth?: boolean;
   alwaysRulesDir?: string;
   metricsAddr?: string;
+  learnMaxTtl?: string;
+  learnMaxElements?: string;
 }
 
 /** where the policy HTTP API listens: host null = every address */
@@ -72,6 +76,10 @@ export interface ServeConfig {
   warnings: string[];
   /** --metrics-addr / EGRESSCTL_METRICS_ADDR: /metrics and /healthz over TCP; null = off */
   metricsAddr: HttpAddr | null;
+  /** how long a learned element lives at most, and how many each learned set holds */
+  learnBounds: LearnBounds;
+  /** EGRESSCTL_PRIVATE_ANSWERS: "guard" (default) never learns non-public answers; "learn" does */
+  privateAnswers: PrivateAnswers;
 }
 
 export const DEFAULT_HTTP_ADDR = ":18080";
@@ -140,7 +148,15 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     alwaysRulesDir: flags.alwaysRulesDir ?? (env.EGRESSCTL_ALWAYS_RULES_DIR || DEFAULT_ALWAYS_DIR),
     warnings: [],
     metricsAddr: null,
+    learnBounds: {
+      maxLifetimeSec: num(flags.learnMaxTtl !== undefined ? "--learn-max-ttl" : "EGRESSCTL_LEARN_MAX_TTL", flags.learnMaxTtl ?? env.EGRESSCTL_LEARN_MAX_TTL, DEFAULT_MAX_LIFETIME_SEC, ...MAX_LIFETIME_RANGE, true),
+      maxElements: num(flags.learnMaxElements !== undefined ? "--learn-max-elements" : "EGRESSCTL_LEARN_MAX_ELEMENTS", flags.learnMaxElements ?? env.EGRESSCTL_LEARN_MAX_ELEMENTS, DEFAULT_MAX_ELEMENTS, ...MAX_ELEMENTS_RANGE, true),
+    },
+    privateAnswers: "guard",
   };
+  const pa = (env.EGRESSCTL_PRIVATE_ANSWERS ?? "").trim();
+  if (pa === "learn" || pa === "guard") config.privateAnswers = pa;
+  else if (pa !== "") errors.push(`EGRESSCTL_PRIVATE_ANSWERS must be guard or learn, got '${env.EGRESSCTL_PRIVATE_ANSWERS}'`);
   // OpenSandbox starts with a mode it cannot read (it falls back to dns-only); egressctl
   // too, falling back to auto, the strongest the namespace allows. A --mode it cannot
   // read is a usage error (exit 2, in start-plan): the flag is egressctl's own.

@@ -1,9 +1,10 @@
 // Reading an upstream's answer: does it answer our outstanding query (the spoofing
-// guard), and which addresses does it carry for the query name (what gets learned).
+// guard), which addresses does it carry for the query name (what gets learned), and
+// which names its CNAME/DNAME chain leads through (what chain.ts judges).
 // Pure; a malformed answer is reported as null and the caller ignores it.
 import { LEARN_TTL_MAX, LEARN_TTL_MIN } from "../ruleset/names.ts";
 import type { Family } from "../net/ip.ts";
-import { CLASS_IN, HEADER_LEN, TYPE_A, TYPE_AAAA, TYPE_CNAME, readName, readRecord, u16 } from "./wire.ts";
+import { CLASS_IN, HEADER_LEN, TYPE_A, TYPE_AAAA, TYPE_CNAME, TYPE_DNAME, readName, readRecord, u16 } from "./wire.ts";
 
 export interface Expect {
   id: number;
@@ -20,14 +21,26 @@ export interface LearnedAddress {
 export interface AnswerInfo {
   truncated: boolean;
   rcode: number;
-  /** every A/AAAA in the answer section owned by the query name or a CNAME target from it */
+  /** every A/AAAA in the answer section owned by the query name or a name its chain leads to */
   addresses: LearnedAddress[];
   /** longest TTL among those records (raw, unclamped); 0 when there are none */
   ttl: number;
+  /**
+   * The CNAME/DNAME chain from the query name, in order: the query name first, then every
+   * name the answer says it leads to (CNAME targets; for a DNAME that applies, its owner
+   * and its target, then the name it substitutes). null when the answer has no CNAME or
+   * DNAME the query name leads through (almost every answer: nothing is allocated then).
+   */
+  chain: string[] | null;
 }
 
-/** CNAME chains longer than this are not followed (resolvers stop well before) */
+/** CNAME/DNAME chains longer than this are not followed (resolvers stop well before) */
 const MAX_CHAIN = 16;
+
+interface Dname {
+  owner: string;
+  target: string;
+}
 
 /**
  * Checks that `buf` is a response to exactly `expect` (ID, and question name, type and
@@ -42,7 +55,9 @@ export function readAnswer(buf: Uint8Array, expect: Expect): AnswerInfo | null {
   if (qn.name !== expect.name || u16(buf, qn.end) !== expect.qtype || u16(buf, qn.end + 2) !== expect.qclass) return null;
   const ancount = u16(buf, 6);
   let off = qn.end + 4;
-  const cnames = new Map<string, string>();
+  // created only when the answer has such records: most answers have none
+  let cnames: Map<string, string> | null = null;
+  let dnames: Dname[] | null = null;
   const addrs: { owner: string; family: Family; address: string; ttl: number }[] = [];
   for (let i = 0; i < ancount; i++) {
     const r = readRecord(buf, off);
@@ -56,31 +71,72 @@ export function readAnswer(buf: Uint8Array, expect: Expect): AnswerInfo | null {
       addrs.push({ owner: r.owner.name, family: 4, address: `${buf[r.rdStart]}.${buf[r.rdStart + 1]}.${buf[r.rdStart + 2]}.${buf[r.rdStart + 3]}`, ttl });
     } else if (r.type === TYPE_AAAA && len === 16) {
       addrs.push({ owner: r.owner.name, family: 6, address: formatV6(buf, r.rdStart), ttl });
-    } else if (r.type === TYPE_CNAME) {
+    } else if (r.type === TYPE_CNAME || r.type === TYPE_DNAME) {
       const target = readName(buf, r.rdStart);
       if (!target || target.end !== r.rdEnd) return null;
-      if (!cnames.has(r.owner.name)) cnames.set(r.owner.name, target.name);
+      if (r.type === TYPE_CNAME) {
+        cnames ??= new Map();
+        if (!cnames.has(r.owner.name)) cnames.set(r.owner.name, target.name);
+      } else (dnames ??= []).push({ owner: r.owner.name, target: target.name });
     }
   }
   // One response, one decision: the chain is followed from the name the policy allowed.
-  const chain = new Set<string>([expect.name]);
-  let at = expect.name;
-  for (let hops = 0; hops < MAX_CHAIN; hops++) {
-    const next = cnames.get(at);
-    if (next === undefined || chain.has(next)) break;
-    chain.add(next);
-    at = next;
-  }
+  const followed = cnames || dnames ? followChain(expect.name, cnames, dnames) : null;
+  const path = followed?.path;
+  const chain = followed?.chain ?? null;
   const seen = new Set<string>();
   const addresses: LearnedAddress[] = [];
   let maxTtl = 0;
   for (const a of addrs) {
-    if (!chain.has(a.owner) || seen.has(a.address)) continue;
+    if ((path ? !path.includes(a.owner) : a.owner !== expect.name) || seen.has(a.address)) continue;
     seen.add(a.address);
     addresses.push({ family: a.family, address: a.address });
     if (a.ttl > maxTtl) maxTtl = a.ttl;
   }
-  return { truncated: (flags & 0x0200) !== 0, rcode: flags & 0xf, addresses, ttl: maxTtl };
+  return { truncated: (flags & 0x0200) !== 0, rcode: flags & 0xf, addresses, ttl: maxTtl, chain: chain && chain.length > 1 ? chain : null };
+}
+
+/**
+ * Where `qname` leads, at most MAX_CHAIN steps, in any record order. `path`: the names it
+ * resolves through (its addresses are learned): from each name its CNAME if the answer
+ * has one, else the name a DNAME above it substitutes (an upstream that did not
+ * synthesize the CNAME, RFC 6672). `chain`: the same with, for every DNAME that applies
+ * to a name on the path, its owner and target, where they apply: all of them are judged.
+ * A name already on the path ends it (a loop).
+ */
+function followChain(qname: string, cnames: Map<string, string> | null, dnames: Dname[] | null): { path: string[]; chain: string[] } {
+  const path = [qname];
+  const chain = [qname];
+  const add = (n: string) => void (chain.includes(n) || chain.push(n));
+  let at = qname;
+  for (let hops = 0; hops < MAX_CHAIN; hops++) {
+    let next = cnames?.get(at);
+    const d = dnames ? dnames.find((x) => isBelow(at, x.owner)) : undefined;
+    if (d) {
+      add(d.owner);
+      add(d.target);
+      next ??= substitute(at, d);
+    }
+    if (next === undefined || path.includes(next)) break;
+    path.push(next);
+    add(next);
+    at = next;
+  }
+  return { path, chain };
+}
+
+/** `name` is strictly below `owner` (a DNAME never applies to its owner itself) */
+function isBelow(name: string, owner: string): boolean {
+  if (owner === "") return name !== "";
+  return name.length > owner.length + 1 && name.endsWith(owner) && name[name.length - owner.length - 1] === ".";
+}
+
+/** the name a DNAME makes of `name`: its owner suffix replaced by the target */
+function substitute(name: string, d: Dname): string | undefined {
+  const prefix = d.owner === "" ? name : name.slice(0, name.length - d.owner.length - 1);
+  const out = d.target === "" ? prefix : `${prefix}.${d.target}`;
+  // a substitution that outgrows a DNS name is not followed (RFC 6672 2.2: YXDOMAIN)
+  return out.length <= 253 ? out : undefined;
 }
 
 /**
@@ -116,11 +172,13 @@ const ZERO_RUN = /(?:^|:)0(?::0)+(?::|$)/g;
  * The lifetime of a learned element. The longest record TTL, because every record of
  * the answer may sit in the client's cache that long and must stay reachable meanwhile.
  * At least LEARN_TTL_MIN: a 0- or 1-second TTL would let the element expire between the
- * answer and the client's connect. At most LEARN_TTL_MAX: a stale address (the name
- * moved, the policy changed and prune missed it) stays open for a bounded time.
+ * answer and the client's connect. At most `max` (serve: the lifetime bound less the
+ * writer's headroom, src/core/learn/bounds.ts; never above LEARN_TTL_MAX): a stale
+ * address (the name moved, the policy changed and prune missed it) stays open for a
+ * bounded time, and a longer TTL is learned again when the name is asked again.
  */
-export function learnTtl(ttl: number): number {
-  return Math.min(LEARN_TTL_MAX, Math.max(LEARN_TTL_MIN, Math.floor(ttl)));
+export function learnTtl(ttl: number, max: number = LEARN_TTL_MAX): number {
+  return Math.min(max, LEARN_TTL_MAX, Math.max(LEARN_TTL_MIN, Math.floor(ttl)));
 }
 
 /** Rewrites the message ID of an answer to the client's (the only change we make). */

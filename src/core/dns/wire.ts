@@ -7,6 +7,7 @@
 export const HEADER_LEN = 12;
 export const TYPE_A = 1;
 export const TYPE_CNAME = 5;
+export const TYPE_DNAME = 39;
 export const TYPE_AAAA = 28;
 export const TYPE_OPT = 41;
 export const CLASS_IN = 1;

@@ -56,6 +56,13 @@ export function explainName(q: string, c: TargetContext): NameExplanation {
       : "serve runs dns-only: the name gets NXDOMAIN, but nothing filters packets, so its addresses stay reachable to a client that knows them");
   }
   if (c.audit && out.verdict === "deny") out.notes.push("audit mode: the name is logged as a denial (dns.denied, audit: true) but resolves, and its addresses are let through");
+  const guarded = c.violations.find((v) => v.event === "dns.guarded" && v.name === name);
+  if (guarded && Array.isArray(guarded.addresses)) {
+    const list = (guarded.addresses as { address: string; reason: string }[]).map((x) => `${x.address} (${x.reason})`).join(", ");
+    out.notes.push(`guarded: non-public answer: ${list} answered for it at ${String(guarded.at)} was passed on but not learned, so connections to it are refused`);
+  }
+  const chained = c.violations.find((v) => v.event === "dns.denied" && v.name === name && typeof v.link === "string");
+  if (chained) out.notes.push(`its answer at ${String(chained.at)} was denied because ${String(chained.link)} in its CNAME/DNAME chain is denied (${String(chained.rule)})`);
   return out;
 }
 

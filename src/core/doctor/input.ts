@@ -30,6 +30,8 @@ export interface ServeStatus {
     logSkip?: AlwaysFileStatus;
     decisions?: Record<string, { allowed?: number; denied?: number }>;
   };
+  /** the address guard: EGRESSCTL_PRIVATE_ANSWERS and the namespace's own addresses ("ADDR: what") */
+  guard?: { privateAnswers?: string; local?: string[] };
 }
 
 export interface AlwaysFileStatus {

@@ -5,8 +5,9 @@
 import { readKernelState, type KernelState } from "../status/kernel-state.ts";
 import type { DoctorInput, DnsProbe, ServeStatus, Violation } from "./input.ts";
 import { readStaticSets } from "./kernel-sets.ts";
-import { explainTarget, type TargetExplanation } from "./targets.ts";
+import { explainTarget, type TargetContext, type TargetExplanation } from "./targets.ts";
 import { alwaysFindings, alwaysFromStatus } from "./always.ts";
+import { parseAddress } from "../net/ip.ts";
 
 export type Status = "ok" | "fail" | "warn" | "info";
 export type Section = "serve" | "mode" | "kernel" | "dns" | "upstreams" | "violations" | "policy" | "always";
@@ -116,6 +117,7 @@ export function buildReport(input: DoctorInput): DoctorReport {
       audit: st.audit === true,
       defaultAction: st.policy?.defaultAction ?? input.policy?.policy.defaultAction ?? null,
       always: st.always ? alwaysFromStatus(st.always) : null,
+      guard: guardOf(st),
       now: input.now,
     }));
 
@@ -125,6 +127,18 @@ export function buildReport(input: DoctorInput): DoctorReport {
 }
 
 type Add = (section: Section, check: string, status: Status, message: string) => void;
+
+/** /status guard: how the address guard runs, with the namespace's own addresses parsed back */
+function guardOf(st: ServeStatus): TargetContext["guard"] {
+  if (!st.guard) return null;
+  const local: { 4: Map<bigint, string>; 6: Map<bigint, string> } = { 4: new Map(), 6: new Map() };
+  for (const entry of st.guard.local ?? []) {
+    const at = entry.indexOf(": ");
+    const a = parseAddress(at < 0 ? entry : entry.slice(0, at));
+    if (a) local[a.family].set(a.value, at < 0 ? "address" : entry.slice(at + 2));
+  }
+  return { privateAnswers: st.guard.privateAnswers === "learn" ? "learn" : "guard", local };
+}
 
 /** the deny webhook: an outage loses notifications, never enforcement, so at most warn */
 function webhookFinding(st: ServeStatus, add: Add): void {

@@ -10,6 +10,7 @@ import type { LearnedMap, Violation } from "./input.ts";
 import { setsHolding, type StaticSets } from "./kernel-sets.ts";
 import { canonical } from "./canonical.ts";
 import { explainName, type NameExplanation } from "./explain-name.ts";
+import { nonPublic, type LocalAddresses } from "../net/special.ts";
 
 export type { LearnedAddress, NameExplanation } from "./explain-name.ts";
 
@@ -29,6 +30,11 @@ export interface AddressExplanation {
   learnedAs: { name: string; source: "kernel" | "serve"; expiresInSec: number }[];
   /** with --policy: what the policy file says about it */
   policy: { action: string; rule: Explanation["rule"] | null; reason: string } | null;
+  /**
+   * why no DNS answer opens it (the address guard: a non-public address, e.g. "private
+   * (RFC 1918)" or "this namespace's own gateway via eth0"); null when answers can open it
+   */
+  guarded: string | null;
   notes: string[];
 }
 
@@ -46,6 +52,8 @@ export interface TargetContext {
   defaultAction: string | null;
   /** the always lists serve reports in force (null: an older serve, or not reachable) */
   always: AlwaysRules | null;
+  /** serve's address guard (/status guard); null when serve did not report one */
+  guard: { privateAnswers: "guard" | "learn"; local: LocalAddresses } | null;
   now: number;
 }
 
@@ -59,7 +67,7 @@ function explainAddress(q: string, a: Address, c: TargetContext): AddressExplana
   const address = formatAddress(a.family, a.value);
   const fromPolicy = c.policy ? explain(c.policy, address) : null;
   const out: AddressExplanation = {
-    query: q, kind: "address", address, verdict: "unknown", basis: "none", reason: "", sets: [], learnedAs: [], notes: [],
+    query: q, kind: "address", address, verdict: "unknown", basis: "none", reason: "", sets: [], learnedAs: [], notes: [], guarded: null,
     policy: fromPolicy && { action: fromPolicy.action, rule: fromPolicy.rule ?? null, reason: fromPolicy.reason },
   };
   for (const [name, list] of Object.entries(c.learned)) {
@@ -72,7 +80,11 @@ function explainAddress(q: string, a: Address, c: TargetContext): AddressExplana
       if (canonical(e.address) === address) out.learnedAs.push({ name: e.name ?? "(no name)", source: "kernel", expiresInSec: e.expiresSec });
     }
   }
+  out.guarded = guardedWhy(a, c);
   Object.assign(out, addressVerdict(a, address, c, out));
+  if (out.guarded && out.basis !== "allow-cidr" && out.basis !== "loopback") {
+    out.notes.push(`guarded: non-public answer (${out.guarded}): an answer naming ${address} is passed on but never learned, so no name opens it; only an address allow rule does`);
+  }
   if (out.verdict === "allow" && out.basis !== "loopback" && out.basis !== "not-filtered") out.notes.push("port 853 (DNS-over-TLS) is denied to every address");
   if (c.audit && out.verdict === "deny") out.notes.push("audit mode: this is logged as a denial but let through");
   return out;
@@ -108,8 +120,17 @@ function addressVerdict(a: Address, address: string, c: TargetContext, out: Addr
   }
   const d = c.defaultAction;
   if (d !== "allow" && d !== "deny") return { verdict: "unknown", basis: "none", reason: `${address} is in no set; serve did not report its defaultAction` };
-  const learnNote = d === "deny" ? "; it becomes reachable while learned from an allowed name" : "";
+  const learnNote = d !== "deny" ? "" : out.guarded ? "; no answer opens it (guarded: non-public answer)" : "; it becomes reachable while learned from an allowed name";
   return { verdict: d, basis: "default", reason: `${address} is in no allow, deny or learned set: ${d === "deny" ? "denied" : "allowed"} by default (defaultAction ${d})${learnNote}` };
+}
+
+/**
+ * The address guard's reason, as serve judges it (src/core/net/special.ts with the local
+ * addresses serve reported): only where serve learns (dns+nftables, guard on, defaultAction deny).
+ */
+function guardedWhy(a: Address, c: TargetContext): string | null {
+  if (!c.guard || c.guard.privateAnswers === "learn" || c.defaultAction !== "deny" || c.mode !== "dns+nftables") return null;
+  return nonPublic(a, c.guard.local);
 }
 
 function ruleOf(out: AddressExplanation): string {

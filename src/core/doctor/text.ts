@@ -25,7 +25,11 @@ export function reportText(r: DoctorReport): string {
 
 function violationLine(v: Record<string, unknown>): string {
   const at = String(v.at ?? "");
-  if (v.event === "dns.denied") return `${at}  dns.denied  ${v.name} ${v.qtype ?? ""}  (${v.rule})  from ${v.client}`;
+  if (v.event === "dns.denied") return `${at}  dns.denied  ${v.name} ${v.qtype ?? ""}  (${v.rule}${v.link ? `, via ${v.link}` : ""})  from ${v.client}`;
+  if (v.event === "dns.guarded") {
+    const list = Array.isArray(v.addresses) ? (v.addresses as { address: string }[]).map((a) => a.address).join(", ") : "";
+    return `${at}  dns.guarded  ${v.name}  not learned: ${list} (non-public)  from ${v.client}`;
+  }
   if (v.event === "net.denied") {
     const name = v.name ? `  learned from ${v.name}` : "";
     return `${at}  net.denied  ${v.destination} ${v.protocol}/${v.port}${name}`;

@@ -8,7 +8,7 @@ import type { LearnedAddress } from "../dns/answer.ts";
 export interface LearnBatch {
   /** the allowed query name the addresses were learned under */
   name: string;
-  addresses: LearnedAddress[];
+  addresses: readonly LearnedAddress[];
   /** seconds, already clamped to LEARN_TTL_MIN..LEARN_TTL_MAX */
   ttl: number;
 }
@@ -115,6 +115,27 @@ export class LearnTable {
     return [...orphans.values()];
   }
 
+  /**
+   * Forgets the addresses `drop` picks, under every name (the guard rejects them now: one
+   * became this namespace's own address, say); returns them, to delete from the kernel.
+   */
+  dropAddresses(drop: (a: LearnedAddress) => boolean): LearnedAddress[] {
+    const out: LearnedAddress[] = [];
+    for (const [address, names] of this.byAddress) {
+      let family: 4 | 6 | undefined;
+      for (const n of names) family ??= this.byName.get(n)?.get(address)?.family;
+      if (family === undefined || !drop({ family, address })) continue;
+      for (const n of [...names]) {
+        const entries = this.byName.get(n);
+        if (!entries) continue;
+        this.forget(n, entries, address);
+        if (entries.size === 0) this.byName.delete(n);
+      }
+      out.push({ family, address });
+    }
+    return out;
+  }
+
   /** Forgets everything: the kernel's learned sets were emptied. */
   clear(): void {
     this.byName.clear();
@@ -138,6 +159,14 @@ export class LearnTable {
       out[name] = [...this.byName.get(name)!.values()].map((e) => ({ family: e.family, address: e.address, expiresAt: e.expiresAt }));
     }
     return out;
+  }
+
+  /** Some address that lives at least `forMs` past `now`, without sorting or copying the table. */
+  someLiving(now: number, forMs: number): LearnedAddress | null {
+    for (const entries of this.byName.values()) {
+      for (const e of entries.values()) if (e.expiresAt - now > forMs) return { family: e.family, address: e.address };
+    }
+    return null;
   }
 
   /** distinct addresses held (for /status and /metrics) */

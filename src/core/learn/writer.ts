@@ -6,7 +6,12 @@
 //     them go to the kernel in ONE transaction, one group of elements per name;
 //   - each waiting answer is released only after that transaction committed; when it
 //     fails, every answer in it fails (the proxy sends SERVFAIL), none is released.
+//   - a learned set holds at most `maxElements` per family (bounds.ts): an answer that
+//     needs a new element where there is no room fails with LearnFullError (SERVFAIL),
+//     the others go ahead; when the kernel itself says full (its own `size`), the
+//     answers that only refresh elements it holds are written again on their own.
 // Pure apart from what is passed in (the write, the scheduler, the clock).
+import { LearnFullError } from "./bounds.ts";
 import type { KernelExpiry } from "./kernel-expiry.ts";
 import type { LearnElement } from "./table.ts";
 
@@ -16,7 +21,8 @@ export interface LearnGroup {
   elements: LearnElement[];
 }
 
-export type WriteResult = { ok: true } | { ok: false; error: string };
+/** `full`: the kernel refused because a set is full (by errno: bounds.ts SET_FULL_ERRNOS) */
+export type WriteResult = { ok: true } | { ok: false; error: string; full?: boolean };
 
 export interface LearnWriterDeps {
   /** One kernel transaction holding every group; synchronous. */
@@ -25,8 +31,10 @@ export interface LearnWriterDeps {
   schedule(flush: () => void): void;
   /** monotonic milliseconds */
   now(): number;
-  /** what the kernel already holds; null writes every answer (kernels that do not refresh timeouts) */
+  /** what the kernel holds (skipping covered answers, counting elements); null: every answer is written, nothing counted */
   kernel: KernelExpiry | null;
+  /** elements per learned set (per family); needs `kernel` to count; absent: no bound here */
+  maxElements?: number;
   /** failures worth one immediate retry (the transaction committed nothing) */
   transient?: (error: string) => boolean;
 }
@@ -34,6 +42,8 @@ export interface LearnWriterDeps {
 interface Waiter {
   name: string;
   elements: LearnElement[];
+  /** it adds elements the record does not hold (set at the flush) */
+  adds?: boolean;
   stillWanted?: () => boolean;
   resolve: () => void;
   reject: (e: Error) => void;
@@ -46,7 +56,7 @@ export class LearnWriter {
   private waiting: Waiter[] = [];
   private scheduled = false;
   /** counters: answers that needed no write, transactions, transactions that failed, retries */
-  readonly counts = { covered: 0, writes: 0, failed: 0, retried: 0 };
+  readonly counts = { covered: 0, writes: 0, failed: 0, retried: 0, full: 0 };
 
   constructor(private readonly d: LearnWriterDeps) {}
 
@@ -85,41 +95,86 @@ export class LearnWriter {
       else w.reject(new Error(`${w.name} was denied by a reload while its answer was in flight`));
     }
     if (go.length === 0) return;
-    const groups = new Map<string, LearnElement[]>();
-    const once = new Map<string, LearnElement>();
-    for (const w of go) {
-      for (const e of w.elements) {
-        // each address once per transaction, with the longest timeout asked for; the
-        // first name keeps it (the kernel keeps an element's first comment anyway)
-        const had = once.get(e.address);
-        if (had) {
-          if (e.timeoutSec > had.timeoutSec) had.timeoutSec = e.timeoutSec;
-          continue;
-        }
-        const el = { family: e.family, address: e.address, timeoutSec: e.timeoutSec };
-        once.set(e.address, el);
-        let g = groups.get(w.name);
-        if (!g) groups.set(w.name, (g = []));
-        g.push(el);
-      }
-    }
-    const list: LearnGroup[] = [];
-    for (const [name, elements] of groups) list.push({ name, elements });
     const now = this.d.now(); // before the write: the record errs short
-    let r = this.attempt(list);
+    const admitted = this.admit(go, now);
+    if (admitted.length === 0) return;
+    let ok = admitted;
+    let r = this.attempt(groupsOf(ok));
     if (!r.ok && this.d.transient?.(r.error)) {
       this.counts.retried++;
-      r = this.attempt(list);
+      r = this.attempt(groupsOf(ok));
+    }
+    if (!r.ok && r.full) {
+      // the kernel's own bound: what only refreshes elements it holds still fits
+      const refreshing = ok.filter((w) => !w.adds);
+      for (const w of ok) if (w.adds) this.fail(w, new LearnFullError(w.elements.find((e) => !this.held(e, now))?.family ?? 4, this.d.maxElements ?? 0));
+      ok = refreshing;
+      r = ok.length ? this.attempt(groupsOf(ok)) : { ok: true };
     }
     if (!r.ok) {
       this.counts.failed++;
       const err = new Error(r.error);
-      for (const w of go) w.reject(err);
+      for (const w of ok) w.reject(err);
       return;
     }
+    if (ok.length === 0) return;
     this.counts.writes++;
-    this.d.kernel?.wrote([...once.values()], now);
-    for (const w of go) w.resolve();
+    const written: LearnElement[] = [];
+    for (const w of ok) written.push(...w.elements);
+    // each address once, with the longest timeout written (groupsOf did the same)
+    this.d.kernel?.wrote(dedupe(written), now);
+    for (const w of ok) w.resolve();
+  }
+
+  /**
+   * The waiters that fit the bound, in order; the others are rejected as full. Marks
+   * each admitted waiter that adds elements the record does not hold.
+   */
+  private admit(go: Waiter[], now: number): Waiter[] {
+    const k = this.d.kernel;
+    if (!k) {
+      for (const w of go) w.adds = true; // nothing known: anything may be new
+      return go;
+    }
+    const max = this.d.maxElements;
+    const room = max === undefined ? null : { 4: -1, 6: -1 };
+    const added = new Set<string>();
+    const out: Waiter[] = [];
+    for (const w of go) {
+      const fresh = { 4: 0, 6: 0 };
+      for (const e of w.elements) if (!added.has(e.address) && !this.held(e, now)) fresh[e.family]++;
+      w.adds = fresh[4] + fresh[6] > 0;
+      if (room && max !== undefined) {
+        let full: 4 | 6 | null = null;
+        for (const f of [4, 6] as const) {
+          if (fresh[f] === 0) continue;
+          if (room[f] < 0) room[f] = k.room(f, max, now);
+          if (fresh[f] > room[f]) full = f;
+        }
+        if (full !== null) {
+          this.fail(w, new LearnFullError(full, max));
+          continue;
+        }
+        for (const f of [4, 6] as const) if (room[f] >= 0) room[f] -= fresh[f];
+      }
+      for (const e of w.elements) added.add(e.address);
+      out.push(w);
+    }
+    return out;
+  }
+
+  private held(e: LearnElement, now: number): boolean {
+    return this.d.kernel?.counted(e.address, now) ?? false;
+  }
+
+  private fail(w: Waiter, e: Error): void {
+    this.counts.full++;
+    w.reject(e);
+  }
+
+  /** Elements found in the kernel at start (adoption): counted toward the bound, written again when answered. */
+  adopted(elements: readonly LearnElement[]): void {
+    this.d.kernel?.found(elements, this.d.now());
   }
 
   /**
@@ -140,6 +195,11 @@ export class LearnWriter {
     this.d.kernel?.clear();
   }
 
+  /** After the learned sets were emptied: nothing is counted any more either. */
+  emptied(): void {
+    this.d.kernel?.empty();
+  }
+
   private attempt(groups: readonly LearnGroup[]): WriteResult {
     try {
       return this.d.write(groups);
@@ -147,4 +207,40 @@ export class LearnWriter {
       return { ok: false, error: e instanceof Error ? e.message : String(e) };
     }
   }
+}
+
+/**
+ * One group per name, each address once per transaction with the longest timeout asked
+ * for; the first name keeps it (the kernel keeps an element's first comment anyway).
+ */
+function groupsOf(waiters: readonly Waiter[]): LearnGroup[] {
+  const groups = new Map<string, LearnElement[]>();
+  const once = new Map<string, LearnElement>();
+  for (const w of waiters) {
+    for (const e of w.elements) {
+      const had = once.get(e.address);
+      if (had) {
+        if (e.timeoutSec > had.timeoutSec) had.timeoutSec = e.timeoutSec;
+        continue;
+      }
+      const el = { family: e.family, address: e.address, timeoutSec: e.timeoutSec };
+      once.set(e.address, el);
+      let g = groups.get(w.name);
+      if (!g) groups.set(w.name, (g = []));
+      g.push(el);
+    }
+  }
+  const list: LearnGroup[] = [];
+  for (const [name, elements] of groups) list.push({ name, elements });
+  return list;
+}
+
+/** each address once, with the longest timeout */
+function dedupe(elements: readonly LearnElement[]): LearnElement[] {
+  const once = new Map<string, LearnElement>();
+  for (const e of elements) {
+    const had = once.get(e.address);
+    if (!had || e.timeoutSec > had.timeoutSec) once.set(e.address, e);
+  }
+  return [...once.values()];
 }

@@ -30,6 +30,8 @@ export interface PlanEnv {
   nameserverExempt: CidrList;
   audit: boolean;
   dropSilently: boolean;
+  /** elements each learned set holds at most (the kernel's `size`); default DEFAULT_MAX_ELEMENTS */
+  learnedMax?: number;
 }
 
 export interface NftRule {
@@ -70,6 +72,8 @@ export interface Ruleset {
   dropSilently: boolean;
   /** default timeout of learned4/learned6, seconds */
   learnedTimeout: number;
+  /** elements each learned set holds at most (`size`): the kernel refuses more (ENFILE) */
+  learnedSize: number;
   counters: string[];
   /** static sets to create (every name in STATIC_SETS is removed first regardless) */
   sets: NftSet[];

@@ -24,6 +24,9 @@ export const DEFAULT_PROXY_PORT = 15353;
 export const LEARN_TTL_MIN = 60;
 export const LEARN_TTL_MAX = 86_400;
 
+/** a set that lives only while serve measures how the kernel refreshes timeouts (element-refresh.ts) */
+export const REFRESH_PROBE_SET = "refresh_probe";
+
 /** default timeout of the learned sets: only for elements added without their own */
 export const LEARNED_DEFAULT_TIMEOUT = 300;
 

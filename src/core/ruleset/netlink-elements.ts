@@ -37,20 +37,20 @@ export const NLA_F_NESTED = 0x8000;
 export const NFPROTO_INET = 1;
 const NFNETLINK_V0 = 0;
 
-const NFTA_SET_ELEM_LIST_TABLE = 1;
-const NFTA_SET_ELEM_LIST_SET = 2;
-const NFTA_SET_ELEM_LIST_ELEMENTS = 3;
-const NFTA_LIST_ELEM = 1;
-const NFTA_SET_ELEM_KEY = 1;
-const NFTA_SET_ELEM_TIMEOUT = 4;
-const NFTA_SET_ELEM_USERDATA = 6;
-const NFTA_DATA_VALUE = 1;
+export const NFTA_SET_ELEM_LIST_TABLE = 1;
+export const NFTA_SET_ELEM_LIST_SET = 2;
+export const NFTA_SET_ELEM_LIST_ELEMENTS = 3;
+export const NFTA_LIST_ELEM = 1;
+export const NFTA_SET_ELEM_KEY = 1;
+export const NFTA_SET_ELEM_TIMEOUT = 4;
+export const NFTA_SET_ELEM_USERDATA = 6;
+export const NFTA_DATA_VALUE = 1;
 /** libnftnl's udata type for an element comment (libnftnl/udata.h) */
-const NFTNL_UDATA_SET_ELEM_COMMENT = 0;
+export const NFTNL_UDATA_SET_ELEM_COMMENT = 0;
 
-const NLMSG_HDRLEN = 16;
-const NFGENMSG_LEN = 4;
-const NLA_HDRLEN = 4;
+export const NLMSG_HDRLEN = 16;
+export const NFGENMSG_LEN = 4;
+export const NLA_HDRLEN = 4;
 /** a nest's length is 16 bits: a message's element list stays well below it */
 const MAX_NEST = 60_000;
 
@@ -90,10 +90,10 @@ export interface Batch {
 }
 
 const enc = new TextEncoder();
-const align4 = (n: number) => (n + 3) & ~3;
+export const align4 = (n: number) => (n + 3) & ~3;
 
 /** A growable little-endian writer; attributes padded to 4 bytes. */
-class Writer {
+export class Writer {
   buf = new Uint8Array(1024);
   dv = new DataView(this.buf.buffer);
   len = 0;
@@ -167,7 +167,7 @@ class Writer {
   }
 }
 
-const cstr = (s: string) => {
+export const cstr = (s: string) => {
   const b = enc.encode(s);
   const out = new Uint8Array(b.length + 1);
   out.set(b);

@@ -9,6 +9,7 @@ import type { Policy, Rule } from "../policy/types.ts";
 import { policyDigest } from "./digest.ts";
 import { mergeCidrs, rangeText } from "./elements.ts";
 import type { NftChain, NftRule, NftSet, PlanEnv, Ruleset } from "./model.ts";
+import { DEFAULT_MAX_ELEMENTS } from "../learn/bounds.ts";
 import {
   ALWAYS_DIGEST_HEX, AUDIT_LOG_PREFIX, AUDIT_LOG_RATE, CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, COUNTERS, DOH_PORT,
   DENIED_V4, DENIED_V6, DOT_PORT, LEARNED_DEFAULT_TIMEOUT, LEARNED_V4, LEARNED_V6,
@@ -69,6 +70,7 @@ export function planRuleset(policy: Policy, env: PlanEnv, always: AlwaysRules = 
     audit: env.audit,
     dropSilently: env.dropSilently,
     learnedTimeout: LEARNED_DEFAULT_TIMEOUT,
+    learnedSize: env.learnedMax ?? DEFAULT_MAX_ELEMENTS,
     counters: Object.values(COUNTERS),
     sets,
     chains,

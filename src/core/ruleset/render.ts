@@ -31,8 +31,8 @@ export function renderRuleset(r: Ruleset): string {
     "",
     "# Keep: created when absent, left as they are when present (learned elements, counter values).",
     `add table ${T}`,
-    learnedSetDecl(4, r.learnedTimeout),
-    learnedSetDecl(6, r.learnedTimeout),
+    learnedSetDecl(4, r.learnedTimeout, r.learnedSize),
+    learnedSetDecl(6, r.learnedTimeout, r.learnedSize),
     deniedSetDecl(4),
     deniedSetDecl(6),
     ...r.counters.map((c) => `add counter ${T} ${c}`),
@@ -46,9 +46,11 @@ export function renderRuleset(r: Ruleset): string {
   return out.join("\n") + "\n";
 }
 
-function learnedSetDecl(family: 4 | 6, timeout: number): string {
+// `add set` of an existing set keeps its elements and takes the new size (checked on
+// Linux 6.18), so a restart with another bound applies it without losing anything.
+function learnedSetDecl(family: 4 | 6, timeout: number, size: number): string {
   const name = family === 4 ? LEARNED_V4 : LEARNED_V6;
-  return `add set ${T} ${name} { type ${ADDR[family]}; flags timeout; timeout ${timeout}s; }`;
+  return `add set ${T} ${name} { type ${ADDR[family]}; flags timeout; timeout ${timeout}s; size ${size}; }`;
 }
 
 function deniedSetDecl(family: 4 | 6): string {

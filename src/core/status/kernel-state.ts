@@ -1,7 +1,7 @@
 // Reads `nft -j list table inet egressctl` (already parsed) into the few facts serve,
 // /status and doctor care about: which policy digest the chains carry, whether the
 // filter and nat chains are hooked, and how many learned elements there are. Pure.
-import { ALWAYS_DIGEST_HEX, CHAIN_FILTER, CHAIN_NAT, LEARNED_V4, LEARNED_V6 } from "../ruleset/names.ts";
+import { ALWAYS_DIGEST_HEX, CHAIN_FILTER, CHAIN_NAT, LEARNED_V4, LEARNED_V6, TABLE_FAMILY, TABLE_NAME } from "../ruleset/names.ts";
 
 export interface KernelState {
   present: boolean;
@@ -81,4 +81,35 @@ function digestIn(text: string, re: RegExp = POLICY_RE): string | null {
   const found = new Set([...text.matchAll(re)].map((m) => m[1]!));
   if (found.size === 0) return null;
   return found.size === 1 ? [...found][0]! : `mixed:${[...found].sort().join(",")}`;
+}
+
+/**
+ * The same facts from cheaper reads (serve): the text of `nft list chains` (only chains,
+ * so libnftables fetches no set element), the named counters and the learned sets
+ * dumped over netlink (src/core/ruleset/netlink-dump.ts). A listing of the whole table
+ * costs a second and more once the learned sets are full; these cost what they hold.
+ */
+export function kernelStateFrom(parts: { chains: string; counters: { name: string; packets: number; bytes: number }[]; learned: LearnedEntry[] }): KernelState {
+  const block = tableBlock(parts.chains);
+  if (block === null) return ABSENT;
+  const st: KernelState = { ...ABSENT, present: true, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: parts.learned, counters: {} };
+  st.digest = digestIn(block);
+  st.alwaysDigest = digestIn(block, ALWAYS_RE);
+  const hooked = (name: string, type: string) => new RegExp(`chain ${name} \\{[^}]*type ${type} hook output\\b`).test(block);
+  st.filterHooked = hooked(CHAIN_FILTER, "filter");
+  st.natHooked = hooked(CHAIN_NAT, "nat");
+  for (const c of parts.counters) st.counters[c.name] = { packets: c.packets, bytes: c.bytes };
+  for (const e of parts.learned) {
+    st.learned[e.family]++;
+    st.learnedAddresses.push(e.address);
+  }
+  return st;
+}
+
+/** the `table inet egressctl { ... }` part of a text listing; null when absent */
+function tableBlock(text: string): string | null {
+  const start = text.search(new RegExp(`^table ${TABLE_FAMILY} ${TABLE_NAME} \\{`, "m"));
+  if (start < 0) return null;
+  const end = text.indexOf("\n}", start);
+  return text.slice(start, end < 0 ? undefined : end + 2);
 }

@@ -3,9 +3,14 @@ import type { LearnedAddress } from "../../core/dns/answer.ts";
 import type { Decision, Layer } from "../../core/policy/types.ts";
 
 export type DnsEvent =
-  | { type: "dns.denied"; name: string; qtype: number; rule: string; layer: Layer; client: string; audit?: true }
+  /** `link`, `chain`: denied because a name of the answer's CNAME/DNAME chain is (chain up to that link) */
+  | { type: "dns.denied"; name: string; qtype: number; rule: string; layer: Layer; client: string; audit?: true; link?: string; chain?: string[] }
   /** an allowed name answered by an upstream; `addresses`: the A/AAAA data of the answer */
   | { type: "dns.allowed"; name: string; qtype: number; decision: Decision; addresses: readonly LearnedAddress[]; client: string }
+  /** addresses of an allowed answer that were not learned because they are not public */
+  | { type: "dns.guarded"; name: string; client: string; addresses: { address: string; reason: string }[]; audit?: true }
+  /** a learned set is full: the answer became SERVFAIL */
+  | { type: "learn.full"; name: string; client: string; reason: string }
   | { type: "dns.malformed"; client: string; reason: string }
   | { type: "dns.servfail"; name: string; client: string; reason: string }
   | { type: "upstream.down" | "upstream.up"; upstream: string };
@@ -16,6 +21,8 @@ export function newStats() {
     udpQueries: 0,
     tcpQueries: 0,
     denied: 0,
+    /** of those: answers denied because of a name in their CNAME/DNAME chain */
+    chainDenied: 0,
     forwarded: 0,
     malformed: 0,
     dropped: 0,
@@ -27,9 +34,19 @@ export function newStats() {
     learnBatches: 0,
     learnedAddresses: 0,
     learnSkipped: 0,
+    /** of those: addresses not learned because they are not public (loopback, private, ...) */
+    guarded: 0,
+    /** answers that became SERVFAIL because a learned set is full */
+    learnFull: 0,
     learnFailures: 0,
     tcpConnections: 0,
     tcpRejected: 0,
+    /** TCP connections that reached a bound and stopped being read for a while (backpressure) */
+    tcpPaused: 0,
+    /** TCP connections cut off for pushing past the input bound while paused */
+    tcpOverrun: 0,
+    /** TCP connections closed because the client read none of its answers for a period */
+    tcpStalled: 0,
     inFlight: 0,
     socketErrors: 0,
   };

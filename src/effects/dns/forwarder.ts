@@ -2,9 +2,12 @@
 // The order is the security property: the learn sink is awaited BEFORE the answer is
 // returned, so a client can never connect to an address the kernel does not yet allow;
 // when learning fails or times out the client gets SERVFAIL, never an unenforced answer.
-import { learnTtl, withId } from "../../core/dns/answer.ts";
+import { learnTtl, withId, type AnswerInfo } from "../../core/dns/answer.ts";
 import { localAnswer, RCODE } from "../../core/dns/build.ts";
+import { chainEde, judgeChain, type ChainDenial } from "../../core/dns/chain.ts";
 import { decideQuery, type Decide } from "../../core/dns/decide.ts";
+import type { AddressGuard } from "../../core/learn/guard.ts";
+import { isLearnFull } from "../../core/learn/bounds.ts";
 import type { UpstreamHealth } from "../../core/dns/health.ts";
 import type { ParsedQuery } from "../../core/dns/query.ts";
 import type { Upstream } from "../../core/dns/upstreams.ts";
@@ -24,8 +27,10 @@ export interface ForwarderDeps {
   /** null: nothing is learned (dns-only, disabled), and nothing is checked for it */
   learn: LearnSink | null;
   learnTimeoutMs: number;
-  /** the rebinding guard; null learns every address */
-  shouldLearn: ((a: LearnedAddress) => boolean) | null;
+  /** which answered addresses may be learned (deny rules, non-public addresses); null: all */
+  guard: AddressGuard | null;
+  /** the longest lifetime of a learned element, seconds (answers' TTLs are clamped below it) */
+  maxTtlSec: number;
   maxInFlight: number;
   stats: DnsStats;
   emit: (ev: DnsEvent) => void;
@@ -76,31 +81,82 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
     const q: Question = { name: action.name, qtype: action.qtype, qclass: action.qclass };
     const got = await forward(d, action.query, q, transport);
     if (!got) return fail("no upstream answered");
+    const learnFrom = got.full ?? got.sent;
+    // A chain through a name an explicit rule denies denies the whole answer (chain.ts);
+    // only answers that have a chain pay for this. Already-audited names were reported.
+    let learnIt = d.learn !== null && !action.audited;
+    let chainAudited = false;
+    if (!action.audited && (learnFrom.info.chain || got.sent.info.chain)) {
+      const denial = chainDenial(learnFrom.info, d.decide()) ?? (got.full ? chainDenial(got.sent.info, d.decide()) : null);
+      if (denial) {
+        d.stats.denied++;
+        d.stats.chainDenied++;
+        d.emit({ type: "dns.denied", name: action.name, qtype: action.qtype, rule: denial.rule, layer: denial.decision.layer, client, link: denial.link, chain: denial.chain, ...(d.audit ? { audit: true as const } : {}) });
+        if (!d.audit) return localAnswer(packet, action.q, RCODE.NXDOMAIN, chainEde(denial, action.name));
+        learnIt = false; // audit: the answer passes, as for a denied name, unlearned
+        chainAudited = true;
+      }
+    }
     // an audited name is let through without learning: the audit filter accepts every
     // address anyway, and learning would keep a denied name's addresses open after it
-    if (d.learn && !action.audited) {
-      const learnFrom = got.full ?? got.sent;
+    if (learnIt) {
       const all = learnFrom.info.addresses;
-      const keep = d.shouldLearn ? all.filter(d.shouldLearn) : all;
-      d.stats.learnSkipped += all.length - keep.length;
+      const keep = d.guard ? guarded(d, all, action.name, client) : all;
       if (keep.length > 0) {
         try {
-          const pending = d.learn({ name: action.name, addresses: keep, ttl: learnTtl(learnFrom.info.ttl) });
+          const pending = d.learn!({ name: action.name, addresses: keep, ttl: learnTtl(learnFrom.info.ttl, d.maxTtlSec) });
           // nothing returned: the kernel already holds the addresses, answer now
           if (pending) await withTimeout(pending, d.learnTimeoutMs);
           d.stats.learnBatches++;
           d.stats.learnedAddresses += keep.length;
         } catch (e) {
           d.stats.learnFailures++;
+          if (isLearnFull(e)) {
+            d.stats.learnFull++;
+            d.stats.servfail++;
+            d.emit({ type: "learn.full", name: action.name, client, reason: shortError(e) });
+            return localAnswer(packet, action.q, RCODE.SERVFAIL);
+          }
           return fail(`learning the answer's addresses failed: ${shortError(e)}`);
         }
       }
     }
-    if (!action.audited) d.emit({ type: "dns.allowed", name: action.name, qtype: action.qtype, decision: action.decision, addresses: got.sent.info.addresses, client });
+    // a would-be denial (by name or by chain) was reported as dns.denied, not allowed
+    if (!action.audited && !chainAudited) d.emit({ type: "dns.allowed", name: action.name, qtype: action.qtype, decision: action.decision, addresses: got.sent.info.addresses, client });
     return withId(pickForClient(got, transport, action.q), action.q.id);
   } finally {
     d.stats.inFlight--;
   }
+}
+
+function chainDenial(info: AnswerInfo, decide: Decide): ChainDenial | null {
+  return info.chain ? judgeChain(info.chain, decide) : null;
+}
+
+/**
+ * The addresses the guard lets be learned. Almost always all of them: then the same array
+ * comes back and nothing is allocated. Non-public ones are reported (dns.guarded, one
+ * event per answer); those an explicit deny rule covers are only counted, as before.
+ */
+function guarded(d: ForwarderDeps, all: readonly LearnedAddress[], name: string, client: string): readonly LearnedAddress[] {
+  let keep: LearnedAddress[] | null = null;
+  let reported: { address: string; reason: string }[] | null = null;
+  for (let i = 0; i < all.length; i++) {
+    const a = all[i]!;
+    const v = d.guard!(a, name);
+    if (v.learn) {
+      keep?.push(a);
+      continue;
+    }
+    keep ??= all.slice(0, i);
+    d.stats.learnSkipped++;
+    if (v.why === "non-public") {
+      d.stats.guarded++;
+      (reported ??= []).push({ address: a.address, reason: v.reason });
+    }
+  }
+  if (reported) d.emit({ type: "dns.guarded", name, client, addresses: reported, ...(d.audit ? { audit: true as const } : {}) });
+  return keep ?? all;
 }
 
 interface Got {

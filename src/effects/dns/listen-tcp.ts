@@ -1,16 +1,30 @@
 // The client-facing TCP listener: 2-byte length framing (RFC 7766), pipelined queries
-// answered as they complete. Bounds, so no client can grow memory without limit: at most
-// MAX_CONNECTIONS connections, one message (plus a length) buffered per connection,
-// MAX_PIPELINE queries in flight per connection, a cap on unsent answer bytes, and an
-// idle timeout. Exceeding any of them closes that connection, nothing else.
+// answered as they complete. Every query read from a connection is answered before
+// serve closes it; a burst meets backpressure instead:
+//   - at most MAX_PIPELINE queries of a connection are in flight; the next complete
+//     messages wait in its buffer and reading stops (pause) until answers go out;
+//   - while more than PAUSE_UNSENT bytes of answers wait for the client to read them, no
+//     new query is started either (a client that does not read stops being read);
+//   - a client's FIN (it sent all it will send) ends the connection only once every
+//     query read before it has been answered and written (half-open until then).
+// Bounds, so no client grows memory without limit: at most MAX_CONNECTIONS connections;
+// per connection the buffered input stays below MAX_INBUF (reading is paused long
+// before; only bytes the socket had already read can still arrive, and a peer that
+// pushes past it despite the pause is cut off) and the unsent answers below
+// PAUSE_UNSENT plus MAX_PIPELINE answers of at most 65,535 bytes each; an idle
+// connection (nothing in flight, nothing unsent) is closed after IDLE_SECONDS, and so is
+// one whose client reads none of its waiting answers for that long.
 import type { Socket, TCPSocketListener } from "bun";
 import type { DnsStats } from "./events.ts";
 import { clientLabel } from "./events.ts";
 import type { Handler } from "./listen-udp.ts";
 
 export const MAX_CONNECTIONS = 256;
-const MAX_PIPELINE = 16;
-const MAX_UNSENT = 256 * 1024;
+export const MAX_PIPELINE = 16;
+/** answers waiting to be written above which no new query of the connection starts */
+export const PAUSE_UNSENT = 64 * 1024;
+/** input buffered per connection; reading pauses far below this */
+export const MAX_INBUF = 4 * 65_537;
 const IDLE_SECONDS = 10;
 
 interface Conn {
@@ -19,43 +33,92 @@ interface Conn {
   inFlight: number;
   unsent: Buffer[];
   unsentBytes: number;
+  /** reading is paused (a bound is reached) */
+  paused: boolean;
+  /** some answer bytes were written since the last idle check */
+  progressed: boolean;
+  /** the client sent FIN: end once everything read is answered and written */
+  ending: boolean;
   closed: boolean;
 }
 
 export function listenTcp(host: string, port: number, handle: Handler, stats: DnsStats, onError: (e: Error) => void): TCPSocketListener<Conn> {
   const conns = new Set<Socket<Conn>>();
-  const flush = (s: Socket<Conn>) => {
+  /** writes what the socket takes; true when nothing is left unsent */
+  const flush = (s: Socket<Conn>): boolean => {
     const c = s.data;
     while (c.unsent.length > 0) {
       const head = c.unsent[0]!;
-      const n = s.write(head);
-      c.unsentBytes -= Math.max(0, n);
+      const n = Math.max(0, s.write(head));
+      c.unsentBytes -= n;
+      if (n > 0) c.progressed = true;
       if (n >= head.length) c.unsent.shift();
       else {
-        c.unsent[0] = head.subarray(Math.max(0, n));
-        return;
+        c.unsent[0] = head.subarray(n);
+        return false;
       }
     }
+    return true;
   };
-  const send = (s: Socket<Conn>, msg: Buffer) => {
+  /** starts the complete messages the bounds allow, pauses or resumes reading, ends when done */
+  const pump = (s: Socket<Conn>) => {
     const c = s.data;
     if (c.closed) return;
-    const framed = Buffer.allocUnsafe(2 + msg.length);
-    framed.writeUInt16BE(msg.length, 0);
-    msg.copy(framed, 2);
-    c.unsent.push(framed);
-    c.unsentBytes += framed.length;
-    if (c.unsentBytes > MAX_UNSENT) return void s.end(); // a client that does not read
-    flush(s);
+    while (c.inFlight < MAX_PIPELINE && c.unsentBytes <= PAUSE_UNSENT && c.inbuf.length >= 2) {
+      const len = c.inbuf.readUInt16BE(0);
+      if (c.inbuf.length < 2 + len) break;
+      const msg = Buffer.from(c.inbuf.subarray(2, 2 + len));
+      c.inbuf = c.inbuf.subarray(2 + len);
+      c.inFlight++;
+      handle(msg, "tcp", c.client).then(
+        (out) => answered(s, out),
+        (e) => {
+          onError(e);
+          answered(s, null);
+        },
+      );
+    }
+    // compact: at most what is not yet started stays, in a buffer of its own
+    c.inbuf = c.inbuf.length === 0 ? EMPTY : Buffer.from(c.inbuf);
+    const full = c.inFlight >= MAX_PIPELINE || c.unsentBytes > PAUSE_UNSENT;
+    if (full !== c.paused) {
+      c.paused = full;
+      if (full) {
+        s.pause();
+        stats.tcpPaused++;
+      } else s.resume();
+    }
+    if (c.ending && c.inFlight === 0 && c.unsent.length === 0) s.end();
+  };
+  const answered = (s: Socket<Conn>, msg: Buffer | null) => {
+    const c = s.data;
+    c.inFlight--;
+    if (c.closed) return;
+    if (msg) {
+      const framed = Buffer.allocUnsafe(2 + msg.length);
+      framed.writeUInt16BE(msg.length, 0);
+      msg.copy(framed, 2);
+      c.unsent.push(framed);
+      c.unsentBytes += framed.length;
+      flush(s);
+    }
+    pump(s);
+  };
+  const gone = (s: Socket<Conn>) => {
+    if (s.data.closed) return;
+    s.data.closed = true;
+    conns.delete(s);
   };
   return Bun.listen<Conn>({
     hostname: host,
     port,
+    allowHalfOpen: true,
     socket: {
       open(s) {
-        s.data = { client: clientLabel(s.remoteAddress, (s as unknown as { remotePort: number }).remotePort ?? 0), inbuf: Buffer.alloc(0), inFlight: 0, unsent: [], unsentBytes: 0, closed: false };
+        s.data = { client: clientLabel(s.remoteAddress, (s as unknown as { remotePort: number }).remotePort ?? 0), inbuf: EMPTY, inFlight: 0, unsent: [], unsentBytes: 0, paused: false, progressed: false, ending: false, closed: false };
         if (conns.size >= MAX_CONNECTIONS) {
           stats.tcpRejected++;
+          s.data.closed = true;
           return void s.end();
         }
         conns.add(s);
@@ -64,37 +127,45 @@ export function listenTcp(host: string, port: number, handle: Handler, stats: Dn
       },
       data(s, chunk) {
         const c = s.data;
+        if (c.closed || c.ending) return;
         c.inbuf = c.inbuf.length === 0 ? Buffer.from(chunk) : Buffer.concat([c.inbuf, chunk]);
-        while (c.inbuf.length >= 2) {
-          const len = c.inbuf.readUInt16BE(0);
-          if (c.inbuf.length < 2 + len) break;
-          const msg = c.inbuf.subarray(2, 2 + len);
-          c.inbuf = c.inbuf.subarray(2 + len);
-          if (++c.inFlight > MAX_PIPELINE) return void s.end();
-          handle(Buffer.from(msg), "tcp", c.client).then((out) => {
-            c.inFlight--;
-            if (out) send(s, out);
-          }, onError);
+        if (c.inbuf.length > MAX_INBUF) {
+          // reading was paused long before this: the peer ignores flow control
+          stats.tcpOverrun++;
+          gone(s);
+          return void s.terminate();
         }
-        // at most one incomplete message (<= 65537 bytes) stays buffered
-        if (c.inbuf.length === 0) c.inbuf = Buffer.alloc(0);
-        else c.inbuf = Buffer.from(c.inbuf);
+        pump(s);
       },
       drain(s) {
-        flush(s);
+        if (flush(s)) pump(s);
+      },
+      end(s) {
+        // the client sent everything it will send; answer what was read, then close
+        s.data.ending = true;
+        pump(s);
       },
       timeout(s) {
+        const c = s.data;
+        // Not idle while answers are owed: the upstream attempts are bounded, so wait.
+        // Answers waiting unread are waited for as long as the client reads some of them
+        // each period; one that reads nothing for a whole period holds a connection
+        // slot for nothing and is cut off.
+        const stalled = c.unsent.length > 0 && !c.progressed;
+        c.progressed = false;
+        if (!stalled && (c.inFlight > 0 || c.unsent.length > 0)) return void s.timeout(IDLE_SECONDS);
+        if (stalled) stats.tcpStalled++;
         s.end();
       },
       close(s) {
-        s.data.closed = true;
-        conns.delete(s);
+        gone(s);
       },
       error(s, err) {
-        s.data.closed = true;
-        conns.delete(s);
+        gone(s);
         onError(err);
       },
     },
   });
 }
+
+const EMPTY = Buffer.alloc(0);

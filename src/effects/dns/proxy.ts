@@ -5,7 +5,8 @@
 import type { Decide } from "../../core/dns/decide.ts";
 import { probeQuery } from "../../core/dns/build.ts";
 import { UpstreamHealth } from "../../core/dns/health.ts";
-import type { LearnedAddress } from "../../core/dns/answer.ts";
+import type { AddressGuard } from "../../core/learn/guard.ts";
+import { DEFAULT_BOUNDS, ttlCeiling } from "../../core/learn/bounds.ts";
 import type { Upstream } from "../../core/dns/upstreams.ts";
 import type { LearnSink } from "../../core/learn/table.ts";
 import { DEFAULT_PROXY_PORT, EXEMPT_MARK } from "../../core/ruleset/names.ts";
@@ -23,8 +24,10 @@ export interface DnsProxyOptions {
   decide: Decide;
   /** null: nothing is learned (dns-only, disabled): no guard is checked, no table kept */
   learn: LearnSink | null;
-  /** the rebinding guard; default learns every address */
-  shouldLearn?: ((a: LearnedAddress) => boolean) | null;
+  /** which answered addresses may be learned (guard.ts); default: every address */
+  guard?: AddressGuard | null;
+  /** the longest TTL an answer is learned for, seconds; default from the default lifetime bound */
+  maxTtlSec?: number;
   /** per upstream attempt; default 2000 */
   timeoutMs?: number;
   /** how long the learn sink may take before the answer becomes SERVFAIL; default 2000 */
@@ -81,7 +84,8 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
       tcp: (i, query, q) => tcpQuery(opts.upstreams[i]!, query, q, timeoutMs, marks[i]!),
       learn: opts.learn,
       learnTimeoutMs: opts.learnTimeoutMs ?? 2000,
-      shouldLearn: opts.shouldLearn ?? null,
+      guard: opts.guard ?? null,
+      maxTtlSec: opts.maxTtlSec ?? ttlCeiling(DEFAULT_BOUNDS),
       audit: opts.audit ?? false,
       maxInFlight: opts.maxInFlight ?? 1024,
       stats,

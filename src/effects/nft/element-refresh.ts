@@ -1,28 +1,31 @@
 // Does re-adding an existing set element with a new timeout refresh its expiry on this
 // kernel? Linux 6.10 made it so; before, the element keeps its first expiry (FACTS.md).
-// Detected, not assumed: a sentinel element goes into learned4 with a 2 s timeout, is
-// re-added with 120 s, and read back. 0.0.0.1 is in 0.0.0.0/8 ("this network", RFC 1122):
-// no packet can be sent to it, so allowing it for a moment opens nothing. Needs the table
-// (run after the first install). EGRESSCTL_ELEMENT_REFRESH=refresh|replace overrides the
-// detection (tests of the replace path on a new kernel; docs/serve.md).
-import { LEARNED_V4, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
-import { renderForget } from "../../core/ruleset/learn.ts";
+// Detected, not assumed: a sentinel element goes into a set of its own (created for
+// this and deleted after, shaped like learned4) with a 2 s timeout, is re-added with
+// 120 s, and read back. A set of its own, because learned4 may be full (its size is the
+// learned bound) and because reading learned4 back through libnftables fetches every
+// element it holds (seconds when full). 0.0.0.1 is in 0.0.0.0/8 ("this network"): no
+// packet can be sent to it, and the probe set is referenced by no rule anyway. Needs the
+// table (run after the first install). EGRESSCTL_ELEMENT_REFRESH=refresh|replace
+// overrides the detection (tests of the replace path on a new kernel; docs/serve.md).
+import { REFRESH_PROBE_SET, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
 import { refreshesTimeouts } from "../../core/learn/kernel-expiry.ts";
 import type { NftBackend } from "./backend.ts";
 
 export type RefreshMethod = "refresh" | "replace";
 
 const SENTINEL = "0.0.0.1";
-const SET = `${TABLE_FAMILY} ${TABLE_NAME} ${LEARNED_V4}`;
+const SET = `${TABLE_FAMILY} ${TABLE_NAME} ${REFRESH_PROBE_SET}`;
 
 export function detectElementRefresh(nft: NftBackend, env: Record<string, string | undefined>, release: string): { method: RefreshMethod; how: string } {
   const forced = env.EGRESSCTL_ELEMENT_REFRESH;
   if (forced === "refresh" || forced === "replace") return { method: forced, how: "EGRESSCTL_ELEMENT_REFRESH" };
   try {
+    if (!nft.run(`add set ${SET} { type ipv4_addr; flags timeout; }`).ok) throw new Error("add set");
     if (!nft.run(`add element ${SET} { ${SENTINEL} timeout 2s }`).ok) throw new Error("add");
     if (!nft.run(`add element ${SET} { ${SENTINEL} timeout 120s }`).ok) throw new Error("re-add");
-    const got = nft.run(`get element ${SET} { ${SENTINEL} }`);
-    if (!got.ok) throw new Error("get");
+    const got = nft.run(`list set ${SET}`);
+    if (!got.ok) throw new Error("list");
     const left = expiresSeconds(got.output);
     if (left === null) throw new Error("no expiry in the listing");
     return { method: left > 10 ? "refresh" : "replace", how: `measured: a re-added element had ${left.toFixed(0)} s left` };
@@ -31,7 +34,7 @@ export function detectElementRefresh(nft: NftBackend, env: Record<string, string
     const method = refreshesTimeouts(release) ? "refresh" : "replace";
     return { method, how: `kernel ${release} (measuring failed: ${(e as Error).message})` };
   } finally {
-    nft.run(renderForget([{ family: 4, address: SENTINEL }]));
+    nft.run(`add set ${SET} { type ipv4_addr; flags timeout; }\ndelete set ${SET}`);
   }
 }
 

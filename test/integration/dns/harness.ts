@@ -5,7 +5,8 @@
 // table, after delayMs, so "learned before answered" is observable), "fail" (reject).
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseUpstreamList } from "../../../src/core/dns/upstreams.ts";
-import { rebindingGuard } from "../../../src/core/learn/guard.ts";
+import { compileGuard } from "../../../src/core/learn/guard.ts";
+import { NO_LOCAL } from "../../../src/core/net/special.ts";
 import type { LearnBatch } from "../../../src/core/learn/table.ts";
 import { compileDomainMatcher } from "../../../src/core/match/domain.ts";
 import { compileAddressMatcher } from "../../../src/core/net/intervals.ts";
@@ -47,7 +48,7 @@ const proxy = await startDnsProxy({
   listen: cfg.listen ?? [{ host: "127.0.0.1", port: 15353 }, { host: "::1", port: 15353 }],
   upstreams: ups.upstreams,
   decide: compileDomainMatcher(policy),
-  shouldLearn: rebindingGuard(compileAddressMatcher(policy)),
+  guard: compileGuard({ matchAddress: compileAddressMatcher(policy), defaultAction: policy.defaultAction, privateAnswers: "guard", local: NO_LOCAL }),
   timeoutMs: cfg.timeoutMs ?? 2000,
   maxInFlight: cfg.maxInFlight ?? 1024,
   ...("mark" in cfg ? { mark: cfg.mark } : {}),

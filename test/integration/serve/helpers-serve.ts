@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { afterAll, afterEach, beforeAll } from "bun:test";
 import { startKnot } from "../../support/knot.ts";
+import type { Zone } from "../../support/zones.ts";
 import { LAB, Lab, waitFor, waitForOutput } from "../../support/lab.ts";
 import { startWorld } from "../../support/world.ts";
 import { BIN, startServe, type Served } from "../../support/serve.ts";
@@ -49,11 +50,11 @@ const started: Served[] = [];
  * after each test, any serve still running is killed and egressctl's table removed (a
  * stopped serve leaves it in force); after all, the lab is destroyed.
  */
-export function useLab(init: (lab: Lab) => void | Promise<void>): void {
+export function useLab(init: (lab: Lab) => void | Promise<void>, opts: { zones?: Zone[] } = {}): void {
   let lab: Lab | undefined;
   beforeAll(async () => {
     lab = await Lab.create();
-    await startKnot(lab);
+    await startKnot(lab, { zones: opts.zones });
     await startWorld(lab);
     await init(lab);
   });

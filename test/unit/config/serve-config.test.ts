@@ -52,6 +52,22 @@ describe("resolveServeConfig", () => {
     expect(resolveServeConfig({ dnsPort: "70000" }, {}).ok).toBe(false);
   });
 
+  test("learned-set bounds and private answers: defaults, flags over environment, bad values are usage errors", () => {
+    const d = resolveServeConfig({}, {});
+    expect(d.ok && d.config.learnBounds).toEqual({ maxLifetimeSec: 3600, maxElements: 65_536 });
+    expect(d.ok && d.config.privateAnswers).toBe("guard");
+    const e = resolveServeConfig({ learnMaxTtl: "600" }, { EGRESSCTL_LEARN_MAX_TTL: "900", EGRESSCTL_LEARN_MAX_ELEMENTS: "1024", EGRESSCTL_PRIVATE_ANSWERS: "learn" });
+    expect(e.ok && e.config.learnBounds).toEqual({ maxLifetimeSec: 600, maxElements: 1024 });
+    expect(e.ok && e.config.privateAnswers).toBe("learn");
+    const bad = resolveServeConfig({ learnMaxElements: "10" }, { EGRESSCTL_LEARN_MAX_TTL: "30", EGRESSCTL_PRIVATE_ANSWERS: "yes" });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      expect(bad.error).toContain("EGRESSCTL_LEARN_MAX_TTL must be a whole number from 120 to 604800, got '30'");
+      expect(bad.error).toContain("--learn-max-elements must be a whole number from 16 to 4194304, got '10'");
+      expect(bad.error).toContain("EGRESSCTL_PRIVATE_ANSWERS must be guard or learn, got 'yes'");
+    }
+  });
+
   test("EGRESSCTL_ASSUME_SANDBOX is not read here (the probe's facts read it, once)", () => {
     expect(ok({}, { EGRESSCTL_ASSUME_SANDBOX: "1" }).allowHostNetwork).toBe(false);
     expect(ok({ allowHostNetwork: true }).allowHostNetwork).toBe(true);

@@ -8,6 +8,7 @@ type Ans = dnsPacket.Answer;
 const A = (name: string, data: string, ttl = 300): Ans => ({ type: "A", name, data, ttl });
 const AAAA = (name: string, data: string, ttl = 300): Ans => ({ type: "AAAA", name, data, ttl });
 const CNAME = (name: string, data: string, ttl = 300): Ans => ({ type: "CNAME", name, data, ttl });
+const DNAME = (name: string, data: string, ttl = 300): Ans => ({ type: "DNAME", name, data, ttl } as unknown as Ans);
 
 function response(name: string, answers: Ans[], opts: { id?: number; type?: string; tc?: boolean } = {}): Buffer {
   return dnsPacket.encode({
@@ -38,6 +39,50 @@ describe("readAnswer", () => {
     const r = readAnswer(response("api.example.com", answers), expectFor("api.example.com"));
     expect(r?.addresses.map((a) => a.address)).toEqual(want);
     expect(r?.ttl).toBe(ttl);
+  });
+
+  test.each<[string, string, Ans[], string[] | null, string[]]>([
+    ["no chain: nothing allocated for it", "api.example.com", [A("api.example.com", "198.51.100.10")], null, ["198.51.100.10"]],
+    [
+      "a CNAME chain, in order, out of record order",
+      "api.example.com",
+      [A("cdn.example.org", "198.51.100.20"), CNAME("web.example.net", "cdn.example.org"), CNAME("api.example.com", "web.example.net")],
+      ["api.example.com", "web.example.net", "cdn.example.org"],
+      ["198.51.100.20"],
+    ],
+    [
+      "a DNAME with its synthesized CNAME: owner and target join the chain, the path follows the CNAME",
+      "x.d.example.com",
+      [DNAME("d.example.com", "evil.example.net"), CNAME("x.d.example.com", "x.evil.example.net"), A("x.evil.example.net", "198.51.100.66"), A("d.example.com", "198.51.100.1")],
+      ["x.d.example.com", "d.example.com", "evil.example.net", "x.evil.example.net"],
+      ["198.51.100.66"],
+    ],
+    [
+      "a DNAME without a synthesized CNAME is substituted",
+      "a.b.d.example.com",
+      [DNAME("d.example.com", "t.example.net"), A("a.b.t.example.net", "198.51.100.67")],
+      ["a.b.d.example.com", "d.example.com", "t.example.net", "a.b.t.example.net"],
+      ["198.51.100.67"],
+    ],
+    ["a DNAME does not apply to its own owner", "d.example.com", [DNAME("d.example.com", "t.example.net"), A("d.example.com", "198.51.100.1")], null, ["198.51.100.1"]],
+    ["a DNAME elsewhere in the tree does not apply", "x.other.example.com", [DNAME("d.example.com", "t.example.net")], null, []],
+    [
+      "a CNAME loop ends the chain",
+      "api.example.com",
+      [CNAME("api.example.com", "b.example.com"), CNAME("b.example.com", "api.example.com")],
+      ["api.example.com", "b.example.com"],
+      [],
+    ],
+  ])("chain: %s", (_n, qname, answers, chain, addresses) => {
+    const r = readAnswer(response(qname, answers), expectFor(qname));
+    expect(r?.chain).toEqual(chain);
+    expect(r?.addresses.map((a) => a.address)).toEqual(addresses);
+  });
+
+  test("chain: at most 16 hops are followed", () => {
+    const links = Array.from({ length: 30 }, (_, i) => CNAME(`n${i}.example.com`, `n${i + 1}.example.com`));
+    const r = readAnswer(response("n0.example.com", links), expectFor("n0.example.com"));
+    expect(r?.chain?.length).toBe(17);
   });
 
   test("300 records are all read; TC is reported", () => {

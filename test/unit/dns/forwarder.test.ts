@@ -7,8 +7,11 @@ import { parseUpstreamList } from "../../../src/core/dns/upstreams.ts";
 import { newStats } from "../../../src/effects/dns/events.ts";
 import { type ForwarderDeps, handleQuery } from "../../../src/effects/dns/forwarder.ts";
 import type { Attempt, Question } from "../../../src/effects/dns/upstream-types.ts";
-import { decider, dnsPacket, query, rule } from "./helpers.ts";
+import { decider, dnsPacket, ede, query, rule } from "./helpers.ts";
+import type { DnsEvent } from "../../../src/effects/dns/events.ts";
+import { LearnFullError } from "../../../src/core/learn/bounds.ts";
 
+const LEARN = { learn: true } as const;
 const ups = parseUpstreamList("198.51.100.53, 198.51.100.54").upstreams;
 
 function reply(query: Buffer, q: Question, n: number, tc = false): Attempt {
@@ -28,7 +31,8 @@ function deps(over: Partial<ForwarderDeps> = {}): ForwarderDeps & { log: string[
     tcp: async (i, qb, q) => (log.push(`tcp${i}`), reply(qb, q, 2)),
     learn: async (b) => void log.push(`learn ${b.name} ${b.addresses.length} ttl ${b.ttl}`),
     learnTimeoutMs: 200,
-    shouldLearn: () => true,
+    guard: () => LEARN,
+    maxTtlSec: 3540,
     maxInFlight: 10,
     stats: newStats(),
     emit: (e) => void log.push(e.type),
@@ -126,9 +130,90 @@ test("a sink that throws: SERVFAIL, with the error's first line as the reason", 
 
 test("not learning (learn null): no sink, no rebinding guard, answered as is", async () => {
   let guarded = 0;
-  const d = deps({ learn: null, shouldLearn: () => (guarded++, true) });
+  const d = deps({ learn: null, guard: () => (guarded++, LEARN) });
   const out = await handleQuery(d, query("api.example.com", "A", { id: 5 }), "udp", "c");
   expect(out!.readUInt16BE(0)).toBe(5);
   expect(guarded).toBe(0);
   expect(d.stats.learnBatches + d.stats.learnSkipped).toBe(0);
+});
+
+/** an upstream reply with these records (CNAME chains, private addresses) */
+function replyWith(records: dnsPacket.Answer[]) {
+  return async (_i: number, qb: Buffer, q: Question): Promise<Attempt> => {
+    const id = qb.readUInt16BE(0);
+    const answer = dnsPacket.encode({ type: "response", id, questions: [{ type: "A", name: q.name }], answers: records });
+    return { ok: true, answer, info: readAnswer(answer, { ...q, id })! };
+  };
+}
+const chainTo = (target: string) =>
+  replyWith([
+    { type: "CNAME", name: "api.example.com", data: target, ttl: 60 },
+    { type: "A", name: target, data: "198.51.100.66", ttl: 60 },
+  ]);
+
+test("a CNAME to a name an explicit rule denies: NXDOMAIN with EDE naming the link, nothing learned", async () => {
+  const events: DnsEvent[] = [];
+  const d = deps({ udp: chainTo("denied.example.com"), decide: () => decider([rule(0, "allow", "api.example.com"), rule(1, "deny", "denied.example.com")]), emit: (e) => void events.push(e) });
+  const out = await handleQuery(d, query("api.example.com", "A", { edns: true }), "udp", "c");
+  expect(rcode(out)).toBe(3);
+  expect(ede(out!)?.text).toBe("blocked by egressctl rule egress[1] deny denied.example.com: denied.example.com is in the CNAME/DNAME chain of api.example.com");
+  expect(d.log.filter((l) => l.startsWith("learn"))).toEqual([]);
+  expect(events).toEqual([{ type: "dns.denied", name: "api.example.com", qtype: 1, rule: "rule egress[1] deny denied.example.com", layer: "policy", client: "c", link: "denied.example.com", chain: ["api.example.com", "denied.example.com"] }]);
+  expect(d.stats).toMatchObject({ denied: 1, chainDenied: 1, learnBatches: 0 });
+});
+
+test("a CNAME to a name only the default action denies: answered and learned (CDN chains)", async () => {
+  const d = deps({ udp: chainTo("edge.cdn.example.org") });
+  expect(rcode(await handleQuery(d, query("api.example.com"), "udp", "c"))).toBe(0);
+  expect(d.log).toContain("learn api.example.com 1 ttl 60");
+  expect(d.stats.chainDenied).toBe(0);
+});
+
+test("--audit: the chain denial is reported with audit: true, the answer passes unlearned", async () => {
+  const events: DnsEvent[] = [];
+  const d = deps({ audit: true, udp: chainTo("denied.example.com"), decide: () => decider([rule(0, "allow", "api.example.com"), rule(1, "deny", "denied.example.com")]), emit: (e) => void events.push(e) });
+  const out = await handleQuery(d, query("api.example.com"), "udp", "c");
+  expect(rcode(out)).toBe(0);
+  expect(dnsPacket.decode(out!).answers?.length).toBe(2);
+  // reported as a denial, not also as allowed
+  expect(events).toEqual([expect.objectContaining({ type: "dns.denied", link: "denied.example.com", audit: true })]);
+  expect(d.log.filter((l) => l.startsWith("learn"))).toEqual([]);
+});
+
+test("a chain is judged in dns-only too (learn null): NXDOMAIN", async () => {
+  const d = deps({ learn: null, udp: chainTo("denied.example.com"), decide: () => decider([rule(0, "allow", "api.example.com"), rule(1, "deny", "denied.example.com")]) });
+  expect(rcode(await handleQuery(d, query("api.example.com"), "udp", "c"))).toBe(3);
+});
+
+test("non-public addresses: the answer passes whole, only public ones are learned, one dns.guarded event", async () => {
+  const events: DnsEvent[] = [];
+  const guard = (a: { address: string }) => (a.address.startsWith("10.") ? ({ learn: false, why: "non-public", reason: "private (RFC 1918)" } as const) : LEARN);
+  const d = deps({
+    guard,
+    emit: (e) => void events.push(e),
+    udp: replyWith([
+      { type: "A", name: "api.example.com", data: "10.0.0.1", ttl: 60 },
+      { type: "A", name: "api.example.com", data: "198.51.100.10", ttl: 60 },
+      { type: "A", name: "api.example.com", data: "10.0.0.2", ttl: 60 },
+    ]),
+  });
+  const out = await handleQuery(d, query("api.example.com"), "udp", "c");
+  expect(dnsPacket.decode(out!).answers?.map((a) => (a as { data: unknown }).data)).toEqual(["10.0.0.1", "198.51.100.10", "10.0.0.2"]);
+  expect(d.log).toContain("learn api.example.com 1 ttl 60");
+  expect(events.filter((e) => e.type !== "dns.allowed")).toEqual([{ type: "dns.guarded", name: "api.example.com", client: "c", addresses: [{ address: "10.0.0.1", reason: "private (RFC 1918)" }, { address: "10.0.0.2", reason: "private (RFC 1918)" }] }]);
+  expect(d.stats).toMatchObject({ guarded: 2, learnSkipped: 2 });
+});
+
+test("a full learned set: SERVFAIL and a learn.full event, not a generic servfail", async () => {
+  const events: DnsEvent[] = [];
+  const d = deps({ learn: async () => Promise.reject(new LearnFullError(4, 16)), emit: (e) => void events.push(e) });
+  expect(rcode(await handleQuery(d, query("api.example.com"), "udp", "c"))).toBe(2);
+  expect(events).toEqual([{ type: "learn.full", name: "api.example.com", client: "c", reason: "learned set for IPv4 is full (16 elements): a new address cannot be allowed" }]);
+  expect(d.stats).toMatchObject({ learnFull: 1, servfail: 1, learnFailures: 1 });
+});
+
+test("the learned TTL is clamped to the lifetime bound", async () => {
+  const d = deps({ maxTtlSec: 120, udp: replyWith([{ type: "A", name: "api.example.com", data: "198.51.100.10", ttl: 86_400 }]) });
+  await handleQuery(d, query("api.example.com"), "udp", "c");
+  expect(d.log).toContain("learn api.example.com 1 ttl 120");
 });

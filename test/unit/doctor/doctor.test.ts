@@ -139,6 +139,7 @@ egress:
     audit: false,
     defaultAction: "deny",
     always: null,
+    guard: { privateAnswers: "guard", local: { 4: new Map([[parseAddress("192.0.2.1")!.value, "gateway via eth0"]]), 6: new Map() } },
     now: NOW,
     ...over,
   });
@@ -181,6 +182,32 @@ egress:
     expect(e.reason).toContain("(--policy: egress[1] deny 198.51.100.20, line 3)");
     expect(explainTarget("198.51.100.20", ctx({ policy: p, kernel: null, learned: {} }))).toMatchObject({ verdict: "deny", basis: "policy-file" });
     expect(explainTarget("198.51.100.21", ctx({ policy: p, kernel: k, learned: {} }))).toMatchObject({ verdict: "allow", basis: "allow-cidr", policy: { rule: { index: 0 } } });
+  });
+
+  test("an address no answer opens: guarded, with the reason, and the default-deny reason says so", () => {
+    for (const [a, why] of [["10.5.0.1", "private (RFC 1918)"], ["169.254.169.254", "link-local"], ["192.0.2.1", "this namespace's own gateway via eth0"], ["::ffff:10.5.0.1", "IPv4-mapped form of 10.5.0.1"]] as const) {
+      const e = explainTarget(a, ctx());
+      expect(e.kind === "address" && e.guarded).toContain(why);
+      expect(e.notes.join(" ")).toContain("guarded: non-public answer");
+      expect(e.reason).toContain("no answer opens it (guarded: non-public answer)");
+    }
+    // public, or EGRESSCTL_PRIVATE_ANSWERS=learn, or a serve that learns nothing: not guarded
+    expect(explainTarget("198.51.100.11", ctx()).kind === "address" && (explainTarget("198.51.100.11", ctx()) as { guarded: unknown }).guarded).toBeNull();
+    for (const over of [{ guard: { privateAnswers: "learn" as const, local: { 4: new Map(), 6: new Map() } } }, { mode: "dns-only" }, { guard: null }]) {
+      expect((explainTarget("10.0.0.1", ctx(over)) as { guarded: unknown }).guarded).toBeNull();
+    }
+  });
+
+  test("a name whose answer was guarded, or denied through its chain: the notes say so", () => {
+    const violations = [
+      { event: "dns.guarded", at: "t1", name: "meta.example.com", addresses: [{ address: "169.254.169.254", reason: "link-local (RFC 3927)" }], client: "c" },
+      { event: "dns.denied", at: "t2", name: "cn.example.com", rule: "rule egress[1] deny denied.example.com", link: "denied.example.com", client: "c" },
+    ];
+    const g = explainTarget("meta.example.com", ctx({ violations }));
+    expect(g.notes.join(" ")).toContain("guarded: non-public answer: 169.254.169.254 (link-local (RFC 3927)) answered for it at t1 was passed on but not learned");
+    const d = explainTarget("cn.example.com", ctx({ violations }));
+    expect(d).toMatchObject({ verdict: "deny", basis: "violation" });
+    expect(d.notes.join(" ")).toContain("denied.example.com in its CNAME/DNAME chain is denied (rule egress[1] deny denied.example.com)");
   });
 
   test("a learned name's addresses: expiry and whether the kernel holds them", () => {

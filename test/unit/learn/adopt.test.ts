@@ -32,6 +32,19 @@ describe("adoptLearned", () => {
   });
 });
 
+describe("adoptLearned: what may not stay", () => {
+  test("inadmissible elements (too long-lived, non-public) are removed, however many (no per-name cap)", () => {
+    const table = new LearnTable();
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ family: 4 as const, address: `10.0.${i >> 8}.${i & 255}`, name: "api.example.com", expiresSec: 100 }));
+    entries.push({ family: 4, address: "198.51.100.10", name: "api.example.com", expiresSec: 86_400 });
+    entries.push({ family: 4, address: "198.51.100.11", name: "api.example.com", expiresSec: 100 });
+    const r = adoptLearned(entries, table, () => true, NOW, (e) => e.expiresSec <= 3600 && !e.address.startsWith("10."));
+    expect(r.remove.length).toBe(3001);
+    expect(r.adopted).toBe(1);
+    expect(table.snapshot(NOW)["api.example.com"]!.map((e) => e.address)).toEqual(["198.51.100.11"]);
+  });
+});
+
 describe("renderLearn comments", () => {
   test("the batch's name becomes each element's comment; over-long names are left out", () => {
     const els = [{ family: 4 as const, address: "198.51.100.10", timeoutSec: 60 }];

@@ -1,8 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { rebindingGuard } from "../../../src/core/learn/guard.ts";
 import { tableSink } from "../../../src/core/learn/sink.ts";
 import { LearnTable, MAX_PER_NAME } from "../../../src/core/learn/table.ts";
-import type { Decision } from "../../../src/core/policy/types.ts";
 
 const v4 = (address: string) => ({ family: 4 as const, address });
 
@@ -59,26 +57,6 @@ describe("LearnTable", () => {
   });
 });
 
-test("rebinding guard: only explicit deny rules stop learning", () => {
-  const denyRule = { index: 1, action: "deny" as const, raw: "203.0.113.0/24", kind: "cidr" as const, target: "203.0.113.0/24" };
-  const guard = rebindingGuard((a): Decision => (a.family === 4 && a.value >> 8n === 0xcb0071n ? { action: "deny", rule: denyRule, layer: "policy" } : { action: "deny", layer: "policy" }));
-  expect(guard(v4("203.0.113.99"))).toBe(false);
-  expect(guard(v4("198.51.100.1"))).toBe(true); // default deny says nothing about learning
-  expect(guard(v4("not an address"))).toBe(false);
-});
-
-test("rebinding guard: verdicts remembered per address, same answers, bounded", () => {
-  const denyRule = { index: 1, action: "deny" as const, raw: "203.0.113.0/24", kind: "cidr" as const, target: "203.0.113.0/24" };
-  let parsed = 0;
-  const guard = rebindingGuard((a): Decision => (parsed++, a.family === 4 && a.value >> 8n === 0xcb0071n ? { action: "deny", rule: denyRule, layer: "policy" } : { action: "deny", layer: "policy" }));
-  for (let i = 0; i < 3; i++) {
-    expect(guard(v4("203.0.113.99"))).toBe(false);
-    expect(guard(v4("198.51.100.1"))).toBe(true);
-  }
-  expect(parsed).toBe(2);
-  for (let i = 0; i < 10_000; i++) guard(v4(`10.0.${i >> 8}.${i & 255}`));
-  expect(guard(v4("203.0.113.99"))).toBe(false); // after the cache started over: still right
-});
 
 describe("LearnTable bounds", () => {
   test("at most maxNames names: the one recorded longest ago is forgotten, with its reverse entries", () => {

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { HEADROOM_SEC, KernelExpiry, refreshesTimeouts } from "../../../src/core/learn/kernel-expiry.ts";
 import type { LearnElement } from "../../../src/core/learn/table.ts";
-import { type LearnGroup, LearnWriter, TRANSIENT, type WriteResult } from "../../../src/core/learn/writer.ts";
+import { type LearnGroup, LearnWriter, type LearnWriterDeps, TRANSIENT, type WriteResult } from "../../../src/core/learn/writer.ts";
 
 const el = (address: string, timeoutSec: number): LearnElement => ({ family: address.includes(":") ? 6 : 4, address, timeoutSec });
 
@@ -215,5 +215,91 @@ describe("LearnWriter", () => {
     }
     expect(log).toEqual(["a1 ok", "a2 ok"]);
     expect(h.writes).toEqual([[{ name: "a.example", elements: [el("198.51.100.1", 300)] }], [{ name: "a.example", elements: [el("198.51.100.1", 300)] }]]);
+  });
+});
+
+describe("bounds: lifetime and count", () => {
+  test("no element is written for longer than the lifetime bound, headroom included", () => {
+    const k = new KernelExpiry({ maxLifetimeSec: 3600 });
+    expect(k.plan([el("198.51.100.1", 3540)], 0)).toEqual([el("198.51.100.1", 3600)]);
+    expect(k.plan([el("198.51.100.1", 86_400)], 0)).toEqual([el("198.51.100.1", 3600)]);
+  });
+
+  test("without skipping (kernels before 6.10) every answer is planned, and counted", () => {
+    const k = new KernelExpiry({ skip: false, headroomSec: 0 });
+    k.wrote([el("198.51.100.1", 300)], 0);
+    expect(k.plan([el("198.51.100.1", 300)], 0)).toEqual([el("198.51.100.1", 300)]);
+    expect(k.count(4)).toBe(1);
+  });
+
+  test("room counts per family, expired elements make room again (swept at most once a second)", () => {
+    const k = new KernelExpiry(60);
+    k.wrote([el("198.51.100.1", 10), el("198.51.100.2", 100), el("2001:db8::1", 100)], 0);
+    expect(k.room(4, 2, 0)).toBe(0);
+    expect(k.room(6, 2, 0)).toBe(1);
+    expect(k.room(4, 2, 500)).toBe(0); // nothing expired yet
+    expect(k.room(4, 2, 20_000)).toBe(1); // 198.51.100.1 expired and swept
+  });
+
+  test("clear (the sets may have been replaced): written again, but still counted; empty: not counted", () => {
+    const k = new KernelExpiry(60);
+    k.wrote([el("198.51.100.1", 300)], 0);
+    k.clear();
+    expect(k.plan([el("198.51.100.1", 60)], 0)).toEqual([el("198.51.100.1", 120)]);
+    expect(k.room(4, 1, 0)).toBe(0);
+    expect(k.counted("198.51.100.1", 0)).toBe(true);
+    k.wrote([el("198.51.100.1", 300)], 0); // written again: counted once
+    expect(k.count(4)).toBe(1);
+    k.empty();
+    expect(k.count(4)).toBe(0);
+    expect(k.counted("198.51.100.1", 0)).toBe(false);
+  });
+
+  test("a full set: answers with new addresses fail as full, refreshes and others go ahead", async () => {
+    const h = harness([], new KernelExpiry(60));
+    const w = new LearnWriter({ ...(h.w as unknown as { d: LearnWriterDeps }).d, maxElements: 2 });
+    const log: string[] = [];
+    track(w.learn([el("198.51.100.1", 300), el("198.51.100.2", 300)], "a.example"), log, "a");
+    h.turn();
+    await Bun.sleep(0);
+    h.setNow(120_000); // a.example's elements need writing again (headroom used up)
+    track(w.learn([el("198.51.100.1", 300)], "a.example"), log, "refresh");
+    track(w.learn([el("198.51.100.3", 300)], "new.example"), log, "new");
+    track(w.learn([el("2001:db8::1", 300)], "v6.example"), log, "v6");
+    h.turn();
+    await Bun.sleep(0);
+    expect(log).toEqual(["a ok", "new failed: learned set for IPv4 is full (2 elements): a new address cannot be allowed", "refresh ok", "v6 ok"]);
+    expect(h.writes[1]).toEqual([
+      { name: "a.example", elements: [el("198.51.100.1", 360)] },
+      { name: "v6.example", elements: [el("2001:db8::1", 360)] },
+    ]);
+    expect(w.counts.full).toBe(1);
+  });
+
+  test("the kernel says full (its own size): the answers that only refresh are written again on their own", async () => {
+    const h = harness([{ ok: true }, { ok: false, error: "netlink: ENFILE", full: true }, { ok: true }], new KernelExpiry(60));
+    const log: string[] = [];
+    track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "a");
+    h.turn();
+    await Bun.sleep(0);
+    h.setNow(120_000);
+    track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "refresh");
+    track(h.w.learn([el("198.51.100.9", 300)], "b.example"), log, "new");
+    h.turn();
+    await Bun.sleep(0);
+    expect(log).toEqual(["a ok", "new failed: learned set for IPv4 is full (the kernel refused a new element): a new address cannot be allowed", "refresh ok"]);
+    expect(h.writes.length).toBe(3);
+    expect(h.writes[2]).toEqual([{ name: "a.example", elements: [el("198.51.100.1", 360)] }]);
+  });
+
+  test("adopted elements count toward the bound", async () => {
+    const h = harness([], new KernelExpiry(60));
+    const w = new LearnWriter({ ...(h.w as unknown as { d: LearnWriterDeps }).d, maxElements: 1 });
+    w.adopted([el("198.51.100.1", 300)]);
+    const log: string[] = [];
+    track(w.learn([el("198.51.100.2", 300)], "b.example"), log, "b");
+    h.turn();
+    await Bun.sleep(0);
+    expect(log[0]).toMatch(/^b failed: learned set for IPv4 is full/);
   });
 });

@@ -1,0 +1,105 @@
+// Reads the learned sets and the named counters of table inet egressctl over netlink
+// (src/core/ruleset/netlink-dump.ts builds and parses the messages), instead of
+// libnftables' listing, which fetches every element of the table first: with full
+// learned sets that took seconds per read, at start (adoption) and at every self-test
+// and /status (docs/benchmarks.md "Adopting full learned sets").
+import { DUMP_TYPES, counterDumpRequest, dumpChunk, elementRequest, parseCounter, parseSetElems, setDumpRequest, type DumpedCounter, type DumpedElement } from "../../core/ruleset/netlink-dump.ts";
+import { addressKey, errnoText } from "../../core/ruleset/netlink-elements.ts";
+import { LEARNED_V4, LEARNED_V6 } from "../../core/ruleset/names.ts";
+import type { LearnedEntry } from "../../core/status/kernel-state.ts";
+import { openNetlinkSocket, RECV_TIMEOUT_MS, type NetlinkSocket } from "./netlink-socket.ts";
+
+const ENOENT = 2;
+
+export type ReadResult<T> = { ok: true; value: T; absent: boolean } | { ok: false; error: string };
+
+export interface NetlinkReader {
+  /** the elements of learned4 and learned6 (absent: the table or a set does not exist) */
+  learned(): ReadResult<LearnedEntry[]>;
+  /** the table's named counters */
+  counters(): ReadResult<DumpedCounter[]>;
+  /** the elements of any one set of the table */
+  set(name: string): ReadResult<DumpedElement[]>;
+  /** whether a learned set holds `address` (one element asked for, not the set read) */
+  hasLearned(family: 4 | 6, address: string): ReadResult<boolean>;
+  close(): void;
+}
+
+export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
+  const sock = openNetlinkSocket(1 << 20);
+  if ("unavailable" in sock) return sock;
+  let seq = (Date.now() & 0x3fffffff) >>> 0;
+  const dump = <T>(request: (seq: number) => Uint8Array, type: number, take: (buf: Uint8Array, at: number, len: number) => void, done: () => T): ReadResult<T> => {
+    if (!sock.open) return { ok: false, error: "netlink reader is closed" };
+    const s = (seq = (seq + 1) >>> 0);
+    drain(sock);
+    const sent = sock.send(request(s));
+    if (sent) return { ok: false, error: sent };
+    for (;;) {
+      const n = sock.recv();
+      if (n < 0) return { ok: false, error: `netlink recv: ${-n === 11 ? `no answer within ${RECV_TIMEOUT_MS} ms` : errnoText(-n)}` };
+      const chunk = dumpChunk(sock.rx.subarray(0, n), s);
+      for (const m of chunk.messages) if (m.type === type) take(sock.rx, m.at, m.len);
+      if (chunk.error !== null) {
+        if (-chunk.error === ENOENT) return { ok: true, value: done(), absent: true };
+        return { ok: false, error: `netlink dump: ${errnoText(chunk.error)}` };
+      }
+      if (chunk.done) return { ok: true, value: done(), absent: false };
+    }
+  };
+  const set = (name: string): ReadResult<DumpedElement[]> => {
+    const out: DumpedElement[] = [];
+    return dump((s) => setDumpRequest(name, s), DUMP_TYPES.setElems, (b, at, len) => parseSetElems(b, at, len, out), () => out);
+  };
+  return {
+    set,
+    hasLearned(family, address) {
+      let key: Uint8Array;
+      try {
+        key = addressKey(family, address);
+      } catch (e) {
+        return { ok: false, error: (e as Error).message };
+      }
+      const found: DumpedElement[] = [];
+      const r = dump((s) => elementRequest(family === 4 ? LEARNED_V4 : LEARNED_V6, key, s), DUMP_TYPES.setElems, (b, at, len) => parseSetElems(b, at, len, found), () => found.length > 0);
+      // ENOENT: no such element (or no such set): not held
+      return r.ok ? { ok: true, value: r.value && !r.absent, absent: r.absent } : r;
+    },
+    learned() {
+      const entries: LearnedEntry[] = [];
+      let absent = false;
+      for (const [family, name] of [[4, LEARNED_V4], [6, LEARNED_V6]] as const) {
+        const r = set(name);
+        if (!r.ok) return r;
+        absent ||= r.absent;
+        for (const e of r.value) entries.push({ family, address: e.address, name: e.comment, expiresSec: e.expiresMs / 1000 });
+      }
+      return { ok: true, value: entries, absent };
+    },
+    counters() {
+      const out: DumpedCounter[] = [];
+      return dump(counterDumpRequest, DUMP_TYPES.obj, (b, at, len) => {
+        const c = parseCounter(b, at, len);
+        if (c) out.push(c);
+      }, () => out);
+    },
+    close: () => sock.close(),
+  };
+}
+
+/** anything queued from an earlier, abandoned dump goes first */
+function drain(sock: NetlinkSocket): void {
+  while (sock.recv(0x40 /* MSG_DONTWAIT */) > 0);
+}
+
+/** One read of the learned sets, for tools and benchmarks. */
+export function readLearnedSets(): { ok: true; entries: LearnedEntry[] } | { ok: false; error: string } {
+  const r = openNetlinkReader();
+  if ("unavailable" in r) return { ok: false, error: r.unavailable };
+  try {
+    const l = r.learned();
+    return l.ok ? { ok: true, entries: l.value } : l;
+  } finally {
+    r.close();
+  }
+}
