@@ -6,7 +6,7 @@
 // the table's JSON listing through libnftables and the netlink dump of the learned sets.
 // Run: make bench-adopt   (BENCH_ADOPT=N elements, default 65,536: a full set at the default
 // bound; BENCH_BIN=path runs another build of egressctl instead, to compare)
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Lab, waitFor } from "../support/lab.ts";
 import { BIN } from "../support/serve.ts";
@@ -18,7 +18,37 @@ const SERVE = OTHER ?? BIN;
 const BOUND_FLAGS = OTHER ? [] : ["--learn-max-elements", String(Math.max(N, 65_536))];
 
 if (process.argv.includes("--inside")) await inside();
+else if (process.argv.includes("--prober")) await prober();
 else await outside();
+
+/**
+ * In the sandbox namespace: a query every 5 ms to the proxy's port for a name the policy
+ * denies (answered by the proxy itself, so only serve's own availability counts), until
+ * the flag file goes; prints the longest time without an answer once answers began.
+ */
+async function prober(): Promise<void> {
+  const flag = process.argv[process.argv.indexOf("--prober") + 1]!;
+  const q = Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, ...Buffer.from("stall"), 7, ...Buffer.from("invalid"), 0, 0, 1, 0, 1]);
+  let last = 0;
+  let longest = 0;
+  let answers = 0;
+  const sock = await Bun.udpSocket({
+    socket: {
+      data() {
+        const now = performance.now();
+        if (last) longest = Math.max(longest, now - last);
+        last = now;
+        answers++;
+      },
+    },
+  });
+  while (existsSync(flag)) {
+    sock.send(q, 15353, "127.0.0.1");
+    await Bun.sleep(5);
+  }
+  sock.close();
+  console.log(JSON.stringify({ longest: Math.round(longest), answers }));
+}
 
 /** in the sandbox namespace: the two ways to read the learned sets, timed */
 async function inside(): Promise<void> {
@@ -58,16 +88,26 @@ async function outside(): Promise<void> {
         for await (const c of p.stderr) err += new TextDecoder().decode(c);
       })();
       let adoptedAt = -1;
+      // DNS while serve starts: the longest time the proxy answered nothing
+      const flag = lab.file(`${tag}.probing`, "");
+      const probe = lab.spawn("sandbox", [process.execPath, import.meta.path, "--prober", flag]);
       await waitFor("serve ready", () => {
         if (p.exitCode !== null) throw new Error(`serve exited: ${err}`);
         if (adoptedAt < 0 && err.includes('"learned.adopted"')) adoptedAt = performance.now() - t0;
         return existsSync(ready);
       }, 120_000);
       const readyMs = performance.now() - t0;
+      rmSync(flag);
+      const stall = JSON.parse(await new Response(probe.stdout).text()) as { longest: number; answers: number };
+      // CPU time serve used up to ready (user + system, the kernel's dump work included):
+      // the machine is shared, and this, unlike wall time, does not grow with its load
+      const stat = (await lab.exec("sandbox", ["cat", `/proc/${p.pid}/stat`])).stdout;
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const cpuMs = ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
       await lab.stop(p, "SIGKILL");
-      return { readyMs, adoptedAt, err };
+      return { readyMs, adoptedAt, err, cpuMs, stall };
     };
-    await run("first");
+    const first = await run("first");
     // N elements with comments, in one nft transaction (as a full set a serve left);
     // IPv6 documentation addresses, which the address guard takes as public
     const lines = ["add table inet egressctl"];
@@ -81,13 +121,17 @@ async function outside(): Promise<void> {
     const reads = await lab.exec("sandbox", [process.execPath, import.meta.path, "--inside"], { timeoutMs: 300_000 });
     if (reads.code !== 0) throw new Error(`reads: ${reads.stderr}`);
     const again = await run("restart");
-    if (process.env.BENCH_TRACE) console.log(again.err.split("\n").filter((l) => l.startsWith("T ")).join("\n"));
+    if (process.env.BENCH_TRACE) console.log(again.err.split("\n").filter((l) => l.startsWith("T ") || l.startsWith("A ")).join("\n"));
     const adopted = /"event":"learned.adopted"[^\n]*/.exec(again.err)?.[0] ?? "(no learned.adopted event)";
     console.log(`adopting ${N} learned elements at restart (${SERVE})\n`);
     console.log("| step | time | |\n|---|---:|---|");
     process.stdout.write(reads.stdout);
     console.log(`| restart: spawn to learned.adopted | ${again.adoptedAt.toFixed(0)} ms | ${adopted.replace(/\|/g, "/")} |`);
     console.log(`| restart: spawn to ready | ${again.readyMs.toFixed(0)} ms | |`);
+    console.log(`| restart: serve's CPU time (user + system) to ready | ${again.cpuMs.toFixed(0)} ms | first start, empty sets: ${first.cpuMs.toFixed(0)} ms |`);
+    console.log(`| restart: longest time the proxy answered no query, once it answered | ${again.stall.longest} ms | first start: ${first.stall.longest} ms (a query every 5 ms) |`);
+    const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
+    console.log(`\nload average at the end: ${load}`);
   } finally {
     await lab.destroy();
   }

@@ -20,7 +20,7 @@ import type { CidrList } from "../../core/ruleset/cidr-list.ts";
 import type { PlanEnv } from "../../core/ruleset/model.ts";
 import { planRuleset } from "../../core/ruleset/plan.ts";
 import { renderDelete, renderRuleset } from "../../core/ruleset/render.ts";
-import { kernelStateFrom, readKernelState, type KernelState } from "../../core/status/kernel-state.ts";
+import { kernelStateFrom, readKernelState, type KernelState, type LearnedEntry } from "../../core/status/kernel-state.ts";
 import { installIptablesRedirect, removeIptablesRedirect } from "../../effects/iptables/redirect.ts";
 import type { NftBackend } from "../../effects/nft/backend.ts";
 import { chainsText } from "../../effects/nft/chain-text.ts";
@@ -56,6 +56,11 @@ export interface Enforcer {
    * counts read 0): they are the costly part once the sets are full.
    */
   kernelState(opts?: { learned?: boolean }): KernelState | null;
+  /**
+   * The learned sets' elements (adoption), read with a turn of the event loop between
+   * datagrams so that DNS is answered meanwhile; null when they cannot be read.
+   */
+  learnedEntries(): Promise<LearnedEntry[] | null>;
   /** whether the kernel's learned set holds `address`; null when it cannot be told */
   holdsLearned(family: 4 | 6, address: string): boolean | null;
   /** how learned elements get longer life, and which writer puts them in the kernel */
@@ -191,6 +196,20 @@ function nftables(
     adopted(elements) {
       if (learning) writer.adopted(elements);
     },
+    async learnedEntries() {
+      if (!learning) return [];
+      // a reader of its own: another read on the shared one (a /status) would take its datagrams
+      const own = openNetlinkReader();
+      if (!("unavailable" in own)) {
+        try {
+          const r = await own.learnedAsync();
+          if (r.ok) return r.value;
+        } finally {
+          own.close();
+        }
+      }
+      return this.kernelState()?.learnedEntries ?? null;
+    },
     holdsLearned(family, address) {
       if (!learning) return null;
       if (reader) {
@@ -248,6 +267,7 @@ function iptablesRedirect(port: number, ipv6: boolean, exempt: CidrList): Enforc
     forget: () => FORGOT,
     adopted() {},
     kernelState: () => null,
+    learnedEntries: async () => [],
     holdsLearned: () => null,
     refreshMethod: () => null,
     deniedFlows: () => [],
@@ -264,6 +284,7 @@ function nothing(): Enforcer {
     forget: () => FORGOT,
     adopted() {},
     kernelState: () => null,
+    learnedEntries: async () => [],
     holdsLearned: () => null,
     refreshMethod: () => null,
     deniedFlows: () => [],

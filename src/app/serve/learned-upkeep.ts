@@ -1,7 +1,10 @@
 // Serve's upkeep of what it learned: adopting a killed predecessor's learned elements,
 // turning the kernel's denied-flow sets into net.denied events, and picking a learned
 // address the self-test can look for in the kernel.
-import { adoptLearned, type AdoptableEntry } from "../../core/learn/adopt.ts";
+import { Adoption, type AdoptableEntry } from "../../core/learn/adopt.ts";
+
+/** elements adopted per turn of the event loop: a few milliseconds of work each */
+const ADOPT_SLICE = 2048;
 import type { LearnTable } from "../../core/learn/table.ts";
 import { DeniedFlowTracker } from "../../core/events/net-denied.ts";
 import type { Ring } from "../../core/events/ring.ts";
@@ -16,13 +19,21 @@ import { removeLearned, type PendingRemovals } from "./remove-learned.ts";
  * lifetime bound (a longer-lived element is learned again when its name is asked
  * again), and those the address guard would not learn today.
  */
-export function adopt(enforcer: Enforcer, table: LearnTable, live: LivePolicy, log: EventLog, pending: PendingRemovals, maxLifetimeSec: number): void {
+export async function adopt(enforcer: Enforcer, table: LearnTable, live: () => LivePolicy, log: EventLog, pending: PendingRemovals, maxLifetimeSec: number): Promise<void> {
   if (enforcer.mode !== "dns+nftables") return;
   const t0 = performance.now();
-  const entries = enforcer.kernelState()?.learnedEntries ?? [];
+  // DNS is answered while the sets are read (they may hold tens of thousands)
+  const entries = (await enforcer.learnedEntries()) ?? [];
   if (entries.length === 0) return;
-  const admissible = (e: AdoptableEntry) => e.expiresSec <= maxLifetimeSec && live.guard(e, e.name!).learn;
-  const { adopted, remove } = adoptLearned(entries, table, (name) => live.decide(name).action === "allow", Date.now(), admissible);
+  // judged by the policy in force once everything is read
+  const policy = live();
+  const admissible = (e: AdoptableEntry) => e.expiresSec <= maxLifetimeSec && policy.guard(e, e.name!).learn;
+  const adoption = new Adoption(table, Date.now(), admissible);
+  for (let i = 0; i < entries.length; i += ADOPT_SLICE) {
+    if (i > 0) await new Promise<void>((r) => setImmediate(r)); // DNS goes on between slices
+    adoption.take(entries.slice(i, i + ADOPT_SLICE));
+  }
+  const { adopted, remove } = adoption.finish((name) => policy.decide(name).action === "allow");
   const removing = new Set(remove.map((r) => r.address));
   enforcer.adopted(entries.filter((e) => !removing.has(e.address)).map((e) => ({ family: e.family, address: e.address, timeoutSec: e.expiresSec })));
   removeLearned(enforcer, table, remove, log, "adoption", pending);

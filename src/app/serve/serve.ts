@@ -140,7 +140,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   const refresh = enforcer.refreshMethod();
   if (refresh) log.emit("learn.refresh", refresh);
   const pending = new PendingRemovals();
-  adopt(enforcer, table, live, log, pending, cfg.learnBounds.maxLifetimeSec);
+  await adopt(enforcer, table, () => live, log, pending, cfg.learnBounds.maxLifetimeSec);
 
   const state: ServeState = {
     startedAt: Date.now(),

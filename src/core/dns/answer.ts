@@ -148,25 +148,35 @@ export function formatV6(buf: Uint8Array, off: number): string {
   if (u16(buf, off) === 0 && u16(buf, off + 2) === 0 && u16(buf, off + 4) === 0 && u16(buf, off + 6) === 0 && u16(buf, off + 8) === 0 && u16(buf, off + 10) === 0xffff) {
     return `::ffff:${buf[off + 12]}.${buf[off + 13]}.${buf[off + 14]}.${buf[off + 15]}`;
   }
-  let full = u16(buf, off).toString(16);
-  for (let i = 2; i < 16; i += 2) full += `:${u16(buf, off + i).toString(16)}`;
-  let at = -1;
-  let len = 0;
-  let zeros = 0;
-  for (const m of full.matchAll(ZERO_RUN)) {
-    const t = m[0];
-    const n = (t.length - (t[0] === ":" ? 1 : 0) - (t.endsWith(":") ? 1 : 0) + 1) / 2;
-    if (n > zeros) {
-      at = m.index;
-      len = t.length;
-      zeros = n;
+  // the longest run of two or more zero groups (the first on ties), found on the groups
+  // themselves: this runs per AAAA record and per element of an adopted set
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (u16(buf, off + 2 * i) !== 0) {
+      i++;
+      continue;
     }
+    let j = i + 1;
+    while (j < 8 && u16(buf, off + 2 * j) === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
   }
-  return at < 0 ? full : `${full.slice(0, at)}::${full.slice(at + len)}`;
+  const group = (i: number) => u16(buf, off + 2 * i).toString(16);
+  let head = group(0);
+  if (best < 0) {
+    for (let i = 1; i < 8; i++) head += `:${group(i)}`;
+    return head;
+  }
+  head = "";
+  for (let i = 0; i < best; i++) head += i ? `:${group(i)}` : group(i);
+  let tail = "";
+  for (let i = best + bestLen; i < 8; i++) tail += tail ? `:${group(i)}` : group(i);
+  return `${head}::${tail}`;
 }
-
-/** two or more zero groups with the colons around them */
-const ZERO_RUN = /(?:^|:)0(?::0)+(?::|$)/g;
 
 /**
  * The lifetime of a learned element. The longest record TTL, because every record of

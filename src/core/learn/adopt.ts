@@ -22,14 +22,42 @@ export function adoptLearned(
   now: number,
   admissible: (e: AdoptableEntry) => boolean = () => true,
 ): { adopted: number; remove: LearnedAddress[] } {
+  const a = new Adoption(table, now, admissible);
+  a.take(entries);
+  return a.finish(isAllowed);
+}
+
+/**
+ * The same in steps, for a caller that gives the event loop a turn between slices of a
+ * large set (serve at start: DNS is answered meanwhile): `take` as many times as there
+ * are slices, then `finish` once.
+ */
+export class Adoption {
   // Those that cannot stay go straight to removal, not through the table: under one
   // placeholder name they would meet its per-name cap, and the evicted would stay.
-  const out: LearnedAddress[] = [];
-  for (const e of entries) {
-    if (e.expiresSec <= 0) continue;
-    if (e.name === null || !admissible(e)) out.push({ family: e.family, address: e.address });
-    else table.add({ name: e.name, addresses: [{ family: e.family, address: e.address }], ttl: e.expiresSec }, now);
+  private out: LearnedAddress[] = [];
+  private seen = 0;
+
+  constructor(
+    private readonly table: LearnTable,
+    private readonly now: number,
+    private readonly admissible: (e: AdoptableEntry) => boolean = () => true,
+  ) {}
+
+  take(entries: readonly AdoptableEntry[]): void {
+    this.seen += entries.length;
+    for (const e of entries) {
+      if (e.expiresSec <= 0) continue;
+      if (e.name === null || !this.admissible(e)) this.out.push({ family: e.family, address: e.address });
+      else this.table.adopt(e.name, e, this.now + e.expiresSec * 1000);
+    }
   }
-  const remove = [...out, ...table.prune(isAllowed, now)];
-  return { adopted: entries.length - remove.length, remove };
+
+  finish(isAllowed: (name: string) => boolean): { adopted: number; remove: LearnedAddress[] } {
+    const { table, now } = this;
+    // an address an answer learned meanwhile (adoption reads while DNS is answered) is
+    // the table's now, with a bounded lifetime: it stays
+    const remove = [...this.out.filter((a) => table.namesOf(a.address, now).length === 0), ...table.prune(isAllowed, now)];
+    return { adopted: this.seen - remove.length, remove };
+  }
 }

@@ -58,31 +58,50 @@ export class LearnTable {
    */
   add(batch: LearnBatch, now: number): LearnElement[] {
     if (now - this.lastSweep >= SWEEP_EVERY_MS) this.expire(now);
-    let entries = this.byName.get(batch.name);
-    if (!entries) {
-      if (this.byName.size >= this.maxNames) this.evictOldestName();
-      this.byName.set(batch.name, (entries = new Map()));
-    } else if (this.byName.size >= this.maxNames) {
-      // only when full does order matter: a name answered again moves to the back, so
-      // eviction takes the name answered longest ago, not the one first seen
-      this.byName.delete(batch.name);
-      this.byName.set(batch.name, entries);
-    }
+    const entries = this.entriesOf(batch.name);
     const expiresAt = now + batch.ttl * 1000;
     const out: LearnElement[] = [];
     for (const a of batch.addresses) {
-      const old = entries.get(a.address);
-      if (old) old.expiresAt = Math.max(old.expiresAt, expiresAt);
-      else {
-        if (entries.size >= this.maxPerName) this.evictSoonest(batch.name, entries);
-        entries.set(a.address, { family: a.family, address: a.address, expiresAt });
-        let names = this.byAddress.get(a.address);
-        if (!names) this.byAddress.set(a.address, (names = new Set()));
-        names.add(batch.name);
-      }
+      this.hold(batch.name, entries, a, expiresAt);
       out.push({ family: a.family, address: a.address, timeoutSec: Math.ceil((this.latestExpiry(a.address, now) - now) / 1000) });
     }
     return out;
+  }
+
+  /**
+   * One element a previous serve left in the kernel (adoption): recorded like `add`, but
+   * returns nothing to write (it is in the kernel). Tens of thousands at start, while
+   * DNS waits: no arrays, no lifetime computation.
+   */
+  adopt(name: string, a: LearnedAddress, expiresAt: number): void {
+    this.hold(name, this.entriesOf(name), a, expiresAt);
+  }
+
+  private entriesOf(name: string): Map<string, Entry> {
+    let entries = this.byName.get(name);
+    if (!entries) {
+      if (this.byName.size >= this.maxNames) this.evictOldestName();
+      this.byName.set(name, (entries = new Map()));
+    } else if (this.byName.size >= this.maxNames) {
+      // only when full does order matter: a name answered again moves to the back, so
+      // eviction takes the name answered longest ago, not the one first seen
+      this.byName.delete(name);
+      this.byName.set(name, entries);
+    }
+    return entries;
+  }
+
+  private hold(name: string, entries: Map<string, Entry>, a: LearnedAddress, expiresAt: number): void {
+    const old = entries.get(a.address);
+    if (old) {
+      old.expiresAt = Math.max(old.expiresAt, expiresAt);
+      return;
+    }
+    if (entries.size >= this.maxPerName) this.evictSoonest(name, entries);
+    entries.set(a.address, { family: a.family, address: a.address, expiresAt });
+    let names = this.byAddress.get(a.address);
+    if (!names) this.byAddress.set(a.address, (names = new Set()));
+    names.add(name);
   }
 
   /** Names that currently hold `address` (unexpired at `now`). */

@@ -40,42 +40,63 @@ export function parseIPv4(s: string): bigint | null {
 }
 
 export function parseIPv6(s: string): bigint | null {
-  if (s.length < 2 || s.length > 45 || !/^[0-9a-fA-F:.]+$/.test(s)) return null;
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  // an embedded IPv4 tail ("::ffff:192.0.2.1") may only end the whole address
-  const groups = (part: string, endsAddress: boolean): number[] | null => {
-    if (part === "") return [];
-    const out: number[] = [];
-    const items = part.split(":");
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i]!;
-      if (endsAddress && i === items.length - 1 && it.includes(".")) {
-        const v4 = parseIPv4(it);
-        if (v4 === null) return null;
-        out.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(it)) return null;
-        out.push(parseInt(it, 16));
-      }
-    }
-    return out;
-  };
-  const head = groups(halves[0]!, halves.length === 1);
-  const tail = halves.length === 2 ? groups(halves[1]!, true) : [];
-  if (!head || !tail) return null;
-  let all: number[];
-  if (halves.length === 2) {
-    const missing = 8 - head.length - tail.length;
-    if (missing < 1) return null;
-    all = [...head, ...new Array<number>(missing).fill(0), ...tail];
-  } else {
-    all = head;
+  // A scanner, not split-and-regex: it runs per answered address the guard has not seen
+  // and per element of an adopted learned set (tens of thousands at start).
+  const n = s.length;
+  if (n < 2 || n > 45) return null;
+  const groups: number[] = [];
+  /** where "::" stands among the groups; -1 when absent */
+  let gap = -1;
+  let i = 0;
+  if (s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return null;
+    gap = 0;
+    i = 2;
   }
-  if (all.length !== 8) return null;
-  let v = 0n;
-  for (const g of all) v = (v << 16n) | BigInt(g);
-  return v;
+  while (i < n) {
+    let j = i;
+    let v = 0;
+    for (; j < n; j++) {
+      const h = hexValue(s.charCodeAt(j));
+      if (h < 0) break;
+      v = v * 16 + h;
+    }
+    if (j < n && s.charCodeAt(j) === 46) {
+      // an embedded IPv4 tail ("::ffff:192.0.2.1") may only end the whole address
+      const v4 = parseIPv4(s.slice(i));
+      if (v4 === null) return null;
+      groups.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
+      break;
+    }
+    if (j - i < 1 || j - i > 4) return null;
+    groups.push(v);
+    if (j === n) break;
+    if (s.charCodeAt(j) !== 58) return null;
+    if (s.charCodeAt(j + 1) === 58) {
+      if (gap >= 0) return null;
+      gap = groups.length;
+      i = j + 2;
+    } else {
+      i = j + 1;
+      if (i === n) return null; // a trailing single ":"
+    }
+  }
+  if (groups.length > 8) return null;
+  if (gap < 0) {
+    if (groups.length !== 8) return null;
+  } else {
+    if (groups.length > 7) return null; // "::" stands for at least one group
+    groups.splice(gap, 0, ...new Array<number>(8 - groups.length).fill(0));
+  }
+  const w = (k: number) => BigInt(groups[k]! * 65536 + groups[k + 1]!);
+  return (w(0) << 96n) | (w(2) << 64n) | (w(4) << 32n) | w(6);
+}
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
 }
 
 export function parseAddress(s: string): Address | null {

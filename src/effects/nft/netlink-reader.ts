@@ -3,11 +3,16 @@
 // libnftables' listing, which fetches every element of the table first: with full
 // learned sets that took seconds per read, at start (adoption) and at every self-test
 // and /status (docs/benchmarks.md "Adopting full learned sets").
+//
+// A dump is a series of datagrams, each one recv. `learnedAsync` gives the event loop
+// a turn between them, so a long read (a full set at start) never holds DNS up; it must
+// have its reader to itself (`openNetlinkReader()` once more), since another dump on
+// the same socket in between would take its datagrams.
 import { DUMP_TYPES, counterDumpRequest, dumpChunk, elementRequest, parseCounter, parseSetElems, setDumpRequest, type DumpedCounter, type DumpedElement } from "../../core/ruleset/netlink-dump.ts";
 import { addressKey, errnoText } from "../../core/ruleset/netlink-elements.ts";
 import { LEARNED_V4, LEARNED_V6 } from "../../core/ruleset/names.ts";
 import type { LearnedEntry } from "../../core/status/kernel-state.ts";
-import { openNetlinkSocket, RECV_TIMEOUT_MS, type NetlinkSocket } from "./netlink-socket.ts";
+import { EAGAIN, MSG_DONTWAIT, openNetlinkSocket, RECV_TIMEOUT_MS, type NetlinkSocket } from "./netlink-socket.ts";
 
 const ENOENT = 2;
 
@@ -16,6 +21,8 @@ export type ReadResult<T> = { ok: true; value: T; absent: boolean } | { ok: fals
 export interface NetlinkReader {
   /** the elements of learned4 and learned6 (absent: the table or a set does not exist) */
   learned(): ReadResult<LearnedEntry[]>;
+  /** the same, with a turn of the event loop between datagrams */
+  learnedAsync(): Promise<ReadResult<LearnedEntry[]>>;
   /** the table's named counters */
   counters(): ReadResult<DumpedCounter[]>;
   /** the elements of any one set of the table */
@@ -25,11 +32,30 @@ export interface NetlinkReader {
   close(): void;
 }
 
+/** one dump, one datagram per step; the last step's value is the result */
+type Steps<T> = Generator<void, ReadResult<T>, void>;
+
+function runSync<T>(steps: Steps<T>): ReadResult<T> {
+  for (;;) {
+    const s = steps.next();
+    if (s.done) return s.value;
+  }
+}
+
+async function runAsync<T>(steps: Steps<T>): Promise<ReadResult<T>> {
+  for (;;) {
+    const s = steps.next();
+    if (s.done) return s.value;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
 export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
-  const sock = openNetlinkSocket(1 << 20);
-  if ("unavailable" in sock) return sock;
+  const opened = openNetlinkSocket(1 << 20);
+  if ("unavailable" in opened) return opened;
+  const sock: NetlinkSocket = opened;
   let seq = (Date.now() & 0x3fffffff) >>> 0;
-  const dump = <T>(request: (seq: number) => Uint8Array, type: number, take: (buf: Uint8Array, at: number, len: number) => void, done: () => T): ReadResult<T> => {
+  function* dump<T>(request: (seq: number) => Uint8Array, type: number, take: (buf: Uint8Array, at: number, len: number) => void, done: () => T): Steps<T> {
     if (!sock.open) return { ok: false, error: "netlink reader is closed" };
     const s = (seq = (seq + 1) >>> 0);
     drain(sock);
@@ -37,7 +63,7 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
     if (sent) return { ok: false, error: sent };
     for (;;) {
       const n = sock.recv();
-      if (n < 0) return { ok: false, error: `netlink recv: ${-n === 11 ? `no answer within ${RECV_TIMEOUT_MS} ms` : errnoText(-n)}` };
+      if (n < 0) return { ok: false, error: `netlink recv: ${-n === EAGAIN ? `no answer within ${RECV_TIMEOUT_MS} ms` : errnoText(-n)}` };
       const chunk = dumpChunk(sock.rx.subarray(0, n), s);
       for (const m of chunk.messages) if (m.type === type) take(sock.rx, m.at, m.len);
       if (chunk.error !== null) {
@@ -45,14 +71,28 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
         return { ok: false, error: `netlink dump: ${errnoText(chunk.error)}` };
       }
       if (chunk.done) return { ok: true, value: done(), absent: false };
+      yield;
     }
-  };
-  const set = (name: string): ReadResult<DumpedElement[]> => {
+  }
+  const set = (name: string): Steps<DumpedElement[]> => {
     const out: DumpedElement[] = [];
     return dump((s) => setDumpRequest(name, s), DUMP_TYPES.setElems, (b, at, len) => parseSetElems(b, at, len, out), () => out);
   };
+  function* learned(): Steps<LearnedEntry[]> {
+    const entries: LearnedEntry[] = [];
+    let absent = false;
+    for (const [family, name] of [[4, LEARNED_V4], [6, LEARNED_V6]] as const) {
+      const r = yield* set(name);
+      if (!r.ok) return r;
+      absent ||= r.absent;
+      for (const e of r.value) entries.push({ family, address: e.address, name: e.comment, expiresSec: e.expiresMs / 1000 });
+    }
+    return { ok: true, value: entries, absent };
+  }
   return {
-    set,
+    set: (name) => runSync(set(name)),
+    learned: () => runSync(learned()),
+    learnedAsync: () => runAsync(learned()),
     hasLearned(family, address) {
       let key: Uint8Array;
       try {
@@ -61,27 +101,16 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
         return { ok: false, error: (e as Error).message };
       }
       const found: DumpedElement[] = [];
-      const r = dump((s) => elementRequest(family === 4 ? LEARNED_V4 : LEARNED_V6, key, s), DUMP_TYPES.setElems, (b, at, len) => parseSetElems(b, at, len, found), () => found.length > 0);
+      const r = runSync(dump((s) => elementRequest(family === 4 ? LEARNED_V4 : LEARNED_V6, key, s), DUMP_TYPES.setElems, (b, at, len) => parseSetElems(b, at, len, found), () => found.length > 0));
       // ENOENT: no such element (or no such set): not held
       return r.ok ? { ok: true, value: r.value && !r.absent, absent: r.absent } : r;
     },
-    learned() {
-      const entries: LearnedEntry[] = [];
-      let absent = false;
-      for (const [family, name] of [[4, LEARNED_V4], [6, LEARNED_V6]] as const) {
-        const r = set(name);
-        if (!r.ok) return r;
-        absent ||= r.absent;
-        for (const e of r.value) entries.push({ family, address: e.address, name: e.comment, expiresSec: e.expiresMs / 1000 });
-      }
-      return { ok: true, value: entries, absent };
-    },
     counters() {
       const out: DumpedCounter[] = [];
-      return dump(counterDumpRequest, DUMP_TYPES.obj, (b, at, len) => {
+      return runSync(dump(counterDumpRequest, DUMP_TYPES.obj, (b, at, len) => {
         const c = parseCounter(b, at, len);
         if (c) out.push(c);
-      }, () => out);
+      }, () => out));
     },
     close: () => sock.close(),
   };
@@ -89,7 +118,7 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
 
 /** anything queued from an earlier, abandoned dump goes first */
 function drain(sock: NetlinkSocket): void {
-  while (sock.recv(0x40 /* MSG_DONTWAIT */) > 0);
+  while (sock.recv(MSG_DONTWAIT) > 0);
 }
 
 /** One read of the learned sets, for tools and benchmarks. */
