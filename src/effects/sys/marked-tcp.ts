@@ -65,9 +65,19 @@ export function exchangeMarkedTcp<T>(
       resolve(r);
     };
     const timer = setTimeout(() => finish({ ok: false, why: "timeout" }), opts.timeoutMs);
-    // requests here are small (a DNS query, a JSON line): they fit the send buffer
+    // Requests here are small (a DNS query, a JSON line), but the first write on a socket
+    // adopted while its connect was still in progress can take nothing (seen: 0 of 35
+    // bytes under load): what is left goes out on drain, only -1 (closed) is an error.
+    let unsent: Buffer | null = null;
+    const push = (s: BunSocket) => {
+      if (!unsent) return;
+      const n = s.write(unsent);
+      if (n < 0) return finish({ ok: false, why: "error" });
+      unsent = n >= unsent.length ? null : unsent.subarray(n);
+    };
     const send = (s: BunSocket) => {
-      if (s.write(request) !== request.length) finish({ ok: false, why: "error" });
+      unsent = request;
+      push(s);
     };
     const options = {
       fd,
@@ -92,6 +102,9 @@ export function exchangeMarkedTcp<T>(
           const value = complete(received);
           if (value !== undefined) finish({ ok: true, value });
           else if (received.length > opts.maxBytes) finish({ ok: false, why: "error" });
+        },
+        drain(s: BunSocket) {
+          if (!settled) push(s);
         },
         close: () => finish({ ok: false, why: "closed" }),
         error: () => finish({ ok: false, why: "error" }),

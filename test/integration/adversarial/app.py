@@ -10,7 +10,7 @@ application's would, so the redirect takes it to serve's proxy.
                              SERVER:53, then a half-close (FIN); reads until the server
                              closes: {"sent": N, "answers": [{"id", "rcode"}...], "closed": how}
 """
-import json, socket, struct, sys, time
+import json, selectors, socket, struct, sys, time
 
 
 def out(o):
@@ -53,6 +53,9 @@ def query(qid, name, qtype=1):
 
 
 def pipeline(server, n, names):
+    """Writes the whole burst while reading what comes back (a well-behaved pipelining
+    client: one that only reads after writing everything can deadlock against any
+    server that stops reading while its answers go unread), then FIN, then reads to EOF."""
     fam = socket.AF_INET6 if ":" in server else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(20)
@@ -61,20 +64,42 @@ def pipeline(server, n, names):
     for i in range(n):
         m = query(i + 1, names[i % len(names)])
         burst += struct.pack(">H", len(m)) + m
-    s.sendall(burst)
-    s.shutdown(socket.SHUT_WR)  # everything is sent: the server may close once it answered
+    s.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
     buf = b""
+    sent = 0
     closed = "fin"
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    except ConnectionResetError:
-        closed = "reset"
-    except socket.timeout:
-        closed = "timeout"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        events = sel.select(timeout=20)
+        if not events:
+            closed = "timeout"
+            break
+        done = False
+        for _key, mask in events:
+            if mask & selectors.EVENT_WRITE and sent < len(burst):
+                try:
+                    sent += s.send(burst[sent:])
+                except BlockingIOError:
+                    pass
+                if sent == len(burst):
+                    s.shutdown(socket.SHUT_WR)  # everything is sent: the server may close once it answered
+                    sel.modify(s, selectors.EVENT_READ)
+            if mask & selectors.EVENT_READ:
+                try:
+                    chunk = s.recv(65536)
+                except BlockingIOError:
+                    continue
+                except ConnectionResetError:
+                    closed, done = "reset", True
+                    break
+                if not chunk:
+                    done = True
+                    break
+                buf += chunk
+        if done:
+            break
     answers = []
     while len(buf) >= 2:
         (ln,) = struct.unpack(">H", buf[:2])
@@ -84,7 +109,7 @@ def pipeline(server, n, names):
         buf = buf[2 + ln :]
         answers.append({"id": struct.unpack(">H", m[:2])[0], "rcode": m[3] & 0xF})
     s.close()
-    out({"sent": n, "answers": answers, "closed": closed, "leftover": len(buf)})
+    out({"sent": n, "written": sent == len(burst), "answers": answers, "closed": closed, "leftover": len(buf)})
 
 
 cmd = sys.argv[1]

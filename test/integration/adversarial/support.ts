@@ -26,7 +26,7 @@ export const connectAs = (lab: Lab, who: Identity, address: string, port = 80): 
 export const resolveAs = (lab: Lab, who: Identity, name: string): Promise<{ addresses?: string[]; error?: string }> => app(lab, who, ["resolve", name]);
 
 /** n queries pipelined in one TCP write to port 53, then a FIN; what came back */
-export const pipelineAs = (lab: Lab, who: Identity, n: number, names: string[], server: string = LAB.dnsV4): Promise<{ sent: number; answers: { id: number; rcode: number }[]; closed: string; leftover: number }> =>
+export const pipelineAs = (lab: Lab, who: Identity, n: number, names: string[], server: string = LAB.dnsV4): Promise<{ sent: number; written: boolean; answers: { id: number; rcode: number }[]; closed: string; leftover: number }> =>
   app(lab, who, ["pipeline", server, String(n), ...names], 60_000);
 
 export interface DigSeen {

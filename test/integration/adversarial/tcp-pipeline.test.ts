@@ -41,6 +41,18 @@ for (const who of IDENTITIES) {
   });
 }
 
+test("20,000 queries (about 700 KB) in one write: every one answered, none cut off", async () => {
+  const s = await serve(lab, args(policy, LAB.dnsV4), { env: ENV });
+  // a denied name: answered by the proxy itself, so the burst is about the listener
+  const r = await pipelineAs(lab, "nobody", 20_000, ["evil.example.com"]);
+  const st = await status(s);
+  // one comparison, so a failure shows how the connection ended and what serve counted
+  const { tcpQueries, tcpOverrun, tcpStalled } = st.dns;
+  expect({ answers: r.answers.length, closed: r.closed, tcpQueries, tcpOverrun, tcpStalled }).toEqual({ answers: 20_000, closed: "fin", tcpQueries: 20_000, tcpOverrun: 0, tcpStalled: 0 });
+  expect(r.answers.every((a) => a.rcode === 3)).toBe(true);
+  expect(st.dns.tcpPaused).toBeGreaterThan(0);
+});
+
 test("several bursts on several connections at once: every query answered", async () => {
   const s = await serve(lab, args(policy, LAB.dnsV4), { env: ENV });
   const runs = await Promise.all(IDENTITIES.flatMap((who) => [pipelineAs(lab, who, 64, ["api.example.com"]), pipelineAs(lab, who, 64, ["evil.example.com", "api.example.com"])]));
