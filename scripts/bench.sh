@@ -5,7 +5,9 @@
 #   2. applying rulesets     (make bench-apply, when that target exists)
 #   3. learn writes         (make bench-learn, test/bench/learn.bench.ts: raw netlink vs
 #                             libnftables, one write under static policies of 0/1k/10k CIDRs)
-#   4. DNS throughput        (test/bench/dns.bench.ts: dnsperf against Knot, dnsmasq,
+#   4. adoption at restart   (make bench-adopt, test/bench/adopt.bench.ts: serve restarting
+#                             over 65,536 learned elements: time, CPU, longest DNS stall)
+#   5. DNS throughput        (test/bench/dns.bench.ts: dnsperf against Knot, dnsmasq,
 #                             dnsmasq --nftset, a minimal Bun forwarder and egressctl serve)
 # Needs root (lab namespaces). Checks that no lab namespace is left behind.
 set -uo pipefail
@@ -31,6 +33,9 @@ fi
 
 section "learn writes"
 make --no-print-directory bench-learn || rc=1
+
+section "adopting full learned sets"
+"$BUN" test/bench/adopt.bench.ts || rc=1
 
 section "DNS throughput"
 "$BUN" test/bench/dns.bench.ts || rc=1

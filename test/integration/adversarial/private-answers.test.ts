@@ -10,7 +10,7 @@ import { expect, test } from "bun:test";
 import { IDENTITIES } from "../../support/attacker.ts";
 import { LAB, type Lab, waitFor } from "../../support/lab.ts";
 import { adversarialZones } from "../../support/zones.ts";
-import { args, learned, serve, serveExit, status, useLab, writePolicy } from "../serve/helpers-serve.ts";
+import { args, learned, replaceFile, serve, serveExit, status, useLab, writePolicy } from "../serve/helpers-serve.ts";
 import { connectAs, digAs } from "./support.ts";
 
 let lab: Lab;
@@ -80,6 +80,17 @@ test("an explicit allow rule for the address opens it (and it is learned, not gu
   await digAs(lab, "nobody", "internal.example.com");
   await s.waitEvent((e) => e.event === "dns.guarded" && e.name === "internal.example.com");
   expect(s.events.filter((e) => e.event === "dns.guarded" && e.name === "gw.example.com")).toEqual([]);
+});
+
+test("a reload that takes the allow rule away closes what it had opened", async () => {
+  const file = writePolicy(lab, JSON.stringify({ defaultAction: "deny", egress: [{ action: "allow", target: "*.example.com" }, { action: "allow", target: "192.0.2.1/32" }] }));
+  const s = await serve(lab, args(file, LAB.dnsV4));
+  await digAs(lab, "root-nocap", "gw.example.com");
+  await waitFor("learned", async () => (await learned(lab)).includes("192.0.2.1"));
+  replaceFile(file, JSON.stringify({ defaultAction: "deny", egress: [{ action: "allow", target: "*.example.com" }] }));
+  await s.waitEvent((e) => e.event === "policy.applied" && e.why !== undefined);
+  await waitFor("removed from learned4", async () => !(await learned(lab)).includes("192.0.2.1"));
+  expect((await connectAs(lab, "root-nocap", "192.0.2.1")).result).toBe("refused");
 });
 
 test("EGRESSCTL_PRIVATE_ANSWERS=learn learns them (the documented risk); anything else is a usage error", async () => {

@@ -56,10 +56,10 @@ test("reads back what nft wrote: addresses of both families, comments, expiry", 
 test("named counters match nft's", async () => {
   await mustApply(lab, POLICY);
   const out = await run(READER, { counters: true });
-  const names = out.counters.value.map((c: any) => c.name).sort();
-  expect(names).toEqual(["denied_cidr", "denied_default", "denied_doh", "denied_dot"]);
   const listed = JSON.parse((await nft(lab, "-j", "list", "counters", "table", "inet", "egressctl")).stdout).nftables.filter((o: any) => o.counter);
-  for (const c of listed) expect(out.counters.value.find((x: any) => x.name === c.counter.name)).toMatchObject({ packets: c.counter.packets, bytes: c.counter.bytes });
+  const read = (list: { name: string; packets: number; bytes: number }[]) => list.map((c) => `${c.name} ${c.packets} ${c.bytes}`).sort();
+  expect(read(out.counters.value)).toEqual(read(listed.map((o: any) => o.counter)));
+  expect(out.counters.value.map((c: any) => c.name)).toContain("denied_default");
 });
 
 test("a learned set at its size: a new element is refused as full (ENFILE), a re-add still lands", async () => {
