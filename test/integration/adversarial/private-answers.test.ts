@@ -10,7 +10,7 @@ import { expect, test } from "bun:test";
 import { IDENTITIES } from "../../support/attacker.ts";
 import { LAB, type Lab, waitFor } from "../../support/lab.ts";
 import { adversarialZones } from "../../support/zones.ts";
-import { args, learned, replaceFile, serve, serveExit, status, useLab, writePolicy } from "../serve/helpers-serve.ts";
+import { args, BIN, learned, replaceFile, serve, serveExit, status, useLab, writePolicy } from "../serve/helpers-serve.ts";
 import { connectAs, digAs } from "./support.ts";
 
 let lab: Lab;
@@ -58,6 +58,13 @@ for (const who of IDENTITIES) {
     expect(st.guard).toMatchObject({ privateAnswers: "guard" });
     expect(st.guard.local).toEqual(expect.arrayContaining(["192.0.2.2: address", expect.stringMatching(/^192\.0\.2\.1: gateway via /), expect.stringMatching(/^2001:db8:1::1: gateway via /)]));
     expect((await s.get("/metrics")).body).toMatch(new RegExp(`^egressctl_dns_guarded_total ${CASES.length}$`, "m"));
+    // doctor says why, for the name and for the address
+    const doc = await lab.exec("sandbox", [BIN, "doctor", "--socket", s.socket, "--json", "meta.example.com", "169.254.169.254", "192.0.2.1"]);
+    const [name, meta, gw] = JSON.parse(doc.stdout).explanations;
+    expect(name.notes.join(" ")).toContain("guarded: non-public answer: 169.254.169.254 (link-local");
+    expect(meta).toMatchObject({ verdict: "deny", guarded: expect.stringContaining("link-local") });
+    expect(meta.reason).toContain("no answer opens it (guarded: non-public answer)");
+    expect(gw.guarded).toMatch(/^this namespace's own gateway via /);
   });
 
   test(`${who}: an answer mixing public and private addresses: only the public one opens`, async () => {
