@@ -82,8 +82,10 @@ export function listenTcp(host: string, port: number, handle: Handler, stats: Dn
         },
       );
     }
-    // compact: at most what is not yet started stays, in a buffer of its own
-    c.inbuf = c.inbuf.length === 0 ? EMPTY : Buffer.from(c.inbuf);
+    // What is not yet started stays as a view of the buffer it came in: copying it here,
+    // once per answer, would copy a large burst's rest over and over. The next chunk
+    // that arrives makes a buffer of its own (concat), so at most one is held.
+    if (c.inbuf.length === 0) c.inbuf = EMPTY;
     const full = c.inFlight >= MAX_PIPELINE || c.unsentBytes > PAUSE_UNSENT;
     if (full !== c.paused) {
       c.paused = full;
