@@ -29,6 +29,7 @@ Examples:
     apply: () => import("./cli/apply.ts").then((m) => m.default),
     serve: () => import("./cli/serve.ts").then((m) => m.default),
     doctor: () => import("./cli/doctor.ts").then((m) => m.default),
+    inject: () => import("./cli/inject.ts").then((m) => m.default),
     wait: () => import("./cli/wait.ts").then((m) => m.default),
   },
 });

@@ -1,18 +1,21 @@
 // Small, reversible edits on a YAML document (the `yaml` library's Document), each of
 // which records what it did so that `inject --uninject` can undo exactly that and leave
 // every other byte, comment and key order of the input as it was.
-import { isMap, isScalar, isSeq, type Document, YAMLMap, YAMLSeq } from "yaml";
+import { isMap, isScalar, isSeq, type Document, type Scalar, YAMLMap, YAMLSeq } from "yaml";
 import type { PathKey } from "./workloads.ts";
 
 /**
  * One undoable step, kept as JSON in the pod template's annotation, its path relative to
- * the editor's base (the workload object) in dotted form ("spec.containers.0"):
- *   ["+", path]          a mapping or list created where there was none: deleted again
- *   ["+", path, name]    an item named `name` put into the list at path: removed by name
- *   ["+", path, value]   a scalar put into the list at path: removed by value
- *   ["-", path, i, value] a scalar removed from the list at path, index i: put back
+ * the editor's base (the pod template) as a list of keys (["spec", "containers", 0]):
+ *   ["+", path]           a value (mapping, list or scalar) set where there was none: deleted again
+ *   ["+", path, name]     an item named `name` put into the list at path: removed by name
+ *   ["+", path, value]    a scalar put into the list at path: removed by value
+ *   ["-", path, i, value, quote?] a scalar removed from the list at path, index i: put
+ *                         back, quoted as it was ("'" or '"'; plain when absent)
  */
-export type Step = ["+", string] | ["+", string, string | { name: string }] | ["-", string, number, string];
+export type Step = ["+", PathKey[]] | ["+", PathKey[], string | { name: string }] | ["-", PathKey[], number, string] | ["-", PathKey[], number, string, string];
+
+const QUOTES: Record<string, Scalar.Type> = { "'": "QUOTE_SINGLE", '"': "QUOTE_DOUBLE" };
 
 export class Editor {
   readonly steps: Step[] = [];
@@ -22,8 +25,8 @@ export class Editor {
     readonly base: PathKey[] = [],
   ) {}
 
-  private rel(path: PathKey[]): string {
-    return path.slice(this.base.length).join(".");
+  private rel(path: PathKey[]): PathKey[] {
+    return path.slice(this.base.length);
   }
 
   /** The node at `path`, or undefined. */
@@ -70,6 +73,15 @@ export class Editor {
     this.steps.push(["+", this.rel(path), typeof value === "string" ? value : { name: value.name }]);
   }
 
+  /** Sets a scalar where there is none (an existing value is left alone: false). */
+  setNew(path: PathKey[], value: string): boolean {
+    if (this.doc.hasIn(path)) return false;
+    if (path.length > 1) this.map(path.slice(0, -1));
+    this.doc.setIn(path, value);
+    this.steps.push(["+", this.rel(path)]);
+    return true;
+  }
+
   /** Removes every scalar item equal to `value` from the list at `path`. */
   removeScalar(path: PathKey[], value: string): void {
     const s = this.doc.getIn(path, true);
@@ -78,7 +90,8 @@ export class Editor {
       const it = s.items[i];
       if (isScalar(it) && it.value === value) {
         s.items.splice(i, 1);
-        this.steps.push(["-", this.rel(path), i, value]);
+        const quote = Object.keys(QUOTES).find((q) => QUOTES[q] === it.type);
+        this.steps.push(quote ? ["-", this.rel(path), i, value, quote] : ["-", this.rel(path), i, value]);
       }
     }
   }
@@ -86,9 +99,8 @@ export class Editor {
 
 /** Undoes recorded steps, last first; `base` as the Editor's. */
 export function undo(doc: Document, steps: readonly Step[], base: PathKey[] = []): void {
-  const abs = (p: string): PathKey[] => [...base, ...(p === "" ? [] : p.split(".").map((k) => (/^\d+$/.test(k) ? Number(k) : k)))];
   for (const s of [...steps].reverse()) {
-    const path = abs(s[1]);
+    const path = [...base, ...s[1]];
     if (s[0] === "+" && s.length === 2) {
       doc.deleteIn(path);
       continue;
@@ -96,7 +108,9 @@ export function undo(doc: Document, steps: readonly Step[], base: PathKey[] = []
     const seq = doc.getIn(path, true);
     if (!isSeq(seq)) continue;
     if (s[0] === "-") {
-      seq.items.splice(Math.min(s[2], seq.items.length), 0, doc.createNode(s[3]));
+      const node = doc.createNode(s[3]);
+      if (s[4] !== undefined && QUOTES[s[4]]) node.type = QUOTES[s[4]];
+      seq.items.splice(Math.min(s[2], seq.items.length), 0, node);
       continue;
     }
     const want = s[2];

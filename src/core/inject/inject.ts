@@ -23,6 +23,8 @@ export interface SidecarPlan {
   volumes: Record<string, unknown>[];
   /** documents emitted right after the workload (the policy ConfigMap, ...), as plain objects */
   extraDocs: Record<string, unknown>[];
+  /** pod annotations set where the pod has none of that key (Prometheus' scrape hints) */
+  annotations: Record<string, string>;
 }
 
 export type PlanFor = (w: { kind: string; name: string; namespace?: string }) => SidecarPlan;
@@ -31,11 +33,14 @@ export interface Refusal {
   /** "Deployment/web" */
   workload: string;
   reason: string;
+  /** isolation: the pod could not be isolated (exit 4); conflict: a name or port of the pod's is taken (exit 1) */
+  exit: "isolation" | "conflict";
 }
 
-/** the record kept in RECORD_ANNOTATION */
+/** the record kept in RECORD_ANNOTATION; `v` is its format (not egressctl's version, so
+ * an upgrade of egressctl does not make every injected manifest differ) */
 interface Record_ {
-  version: string;
+  v: 1;
   steps: Step[];
 }
 
@@ -50,7 +55,7 @@ export interface InjectResult {
  * not workloads pass through untouched, except ConfigMaps an earlier inject generated
  * for a workload of this input, which are replaced by fresh ones.
  */
-export function injectDocs(docs: Document[], planFor: PlanFor, version: string): InjectResult {
+export function injectDocs(docs: Document[], planFor: PlanFor): InjectResult {
   const base = uninjectDocs(docs);
   const out: Document[] = [];
   const injected: string[] = [];
@@ -61,11 +66,16 @@ export function injectDocs(docs: Document[], planFor: PlanFor, version: string):
       const label = `${w.kind}/${w.name}`;
       const refused = refusal(w.doc, w.at, w.kind);
       if (refused) {
-        refusals.push({ workload: label, reason: refused });
+        refusals.push({ workload: label, reason: refused, exit: "isolation" });
         continue;
       }
       const plan = planFor({ kind: w.kind, name: w.name, namespace: w.namespace });
-      injectOne(w.doc, w.at, w.kind, plan, version);
+      const clash = conflict(w.doc, w.at, w.kind, plan);
+      if (clash) {
+        refusals.push({ workload: label, reason: clash, exit: "conflict" });
+        continue;
+      }
+      injectOne(w.doc, w.at, w.kind, plan);
       injected.push(label);
       for (const extra of plan.extraDocs) {
         // beside the workload: its own document, or in a List an item at the list's end
@@ -135,7 +145,27 @@ function refusal(doc: Document, at: PathKey[], kind: string): string | null {
   return null;
 }
 
-function injectOne(doc: Document, at: PathKey[], kind: string, plan: SidecarPlan, version: string): void {
+/** A volume, port or port name of the pod that the sidecar needs too. */
+function conflict(doc: Document, at: PathKey[], kind: string, plan: SidecarPlan): string | null {
+  const js = doc.getIn([...at, ...WORKLOADS[kind]!.spec]) as unknown;
+  const s = isYamlMap(js) ? (js.toJSON() as Record<string, any>) : {};
+  const ours = new Set(plan.volumes.map((v) => v.name as string));
+  for (const v of (s.volumes ?? []) as Record<string, unknown>[]) {
+    if (ours.has(v.name as string)) return `the pod already has a volume named "${String(v.name)}", which the sidecar mounts; rename the pod's`;
+  }
+  const ports = ((plan.container.ports ?? []) as Record<string, unknown>[]);
+  for (const c of [...(s.containers ?? []), ...(s.initContainers ?? [])] as Record<string, any>[]) {
+    for (const p of (c.ports ?? []) as Record<string, unknown>[]) {
+      for (const q of ports) {
+        if (p.containerPort === q.containerPort) return `container "${c.name}" declares port ${String(p.containerPort)}, which the sidecar listens on (containers of a pod share one network namespace)`;
+        if (p.name !== undefined && p.name === q.name) return `container "${c.name}" names a port "${String(p.name)}", a name the sidecar's port has (port names are unique in a pod)`;
+      }
+    }
+  }
+  return null;
+}
+
+function injectOne(doc: Document, at: PathKey[], kind: string, plan: SidecarPlan): void {
   const shape = WORKLOADS[kind]!;
   const spec = [...at, ...shape.spec];
   // steps are recorded relative to the pod template ("spec.containers.0...")
@@ -148,8 +178,10 @@ function injectOne(doc: Document, at: PathKey[], kind: string, plan: SidecarPlan
   }
   ed.insert([...spec, "initContainers"], plan.container as { name: string }, "start");
   for (const v of plan.volumes) ed.insert([...spec, "volumes"], v as { name: string });
-  const annotations = ed.map([...at, ...shape.meta, "annotations"]);
-  const record: Record_ = { version, steps: ed.steps };
+  const annPath = [...at, ...shape.meta, "annotations"];
+  for (const [k, v] of Object.entries(plan.annotations)) ed.setNew([...annPath, k], v);
+  const annotations = ed.map(annPath);
+  const record: Record_ = { v: 1, steps: ed.steps };
   annotations.set(RECORD_ANNOTATION, JSON.stringify(record));
 }
 
@@ -173,6 +205,7 @@ function restoreOne(doc: Document, at: PathKey[], kind: string): boolean {
   let record: Record_;
   try {
     record = JSON.parse(raw) as Record_;
+    if (record.v !== 1 || !Array.isArray(record.steps)) throw new Error("unknown record");
   } catch {
     throw new EditError(`${kind}: annotation ${RECORD_ANNOTATION} is not what egressctl inject wrote; remove the sidecar by hand`);
   }

@@ -218,8 +218,8 @@ describe("deploy/kubernetes", () => {
         const timeout = parseDuration(cmd[cmd.indexOf("--timeout") + 1]!);
         expect(typeof timeout).toBe("number");
         expect(timeout as number).toBeLessThan(probe.timeoutSeconds * 1000);
-        expect(sidecar.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "metrics" });
-        expect(sidecar.ports).toContainEqual({ name: "metrics", containerPort: port });
+        expect(sidecar.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "egress-metrics" });
+        expect(sidecar.ports).toContainEqual({ name: "egress-metrics", containerPort: port });
         expect(deployment.spec.template.metadata.annotations).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" });
       });
 
