@@ -12,6 +12,7 @@ import { printManifests, readManifests, type Format } from "../../core/inject/ma
 import { sidecarPlan, type InjectOptions } from "../../core/inject/sidecar.ts";
 import { loadPolicyText, type Problem } from "../../core/policy/load.ts";
 import { humanLine } from "../../core/policy/report.ts";
+import { syntaxOfFile } from "../../core/policy/source.ts";
 import { shippedTemplate } from "./template.ts";
 
 export interface Input {
@@ -28,7 +29,7 @@ export type Settings = Omit<InjectOptions, "policy" | "policyJson">;
 
 /** `policy`: the policy file's source and text; judged before anything else */
 export function runInject(inputs: Input[], policy: Input, settings: Settings): InjectOutcome {
-  const judged = loadPolicyText(policy.text, { source: policy.source });
+  const judged = loadPolicyText(policy.text, { source: policy.source, syntax: syntaxOfFile(policy.source) });
   if (!judged.policy) return { ok: false, exit: Exit.invalidPolicy, messages: [`${policy.source} is not a valid policy; nothing was injected`], problems: judged.problems };
   const opts: InjectOptions = { ...settings, policy: policy.text, policyJson: `${JSON.stringify(apiDocument(judged.policy), null, 2)}\n` };
   const template = shippedTemplate();

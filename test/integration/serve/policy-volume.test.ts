@@ -49,7 +49,7 @@ async function patch(body: string): Promise<number> {
 test("PATCH, serve killed and restarted with the same volume: the patched rule is in force, not the seed", async () => {
   const volume = join(lab.dir, "state");
   mkdirSync(volume);
-  const env = { ...injectedEnv(volume), OPENSANDBOX_EGRESS_TOKEN: "t0ken", OPENSANDBOX_EGRESS_MODE: "dns+nftables" };
+  const env: Record<string, string> = { ...injectedEnv(volume), OPENSANDBOX_EGRESS_TOKEN: "t0ken", OPENSANDBOX_EGRESS_MODE: "dns+nftables" };
   const first = await serve(lab, args(null), { env });
   expect(first.events.find((e) => e.event === "policy.applied")?.source).toBe("env:OPENSANDBOX_EGRESS_RULES");
   expect((await dig(lab, "plain.example.net")).rcode).toBe("NXDOMAIN");
