@@ -37,18 +37,55 @@ function parseFile(path: string): Obj[] {
 
 const isKustomization = (o: Obj) => o.kind === "Kustomization" && String(o.apiVersion).startsWith("kustomize.config.k8s.io/");
 
-/** what `kustomize build DIR` would emit before transformers: objects and the files they came from */
+/**
+ * what `kustomize build DIR` would emit before image transformers: objects and the files
+ * they came from, with the kustomization's inline JSON 6902 patches applied
+ */
 function build(dir: string, seen: Set<string>): { obj: Obj; file: string }[] {
   const kfile = join(dir, "kustomization.yaml");
   const [k] = parseFile(kfile);
   seen.add(kfile);
-  return (k!.resources as string[]).flatMap((r) => {
+  const objects = (k!.resources as string[]).flatMap((r) => {
     const p = resolve(dir, r);
     if (!existsSync(p)) throw new Error(`${relative(ROOT, kfile)}: resource ${r} does not exist`);
     if (statSync(p).isDirectory()) return build(p, seen);
     seen.add(p);
     return parseFile(p).map((obj) => ({ obj, file: relative(ROOT, p) }));
   });
+  for (const { target, patch } of (k!.patches ?? []) as { target: Obj; patch: string }[]) {
+    const hits = objects.filter((o) => o.obj.kind === target.kind && o.obj.metadata?.name === target.name);
+    if (hits.length !== 1) throw new Error(`${relative(ROOT, kfile)}: patch target ${target.kind}/${target.name} matches ${hits.length} objects`);
+    hits[0]!.obj = applyJsonPatch(hits[0]!.obj, parseAllDocuments(patch)[0]!.toJS());
+    hits[0]!.file = relative(ROOT, kfile);
+  }
+  return objects;
+}
+
+/** RFC 6902 add, replace and remove, as kustomize applies them (a missing path is an error) */
+function applyJsonPatch(doc: Obj, ops: { op: string; path: string; value?: unknown }[]): Obj {
+  const out = structuredClone(doc);
+  for (const { op, path, value } of ops) {
+    const keys = path.split("/").slice(1).map((k) => k.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const last = keys.pop()!;
+    const parent = keys.reduce((o: any, key) => {
+      if (o?.[key] === undefined) throw new Error(`patch ${op} ${path}: no ${key}`);
+      return o[key];
+    }, out);
+    if (Array.isArray(parent)) {
+      const i = last === "-" ? parent.length : Number(last);
+      if (!(i >= 0 && i <= parent.length) || (op !== "add" && i >= parent.length)) throw new Error(`patch ${op} ${path}: no index ${last}`);
+      if (op === "add") parent.splice(i, 0, value);
+      else if (op === "replace") parent[i] = value;
+      else if (op === "remove") parent.splice(i, 1);
+      else throw new Error(`patch: unsupported op ${op}`);
+    } else {
+      if (op !== "add" && !(last in parent)) throw new Error(`patch ${op} ${path}: no ${last}`);
+      if (op === "remove") delete parent[last];
+      else if (op === "add" || op === "replace") parent[last] = value;
+      else throw new Error(`patch: unsupported op ${op}`);
+    }
+  }
+  return out;
 }
 
 /** the model class of apiVersion/kind in kubernetes-models (e.g. apps/v1 Deployment) */
@@ -68,8 +105,9 @@ function envNamesServeReads(): Set<string> {
 }
 
 const VARIANTS = [
-  { dir: K8S, native: true },
-  { dir: join(K8S, "no-native-sidecar"), native: false },
+  { dir: K8S, native: true, persistent: false },
+  { dir: join(K8S, "no-native-sidecar"), native: false, persistent: false },
+  { dir: join(K8S, "persistent-policy"), native: true, persistent: true },
 ];
 
 describe("deploy/kubernetes", () => {
@@ -167,24 +205,46 @@ describe("deploy/kubernetes", () => {
         expect(readFileSync(join(ROOT, "deploy/image/Containerfile"), "utf8")).toContain(`ENTRYPOINT ["${ENTRYPOINT}"]`);
       });
 
-      test("serve's flags exist, the policy is a file of the ConfigMap mounted as a directory (reloads), and it validates", () => {
-        const args: string[] = sidecar.args;
-        expect(args[0]).toBe("serve");
-        const flags = args.filter((a) => a.startsWith("--")).map((a) => a.slice(2));
-        for (const f of flags) expect(Object.keys(serveCmd.args!)).toContain(f);
-        const file = args.slice(1).filter((a, i, l) => !a.startsWith("--") && !(l[i - 1] ?? "").startsWith("--"));
-        expect(file).toHaveLength(1);
-        const mount = sidecar.volumeMounts.find((m: Obj) => m.mountPath === dirname(file[0]!));
-        expect(mount).toBeDefined();
-        expect(mount.subPath).toBeUndefined(); // a subPath mount is never updated
-        expect(mount.readOnly).toBe(true);
-        const cm = configMaps.find((c) => c.metadata.name === volume(mount.name).configMap?.name);
-        expect(cm).toBeDefined();
-        const text = cm!.data[basename(file[0]!)];
-        const r = loadPolicyText(text, { source: "configmap" });
-        expect(r.problems.filter((p) => p.severity === "error")).toEqual([]);
-        expect(r.policy).toBeDefined();
-      });
+      if (!v.persistent) {
+        test("serve's flags exist, the policy is a file of the ConfigMap mounted as a directory (reloads), and it validates", () => {
+          const args: string[] = sidecar.args;
+          expect(args[0]).toBe("serve");
+          const flags = args.filter((a) => a.startsWith("--")).map((a) => a.slice(2));
+          for (const f of flags) expect(Object.keys(serveCmd.args!)).toContain(f);
+          const file = args.slice(1).filter((a, i, l) => !a.startsWith("--") && !(l[i - 1] ?? "").startsWith("--"));
+          expect(file).toHaveLength(1);
+          const mount = sidecar.volumeMounts.find((m: Obj) => m.mountPath === dirname(file[0]!));
+          expect(mount).toBeDefined();
+          expect(mount.subPath).toBeUndefined(); // a subPath mount is never updated
+          expect(mount.readOnly).toBe(true);
+          const cm = configMaps.find((c) => c.metadata.name === volume(mount.name).configMap?.name);
+          expect(cm).toBeDefined();
+          const text = cm!.data[basename(file[0]!)];
+          const r = loadPolicyText(text, { source: "configmap" });
+          expect(r.problems.filter((p) => p.severity === "error")).toEqual([]);
+          expect(r.policy).toBeDefined();
+        });
+      } else {
+        test("the persisted policy: no FILE argument (it would win), the seed in RULES as JSON from the ConfigMap, POLICY_FILE on the claim", () => {
+          const args: string[] = sidecar.args;
+          expect(args[0]).toBe("serve");
+          for (const f of args.filter((a) => a.startsWith("--")).map((a) => a.slice(2))) expect(Object.keys(serveCmd.args!)).toContain(f);
+          expect(args.slice(1).filter((a, i, l) => !a.startsWith("--") && !(l[i - 1] ?? "").startsWith("--"))).toEqual([]);
+          const env: Obj[] = sidecar.env;
+          const rules = env.find((e) => e.name === "OPENSANDBOX_EGRESS_RULES")!.valueFrom.configMapKeyRef;
+          const cm = configMaps.find((c) => c.metadata.name === rules.name)!;
+          const r = loadPolicyText(cm.data[rules.key], { source: "configmap", syntax: "json", strict: true });
+          expect(r.problems).toEqual([]);
+          expect(r.policy!.rules.length).toBeGreaterThan(0);
+          const file: string = env.find((e) => e.name === "OPENSANDBOX_EGRESS_POLICY_FILE")!.value;
+          const mount = sidecar.volumeMounts.find((m: Obj) => m.mountPath === dirname(file));
+          expect(mount.readOnly ?? false).toBe(false);
+          const claim = volume(mount.name).persistentVolumeClaim.claimName;
+          expect(v.objects.some((o) => o.obj.kind === "PersistentVolumeClaim" && o.obj.metadata.name === claim)).toBe(true);
+          // the ConfigMap's policy is no longer a mounted file (the seed is read at start)
+          expect(spec.volumes.some((vol: Obj) => vol.configMap)).toBe(false);
+        });
+      }
 
       test("the status socket's directory is a writable emptyDir", () => {
         const m = sidecar.volumeMounts.find((x: Obj) => x.mountPath === dirname(DEFAULT_STATUS_SOCKET));
