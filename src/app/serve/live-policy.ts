@@ -5,7 +5,7 @@
 // same policy gets a new guard (withLocal).
 import { layeredAddresses, layeredNames, logSkipMatcher } from "../../core/always/layered.ts";
 import { alwaysKey, noAlwaysRules, type AlwaysRules } from "../../core/always/types.ts";
-import { compileGuard, type AddressGuard, type PrivateAnswers } from "../../core/learn/guard.ts";
+import { compileGuard, trustedName, type AddressGuard, type PrivateAnswers } from "../../core/learn/guard.ts";
 import { compileDomainMatcher } from "../../core/match/domain.ts";
 import { compileAddressMatcher, type AddressMatcher } from "../../core/net/intervals.ts";
 import { NO_LOCAL, type LocalAddresses } from "../../core/net/special.ts";
@@ -51,6 +51,7 @@ export function compilePolicy(
   guard: GuardSettings = DEFAULT_GUARD,
 ): LivePolicy {
   const matchAddress = layeredAddresses(always, compileAddressMatcher(policy));
+  const decide = layeredNames(always, compileDomainMatcher(policy));
   return {
     policy,
     source,
@@ -58,9 +59,9 @@ export function compilePolicy(
     digest: policyDigest(policy),
     always,
     alwaysDigest: createHash("sha256").update(alwaysKey(always)).digest("hex"),
-    decide: layeredNames(always, compileDomainMatcher(policy)),
+    decide,
     matchAddress,
-    guard: guardFor(policy, matchAddress, guard),
+    guard: guardFor(policy, matchAddress, guard, decide),
     guardSettings: guard,
     logSkip: logSkipMatcher(always),
     appliedAt: now,
@@ -75,16 +76,18 @@ export function withAlways(live: LivePolicy, always: AlwaysRules): LivePolicy {
 /** The same policy with a guard for other local addresses (they changed). */
 export function withLocal(live: LivePolicy, local: LocalAddresses): LivePolicy {
   const guardSettings = { ...live.guardSettings, local };
-  return { ...live, guardSettings, guard: guardFor(live.policy, live.matchAddress, guardSettings) };
+  return { ...live, guardSettings, guard: guardFor(live.policy, live.matchAddress, guardSettings, live.decide) };
 }
 
 /**
  * An explicit allow that opens a non-public address may come from the policy or from
  * allow.always (an address rule of the operator's list); deny.always and the policy's
  * deny rules stop learning whatever the allow lists say (the layered matcher's order).
+ * A name the operator lists exactly in allow.always is trusted: its non-public answers
+ * are learned (an in-cluster service's ClusterIP), see trustedName.
  */
-function guardFor(policy: Policy, matchAddress: AddressMatcher, g: GuardSettings): AddressGuard {
-  return compileGuard({ matchAddress, defaultAction: policy.defaultAction, privateAnswers: g.privateAnswers, local: g.local });
+function guardFor(policy: Policy, matchAddress: AddressMatcher, g: GuardSettings, decide: (name: string) => Decision): AddressGuard {
+  return compileGuard({ matchAddress, defaultAction: policy.defaultAction, privateAnswers: g.privateAnswers, local: g.local, trusted: (name) => trustedName(decide(name)) });
 }
 
 /** the OpenSandbox-style summary of a policy: allow_all, deny_all or enforcing */

@@ -7,6 +7,7 @@ import { explain, type Explanation } from "../policy/explain.ts";
 import { normaliseName } from "../match/domain.ts";
 import { canonical } from "./canonical.ts";
 import { alwaysDecision } from "./always.ts";
+import { trustedName } from "../learn/guard.ts";
 import type { TargetContext, Verdict } from "./targets.ts";
 
 export interface LearnedAddress {
@@ -56,6 +57,8 @@ export function explainName(q: string, c: TargetContext): NameExplanation {
       : "serve runs dns-only: the name gets NXDOMAIN, but nothing filters packets, so its addresses stay reachable to a client that knows them");
   }
   if (c.audit && out.verdict === "deny") out.notes.push("audit mode: the name is logged as a denial (dns.denied, audit: true) but resolves, and its addresses are let through");
+  const guardNote = guardApplies(name, out.verdict, c);
+  if (guardNote) out.notes.push(guardNote);
   const guarded = c.violations.find((v) => v.event === "dns.guarded" && v.name === name);
   if (guarded && Array.isArray(guarded.addresses)) {
     const list = (guarded.addresses as { address: string; reason: string }[]).map((x) => `${x.address} (${x.reason})`).join(", ");
@@ -64,6 +67,22 @@ export function explainName(q: string, c: TargetContext): NameExplanation {
   const chained = c.violations.find((v) => v.event === "dns.denied" && v.name === name && typeof v.link === "string");
   if (chained) out.notes.push(`its answer at ${String(chained.at)} was denied because ${String(chained.link)} in its CNAME/DNAME chain is denied (${String(chained.rule)})`);
   return out;
+}
+
+/**
+ * Which guard applies to an allowed name's answers (dns+nftables, serve guarding): an
+ * exact allow.always entry is the operator's trust (non-public answers are learned), any
+ * other allowed name opens public addresses only.
+ */
+function guardApplies(name: string, verdict: Verdict, c: TargetContext): string | null {
+  if (c.mode !== "dns+nftables" || verdict === "deny" || c.guard?.privateAnswers !== "guard" || c.defaultAction === "allow") return null;
+  const layer = c.always ? alwaysDecision(c.always, name) : null;
+  if (layer && trustedName(layer)) {
+    return `trusted: allow.always lists ${name} exactly, so its answers may open non-public addresses too (an in-cluster service's, say)`;
+  }
+  const why = layer?.layer === "allow.always" ? `allow.always allows it through the wildcard ${layer.rule?.target}, which is not trusted`
+    : verdict === "allow" ? "the policy allows it" : "a name the user's policy allows is not trusted";
+  return `guarded: ${why}; its answers open public addresses only (a non-public one needs an address allow rule, or the exact name in allow.always)`;
 }
 
 function verdictOf(name: string, e: Explanation | null, c: TargetContext): Pick<NameExplanation, "verdict" | "basis" | "reason"> {

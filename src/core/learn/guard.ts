@@ -18,7 +18,7 @@ import type { LearnedAddress } from "../dns/answer.ts";
 import type { AddressMatcher } from "../net/intervals.ts";
 import { parseAddress } from "../net/ip.ts";
 import { nonPublic, type LocalAddresses } from "../net/special.ts";
-import type { Action } from "../policy/types.ts";
+import type { Action, Decision } from "../policy/types.ts";
 
 export type GuardVerdict =
   | { readonly learn: true }
@@ -46,6 +46,18 @@ export interface GuardContext {
 }
 
 const LEARN: GuardVerdict = Object.freeze({ learn: true });
+
+/**
+ * The names whose non-public answers are learned (GuardContext.trusted): those an
+ * operator lists exactly in allow.always, such as an in-cluster service whose ClusterIP
+ * is private. The trust is for names, not zones: a wildcard there (`*.svc.cluster.local`,
+ * or a public zone where anyone may add records) still allows, but its answers stay
+ * guarded; and a name the user's policy allows is always guarded, since the sandbox's
+ * user chose it.
+ */
+export function trustedName(d: Decision): boolean {
+  return d.action === "allow" && d.layer === "allow.always" && d.rule?.kind === "exact";
+}
 
 /** addresses whose verdict is remembered per guard (rebuilt with the policy and the local addresses) */
 export const GUARD_CACHE = 8192;

@@ -3,7 +3,11 @@
 // opens a non-public address; the default action says nothing; EGRESSCTL_PRIVATE_ANSWERS
 // =learn turns the non-public check off; trusted names are exempt from it.
 import { describe, expect, test } from "bun:test";
-import { compileGuard, GUARD_CACHE, type GuardContext } from "../../../src/core/learn/guard.ts";
+import { layeredNames } from "../../../src/core/always/layered.ts";
+import { parseAlwaysFile } from "../../../src/core/always/parse.ts";
+import { noAlwaysRules } from "../../../src/core/always/types.ts";
+import { compileGuard, GUARD_CACHE, trustedName, type GuardContext } from "../../../src/core/learn/guard.ts";
+import { compileDomainMatcher } from "../../../src/core/match/domain.ts";
 import { compileAddressMatcher } from "../../../src/core/net/intervals.ts";
 import { parseAddress } from "../../../src/core/net/ip.ts";
 import { NO_LOCAL } from "../../../src/core/net/special.ts";
@@ -81,5 +85,27 @@ describe("compileGuard", () => {
     expect(asked).toBe(2);
     for (let i = 0; i < GUARD_CACHE + 10; i++) g(at(`198.51.${(i >> 8) & 255}.${i & 255}`), "a");
     expect(g(at("203.0.113.99"), "a").learn).toBe(false);
+  });
+});
+
+describe("trustedName: the operator's exact allow.always entries, nothing else", () => {
+  const always = parseAlwaysFile("collector.observability.svc.cluster.local\n*.svc.cluster.local\n", "allow", "allow.always");
+  const deny = parseAlwaysFile("bad.svc.cluster.local\n", "deny", "deny.always");
+  const { policy } = loadPolicyText(JSON.stringify({ defaultAction: "deny", egress: [{ action: "allow", target: "mine.example.com" }] }));
+  const decide = layeredNames({ ...noAlwaysRules(), allow: always, deny }, compileDomainMatcher(policy!));
+
+  test("an exact allow.always name is trusted", () => {
+    expect(trustedName(decide("collector.observability.svc.cluster.local"))).toBe(true);
+  });
+
+  test("a name an allow.always wildcard allows is not (anyone able to add records under it would choose)", () => {
+    expect(decide("other.svc.cluster.local")).toMatchObject({ action: "allow", layer: "allow.always" });
+    expect(trustedName(decide("other.svc.cluster.local"))).toBe(false);
+  });
+
+  test("a name the user's policy allows is not, nor a deny.always one", () => {
+    expect(decide("mine.example.com")).toMatchObject({ action: "allow", layer: "policy" });
+    expect(trustedName(decide("mine.example.com"))).toBe(false);
+    expect(trustedName(decide("bad.svc.cluster.local"))).toBe(false);
   });
 });
