@@ -158,3 +158,18 @@ export function labAppImage(): Promise<string> {
     return ref;
   })());
 }
+
+/**
+ * What the lab's application container (labAppImage: curl) meets for an allowed name
+ * (api.example.com), a denied one (evil.example.com) and an address no answer opened
+ * (198.51.100.66): curl's exit codes, 0, 6 (not resolved) and 7 (refused) when enforced.
+ */
+export async function appOutcomes(runApp: (curlArgs: string[]) => Promise<Run>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const target of ["api.example.com", "evil.example.com", "198.51.100.66"]) {
+    out[target] = (await runApp(["-s", "-o", "/dev/null", "--connect-timeout", "3", "--max-time", "5", `http://${target}/`])).code;
+  }
+  return out;
+}
+
+export const ENFORCED = { "api.example.com": 0, "evil.example.com": 6, "198.51.100.66": 7 };
