@@ -2,36 +2,28 @@
 // loaded lazily, so `egressctl validate` never pays for loading the DNS proxy.
 //
 // We drive citty's runCommand ourselves instead of runMain because runMain exits 1 on
-// every error; the contract wants 2 for usage errors and a command-specific code for
-// expected failures (ActionableError), and never a stack trace for either.
+// every error; usage errors are exit 2 and expected failures a command-specific code
+// (ActionableError; docs/cli.md, "Exit codes"), and never a stack trace for either.
 import { defineCommand, runCommand, showUsage } from "citty";
 import { COMMIT, VERSION } from "./version.ts";
 import { ActionableError, Exit } from "./cli/exit.ts";
+import { mainHelp } from "./cli/help.ts";
 import { log } from "./cli/log.ts";
 
-const main = defineCommand({
-  meta: {
-    name: "egressctl",
-    version: `${VERSION} (commit ${COMMIT})`,
-    description: `Egress firewall for code sandboxes.
+/** the commands, each with the one line `egressctl --help` shows for it (src/cli/help.ts) */
+const COMMANDS = [
+  { name: "probe", summary: "which enforcement mode this namespace allows, and why", load: () => import("./cli/probe.ts") },
+  { name: "validate", summary: "check policy files; every problem with its path and line:column", load: () => import("./cli/validate.ts") },
+  { name: "apply", summary: "render the nftables ruleset for a policy and load it in one transaction", load: () => import("./cli/apply.ts") },
+  { name: "serve", summary: "the sidecar: DNS proxy, learning, status socket, policy API, reload", load: () => import("./cli/serve.ts") },
+  { name: "doctor", summary: "inside a running sandbox: what is enforced, and why a name or IP is allowed", load: () => import("./cli/doctor.ts") },
+  { name: "inject", summary: "add the sidecar to Kubernetes workload manifests (or --uninject it)", load: () => import("./cli/inject.ts") },
+  { name: "wait", summary: "until serve measured the level it intends; then exit 0, or run CMD", load: () => import("./cli/wait.ts") },
+] as const;
 
-Examples:
-  egressctl probe                        which enforcement mode is possible here
-  egressctl validate policy.yaml         check a policy, point at each mistake
-  egressctl apply policy.yaml --dry-run  print the nftables ruleset
-  egressctl serve policy.yaml            run the sidecar
-  egressctl doctor api.github.com        inside a sandbox: what is enforced, and why
-  egressctl wait -- python app.py        run the application once enforcement is measured`,
-  },
-  subCommands: {
-    validate: () => import("./cli/validate.ts").then((m) => m.default),
-    probe: () => import("./cli/probe.ts").then((m) => m.default),
-    apply: () => import("./cli/apply.ts").then((m) => m.default),
-    serve: () => import("./cli/serve.ts").then((m) => m.default),
-    doctor: () => import("./cli/doctor.ts").then((m) => m.default),
-    inject: () => import("./cli/inject.ts").then((m) => m.default),
-    wait: () => import("./cli/wait.ts").then((m) => m.default),
-  },
+const main = defineCommand({
+  meta: { name: "egressctl", version: `${VERSION} (commit ${COMMIT})`, description: "Egress firewall for code sandboxes." },
+  subCommands: Object.fromEntries(COMMANDS.map((c) => [c.name, () => c.load().then((m) => m.default)])),
 });
 
 const rawArgs = process.argv.slice(2);
@@ -43,7 +35,9 @@ if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v"))
   process.exit(Exit.ok);
 }
 if (rawArgs.length === 0 || ownArgs.includes("--help") || ownArgs.includes("-h")) {
-  await showUsage(...(await resolveForHelp(ownArgs)));
+  const sub = commandFor(ownArgs);
+  if (sub) await showUsage(await sub(), main);
+  else process.stdout.write(mainHelp(`${VERSION} (commit ${COMMIT})`, COMMANDS));
   process.exit(rawArgs.length === 0 ? Exit.usage : Exit.ok);
 }
 
@@ -69,10 +63,9 @@ async function report(err: unknown): Promise<number> {
   return Exit.runtime;
 }
 
-/** Finds the (sub)command whose help was asked for: `egressctl validate --help`. */
-async function resolveForHelp(args: string[]): Promise<[any, any?]> {
+/** The command whose help was asked for (`egressctl validate --help`), or null for the top level. */
+function commandFor(args: string[]): (() => Promise<any>) | null {
   const name = args.find((a) => !a.startsWith("-"));
   const subs = main.subCommands as Record<string, () => Promise<any>>;
-  if (name && subs[name]) return [await subs[name](), main];
-  return [main];
+  return name && subs[name] ? subs[name] : null;
 }

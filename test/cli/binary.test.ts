@@ -38,6 +38,33 @@ test("usage errors exit 2 with a message, not a stack trace", () => {
   expect(help.out).toContain("Examples");
 });
 
+test("--help: one line per command within 100 columns, the version once; each command's own --help is its full page", () => {
+  const r = run(["--help"]);
+  expect(r.code).toBe(0);
+  const lines = r.out.split("\n");
+  expect(lines.filter((l) => l.length > 100)).toEqual([]);
+  expect(r.out).not.toContain("\x1b["); // plain text, whatever the terminal
+  const version = /^egressctl (\d+\.\d+\.\d+ \(commit [0-9a-f]{12}(?:-dirty)?\))/.exec(lines[0]!);
+  expect(version).not.toBeNull();
+  expect(r.out.split(version![1]!).length - 1).toBe(1);
+  const start = lines.indexOf("Commands:");
+  const end = lines.indexOf("", start);
+  const listed = lines.slice(start + 1, end).map((l) => /^  (\S+) +\S/.exec(l)?.[1]);
+  expect(listed).toEqual(["probe", "validate", "apply", "serve", "doctor", "inject", "wait"]);
+  // no command's long description leaks into the page (these are from their own --help)
+  expect(r.out).not.toContain("Exit status:");
+  // the usage error prints the same page
+  const none = run([]);
+  expect({ code: none.code, out: none.out }).toEqual({ code: 2, out: r.out });
+  for (const name of listed) {
+    const sub = run([name!, "--help"]);
+    expect(sub.code).toBe(0);
+    expect(sub.out).toContain(`egressctl ${name}`);
+    expect(sub.out).toContain("Examples:");
+    expect(sub.out).toMatch(/OPTIONS/);
+  }
+});
+
 test("a .env and a bunfig.toml in the working directory are not loaded", () => {
   // if .env were read, probe would report nftables disabled by this override
   writeFileSync(join(dir, ".env"), "EGRESSCTL_NFT_BACKEND=none\nEGRESSCTL_IPTABLES=none\n");
