@@ -1,6 +1,6 @@
 // `egressctl apply FILE [--dry-run] [--check] [--delete] [--mode M] [--audit]
 // [--drop-silently] [--proxy-port N] [--allow-host-network]`: resolve arguments, call the apply use case,
-// print, map the outcome to an exit code (CONTRACT section 2). Ruleset text goes to
+// print, map the outcome to an exit code (docs/cli.md, "Exit codes"). Ruleset text goes to
 // stdout, everything else to stderr.
 import { defineCommand } from "citty";
 import { applyPolicy, type ApplyAction, type ApplyOutcome } from "../app/apply.ts";

@@ -1,5 +1,5 @@
-// Exit codes are part of the contract (CONTRACT section 2); commands and use cases use
-// these names instead of bare numbers.
+// Exit codes are a promise to scripts (docs/cli.md, "Exit codes"); commands and use
+// cases use these names instead of bare numbers.
 export const Exit = {
   ok: 0,
   runtime: 1,

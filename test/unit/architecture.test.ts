@@ -1,4 +1,4 @@
-// The core decides, the effects do (docs: ARCHITECTURE). This keeps it so: nothing
+// The core decides, the effects do (docs/architecture.md). This keeps it so: nothing
 // under src/core/ may import the effects ring, the use cases, the CLI, or any module
 // that performs I/O. Pure helpers from node: (node:url's domainToASCII) are allowed.
 import { expect, test } from "bun:test";

@@ -1,4 +1,4 @@
-// The policy HTTP API (CONTRACT section 7, OpenSandbox-compatible): GET/POST/PUT/PATCH/
+// The policy HTTP API (docs/serve.md, "Policy HTTP API"; OpenSandbox-compatible): GET/POST/PUT/PATCH/
 // DELETE /policy and /healthz over TCP, inside the sandbox's network namespace. Parsing,
 // merging and the response shapes are pure (src/core/api/); applying a policy is the
 // reload's own step (reloader.ts applyPolicy), so the kernel, memory and the persisted

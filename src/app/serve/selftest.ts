@@ -1,4 +1,4 @@
-// Self-test (CONTRACT section 9): checks from inside the namespace that enforcement
+// Self-test (docs/serve.md, "Self-test"): checks from inside the namespace that enforcement
 // really holds, and measures the level. The redirect check sends a query for a unique
 // name under .invalid (RFC 6761: never resolvable, so nothing meaningful leaks if it is
 // not intercepted) from an ordinary, unmarked socket to an upstream's port 53; serve's

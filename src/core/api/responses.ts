@@ -1,6 +1,6 @@
-// The JSON bodies of the policy API, shaped as OpenSandbox's OpenAPI spec has them
-// (specs/egress-api.yaml: PolicyStatusResponse and NetworkPolicy allow no other fields),
-// so clients generated from that spec accept them. Pure.
+// The JSON bodies of the policy API (docs/serve.md, "Policy HTTP API"), shaped as
+// OpenSandbox's OpenAPI spec has them (its specs/egress-api.yaml: PolicyStatusResponse and
+// NetworkPolicy allow no other fields), so clients generated from that spec accept them. Pure.
 import { toDocument } from "../policy/document.ts";
 import type { Policy } from "../policy/types.ts";
 import type { ApiProblem } from "./body.ts";

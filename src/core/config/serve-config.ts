@@ -1,5 +1,5 @@
 // Turns serve's flags and environment into one ServeConfig. Pure: the caller passes
-// process.env and the parsed flags. Flags win over environment (CONTRACT section 6);
+// process.env and the parsed flags. Flags win over environment (docs/serve.md, "Environment");
 // the OPENSANDBOX_EGRESS_* names keep their OpenSandbox meaning.
 import { DEFAULT_ALWAYS_DIR } from "../always/types.ts";
 import { MODE_SPELLINGS, parseMode } from "../probe/modes.ts";

@@ -25,7 +25,7 @@ export interface LearnElement extends LearnedAddress {
   timeoutSec: number;
 }
 
-/** At least 256 per name (CONTRACT 3); 1024 leaves room for large CDN pools. */
+/** At least 256 per name are promised (docs/dns.md, "The learned table"); 1024 leaves room for large CDN pools. */
 export const MAX_PER_NAME = 1024;
 /**
  * Names held at once. A wildcard allow over a zone that answers every name (a wildcard

@@ -1,5 +1,5 @@
 // The normalised policy as a document again: what `validate --json` prints and what an
-// API can hand back. Field names are the contract's (section 3) spelling.
+// API can hand back. Field names are OpenSandbox's NetworkPolicy spelling (docs/policy.md, "Fields").
 import type { Action, Policy } from "./types.ts";
 
 export interface PolicyDocument {

@@ -37,7 +37,7 @@ export function explain(policy: Policy, query: string): Explanation {
   return e;
 }
 
-/** First rule in list order whose name or wildcard matches (the contract, literally). */
+/** First rule in list order whose name or wildcard matches (docs/policy.md's decision rule, literally). */
 function matchName(rules: readonly Rule[], name: string): Decision | undefined {
   for (const r of rules) {
     const hit = r.kind === "exact" ? r.name === name : r.kind === "wildcard" && name.endsWith(`.${r.name}`);

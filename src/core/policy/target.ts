@@ -1,4 +1,4 @@
-// Classifies one rule target (CONTRACT section 3): exact name, `*.` wildcard, IPv4/IPv6
+// Classifies one rule target (docs/policy.md, "Targets"): exact name, `*.` wildcard, IPv4/IPv6
 // address or CIDR. Each mistake people really make (URLs, ports, paths, brackets,
 // leading zeros, inner `*`) gets its own message and a fix, because "invalid target"
 // alone sends the user hunting.

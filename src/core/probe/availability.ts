@@ -1,5 +1,5 @@
 // Why each enforcement mode cannot run in this namespace (null: it can). The rules of
-// CONTRACT section 4: every enforcing mode needs CAP_NET_ADMIN; dns+nftables needs
+// docs/probe.md ("How the mode is chosen"): every enforcing mode needs CAP_NET_ADMIN; dns+nftables needs
 // nftables (library or binary) AND a kernel that accepts the transaction; dns-only needs
 // any way to redirect port 53, nftables or else the iptables nat table.
 import type { Mode } from "./modes.ts";

@@ -1,4 +1,4 @@
-// Enforcement modes (CONTRACT section 4) and the names users may give them. Shared by
+// Enforcement modes (docs/probe.md, "How the mode is chosen") and the names users may give them. Shared by
 // probe (--require) and serve (--mode, OPENSANDBOX_EGRESS_MODE), so both accept the same
 // spellings, including OpenSandbox's `dns` and `dns+nft`.
 export const MODES = ["disabled", "dns-only", "dns+nftables"] as const;

@@ -1,6 +1,6 @@
 // Text for adding and removing learned addresses, one transaction per batch. The serve
 // path calls this per DNS answer, so it stays a plain string join. On Linux >= 6.10
-// re-adding an existing element with a new timeout refreshes its expiry (FACTS.md).
+// re-adding an existing element with a new timeout refreshes its expiry (docs/serve.md, "Learning").
 import { LEARNED_V4, LEARNED_V6 } from "./names.ts";
 import { T } from "./render.ts";
 

@@ -2,7 +2,7 @@
 // Changing any of them changes the kernel state that a running serve adopts on restart,
 // so treat them as part of the on-kernel format.
 
-/** the one table egressctl owns (CONTRACT section 5) */
+/** the one table egressctl owns (docs/ruleset.md) */
 export const TABLE_FAMILY = "inet";
 export const TABLE_NAME = "egressctl";
 

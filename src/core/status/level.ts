@@ -1,5 +1,5 @@
 // The enforcement level serve publishes is the one its self-test measured, not the one
-// it intended (CONTRACT section 9). Pure: check results in, level and findings out.
+// it intended (docs/serve.md, "Self-test"). Pure: check results in, level and findings out.
 import type { Mode } from "../probe/modes.ts";
 import type { KernelState } from "./kernel-state.ts";
 

@@ -1,5 +1,5 @@
 // Does re-adding an existing set element with a new timeout refresh its expiry on this
-// kernel? Linux 6.10 made it so; before, the element keeps its first expiry (FACTS.md).
+// kernel? Linux 6.10 made it so; before, the element keeps its first expiry (docs/serve.md, "Learning").
 // Detected, not assumed: a sentinel element goes into a set of its own (created for
 // this and deleted after, shaped like learned4) with a 2 s timeout, is re-added with
 // 120 s, and read back. A set of its own, because learned4 may be full (its size is the

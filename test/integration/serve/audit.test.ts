@@ -1,5 +1,5 @@
-// serve --audit (CONTRACT section 4: "keeps every decision and log but lets traffic
-// through"): a name the policy denies resolves and connects, and is still reported as
+// serve --audit (docs/serve.md, "Modes at run time": every decision and log is kept but
+// traffic goes through): a name the policy denies resolves and connects, and is still reported as
 // dns.denied (audit: true) in the log and /violations; its addresses are not learned, so
 // leaving audit mode closes them. Allowed names work as always, and so does doctor.
 import { expect, test } from "bun:test";

@@ -1,4 +1,4 @@
-// The policy HTTP API (CONTRACT section 7) of a running serve, reached the way the
+// The policy HTTP API (docs/serve.md, "Policy HTTP API") of a running serve, reached the way the
 // platform (or the sandboxed application) would: curl inside the sandbox's namespace.
 // Every change is checked from the application's side (kdig, curl) and in the kernel.
 import { describe, expect, test } from "bun:test";

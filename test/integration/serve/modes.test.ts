@@ -1,4 +1,4 @@
-// The degradation matrix of `egressctl serve` (CONTRACT sections 4 and 6, docs/probe.md):
+// The degradation matrix of `egressctl serve` (docs/probe.md "How the mode is chosen", docs/serve.md "Environment"):
 // each mode reached for the right reason, seen from the application's side (kdig, curl,
 // getent) and in the kernel (nft -j, iptables -S) of the lab's sandbox namespace.
 import { describe, expect, test } from "bun:test";

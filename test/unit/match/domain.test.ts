@@ -3,7 +3,7 @@ import { compileDomainMatcher, normaliseName } from "../../../src/core/match/dom
 import type { Action, Decision, Policy } from "../../../src/core/policy/types.ts";
 import { int, pick, policyOf, prng } from "./random.ts";
 
-/** The contract read literally: scan the rules in order, first match decides. */
+/** docs/policy.md's decision rule read literally: scan the rules in order, first match decides. */
 function reference(p: Policy, name: string): Decision {
   for (const r of p.rules) {
     if (r.kind === "exact" && r.name === name) return { action: r.action, rule: r, layer: "policy" };
