@@ -2,6 +2,7 @@
 // effects (the facts of the namespace, the nft backend) as parameters and returns an
 // outcome; the command maps outcomes to exit codes and prints. Never touches anything but
 // table inet egressctl, and nothing at all in what looks like the host's namespace.
+import { Errno } from "../core/errors/errno.ts";
 import { loadPolicyText, syntaxOfFile, type Problem } from "../core/policy/load.ts";
 import { assess } from "../core/probe/assess.ts";
 import type { ProbeFacts } from "../core/probe/types.ts";
@@ -95,7 +96,7 @@ export async function applyPolicy(req: ApplyRequest, fx: ApplyEffects): Promise<
   const r = backend.run(script, { check: req.action === "check" });
   if (r.ok) return { kind: "ok", action: req.action, digest, backend: backend.kind, warnings, alwaysProblems };
   // Without CAP_NET_ADMIN the kernel says EPERM to everything: not a ruleset problem.
-  if (/Operation not permitted/.test(r.error)) return { kind: "unavailable", reason: `nftables refused: ${firstLine(r.error)} (needs root or CAP_NET_ADMIN)` };
+  if (r.errno === Errno.EPERM) return { kind: "unavailable", reason: `nftables refused: ${firstLine(r.error)} (needs root or CAP_NET_ADMIN)` };
   return { kind: "rejected", error: r.error, line: r.line, text: r.text };
 }
 

@@ -5,10 +5,11 @@
 //   dns-only:     only the redirect, through nftables or else iptables; learning is a no-op
 //   disabled:     nothing at all
 import { release } from "node:os";
-import { DEFAULT_BOUNDS, type LearnBounds } from "../../core/learn/bounds.ts";
+import { DEFAULT_BOUNDS, isSetFull, type LearnBounds } from "../../core/learn/bounds.ts";
 import { KernelExpiry } from "../../core/learn/kernel-expiry.ts";
 import type { LearnElement } from "../../core/learn/table.ts";
-import { LearnWriter, TRANSIENT, type LearnGroup, type LearnWriterDeps } from "../../core/learn/writer.ts";
+import { isTransient } from "../../core/errors/errno.ts";
+import { LearnWriter, type LearnGroup, type LearnWriterDeps, type WriteResult } from "../../core/learn/writer.ts";
 import { detectElementRefresh, type RefreshMethod } from "../../effects/nft/element-refresh.ts";
 import type { Policy } from "../../core/policy/types.ts";
 import type { AlwaysRules } from "../../core/always/types.ts";
@@ -114,9 +115,9 @@ function nftables(
   // also carries every replace write. EGRESSCTL_LEARN_WRITER=nft keeps libnftables only.
   let netlink: NetlinkWriter | null = null;
   let netlinkNote: string | null = null;
-  const viaNft = (script: string): { ok: true } | { ok: false; error: string } => {
+  const viaNft = (script: string): WriteResult => {
     const r = nft.run(script);
-    return r.ok ? { ok: true } : { ok: false, error: r.error };
+    return r.ok ? { ok: true } : { ok: false, error: r.error, errno: r.errno };
   };
   const learnScript = (groups: readonly LearnGroup[], replace: boolean) => groups.map((g) => renderLearn(g.elements, g.name, { replace })).join("");
   /**
@@ -127,13 +128,13 @@ function nftables(
    * ack costs a 2 s wait each time), so it is dropped for good and that is said.
    * `netlink` is set only where re-adding refreshes timeouts (the first install).
    */
-  const viaNetlink = (op: (w: NetlinkWriter) => { ok: true } | { ok: false; error: string; full?: boolean }, script: () => string) => {
+  const viaNetlink = (op: (w: NetlinkWriter) => WriteResult, script: () => string): WriteResult => {
     if (!netlink) return viaNft(script());
     const r = op(netlink);
     // a full set is the data's answer, not the socket's: libnftables would get the same
-    if (r.ok || r.full) return r;
+    if (r.ok || isSetFull(r.errno)) return r;
     const again = viaNft(script());
-    if (!again.ok) return { ok: false as const, error: `${r.error}; then libnftables: ${again.error}` };
+    if (!again.ok) return { ok: false, error: `${r.error}; then libnftables: ${again.error}`, errno: again.errno };
     netlink.close();
     netlink = null;
     netlinkNote = `netlink writes failed (${r.error}); libnftables from now on`;
@@ -151,7 +152,6 @@ function nftables(
     // covered answers is decided with the refresh method at the first install
     kernel: new KernelExpiry({ maxLifetimeSec: bounds.maxLifetimeSec, skip: false, headroomSec: 0 }),
     maxElements: bounds.maxElements,
-    transient: (e) => TRANSIENT.test(e),
   };
   const writer = new LearnWriter(deps);
   return {
@@ -183,7 +183,7 @@ function nftables(
       writer.beforeRemoval();
       // over netlink where learned writes go that way, as they do (viaNetlink)
       let r = viaNetlink((w) => w.remove(addresses), () => renderForget(addresses));
-      if (!r.ok && TRANSIENT.test(r.error)) r = viaNft(renderForget(addresses));
+      if (!r.ok && isTransient(r.errno)) r = viaNft(renderForget(addresses));
       if (r.ok) {
         writer.removed(addresses);
         return FORGOT;

@@ -5,6 +5,7 @@
 // answer for a new address is SERVFAIL (fail closed); addresses already learned keep
 // being refreshed. The kernel enforces the same count (the sets' `size`), so even a
 // write serve did not count cannot overfill them. Pure.
+import { Errno } from "../errors/errno.ts";
 import { LEARN_TTL_MIN } from "../ruleset/names.ts";
 import { HEADROOM_SEC } from "./kernel-expiry.ts";
 
@@ -46,4 +47,9 @@ export function isLearnFull(e: unknown): e is LearnFullError {
 }
 
 /** errnos with which the kernel refuses an element because the set is full */
-export const SET_FULL_ERRNOS: readonly number[] = [23 /* ENFILE, Linux >= 4.x */, 28 /* ENOSPC */];
+export const SET_FULL_ERRNOS: readonly number[] = [Errno.ENFILE /* Linux >= 4.x */, Errno.ENOSPC];
+
+/** whether a refusal's errno says "the set is full" (the data's answer, not the socket's) */
+export function isSetFull(errno: number | null | undefined): boolean {
+  return errno != null && SET_FULL_ERRNOS.includes(Math.abs(errno));
+}

@@ -11,7 +11,8 @@
 //     the others go ahead; when the kernel itself says full (its own `size`), the
 //     answers that only refresh elements it holds are written again on their own.
 // Pure apart from what is passed in (the write, the scheduler, the clock).
-import { LearnFullError } from "./bounds.ts";
+import { isTransient } from "../errors/errno.ts";
+import { isSetFull, LearnFullError } from "./bounds.ts";
 import type { KernelExpiry } from "./kernel-expiry.ts";
 import type { LearnElement } from "./table.ts";
 
@@ -21,8 +22,12 @@ export interface LearnGroup {
   elements: LearnElement[];
 }
 
-/** `full`: the kernel refused because a set is full (by errno: bounds.ts SET_FULL_ERRNOS) */
-export type WriteResult = { ok: true } | { ok: false; error: string; full?: boolean };
+/**
+ * A failure's errno is what the writer decides on, never its text: a transient one
+ * (errno.ts isTransient) is retried at once, a set-full one (bounds.ts isSetFull) fails
+ * only the answers that add elements; null: neither.
+ */
+export type WriteResult = { ok: true } | { ok: false; error: string; errno: number | null };
 
 export interface LearnWriterDeps {
   /** One kernel transaction holding every group; synchronous. */
@@ -35,8 +40,6 @@ export interface LearnWriterDeps {
   kernel: KernelExpiry | null;
   /** elements per learned set (per family); needs `kernel` to count; absent: no bound here */
   maxElements?: number;
-  /** failures worth one immediate retry (the transaction committed nothing) */
-  transient?: (error: string) => boolean;
 }
 
 interface Waiter {
@@ -48,9 +51,6 @@ interface Waiter {
   resolve: () => void;
   reject: (e: Error) => void;
 }
-
-/** netlink and kernel errors that say "try again", not "this is wrong" */
-export const TRANSIENT = /\b(EBUSY|ENOBUFS|EINTR|EAGAIN)\b|Device or resource busy|No buffer space available|Interrupted system call|Resource temporarily unavailable/;
 
 export class LearnWriter {
   private waiting: Waiter[] = [];
@@ -100,11 +100,12 @@ export class LearnWriter {
     if (admitted.length === 0) return;
     let ok = admitted;
     let r = this.attempt(groupsOf(ok));
-    if (!r.ok && this.d.transient?.(r.error)) {
+    // "try again" failures committed nothing: one immediate retry
+    if (!r.ok && isTransient(r.errno)) {
       this.counts.retried++;
       r = this.attempt(groupsOf(ok));
     }
-    if (!r.ok && r.full) {
+    if (!r.ok && isSetFull(r.errno)) {
       // the kernel's own bound: what only refreshes elements it holds still fits
       const refreshing = ok.filter((w) => !w.adds);
       for (const w of ok) if (w.adds) this.fail(w, new LearnFullError(w.elements.find((e) => !this.held(e, now))?.family ?? 4, this.d.maxElements ?? 0));
@@ -204,7 +205,7 @@ export class LearnWriter {
     try {
       return this.d.write(groups);
     } catch (e) {
-      return { ok: false, error: e instanceof Error ? e.message : String(e) };
+      return { ok: false, error: e instanceof Error ? e.message : String(e), errno: null };
     }
   }
 }

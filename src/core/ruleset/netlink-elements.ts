@@ -351,33 +351,3 @@ export function parseReplies(buf: Uint8Array): Reply[] {
   }
   return out;
 }
-
-const ERRNO: Record<number, [string, string]> = {
-  1: ["EPERM", "Operation not permitted"],
-  2: ["ENOENT", "No such file or directory"],
-  4: ["EINTR", "Interrupted system call"],
-  7: ["E2BIG", "Argument list too long"],
-  11: ["EAGAIN", "Resource temporarily unavailable"],
-  12: ["ENOMEM", "Cannot allocate memory"],
-  13: ["EACCES", "Permission denied"],
-  16: ["EBUSY", "Device or resource busy"],
-  17: ["EEXIST", "File exists"],
-  22: ["EINVAL", "Invalid argument"],
-  23: ["ENFILE", "Too many open files in system"],
-  24: ["EMFILE", "Too many open files"],
-  28: ["ENOSPC", "No space left on device"],
-  34: ["ERANGE", "Numerical result out of range"],
-  75: ["EOVERFLOW", "Value too large for defined data type"],
-  90: ["EMSGSIZE", "Message too long"],
-  93: ["EPROTONOSUPPORT", "Protocol not supported"],
-  95: ["EOPNOTSUPP", "Operation not supported"],
-  97: ["EAFNOSUPPORT", "Address family not supported by protocol"],
-  105: ["ENOBUFS", "No buffer space available"],
-  110: ["ETIMEDOUT", "Connection timed out"],
-};
-
-/** "ENOENT (No such file or directory)" for 2 or -2; "errno N" for one not listed. */
-export function errnoText(errno: number): string {
-  const e = ERRNO[Math.abs(errno)];
-  return e ? `${e[0]} (${e[1]})` : `errno ${Math.abs(errno)}`;
-}

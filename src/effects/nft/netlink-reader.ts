@@ -9,14 +9,16 @@
 // have its reader to itself (`openNetlinkReader()` once more), since another dump on
 // the same socket in between would take its datagrams.
 import { DUMP_TYPES, counterDumpRequest, dumpChunk, elementRequest, parseCounter, parseSetElems, setDumpRequest, type DumpedCounter, type DumpedElement } from "../../core/ruleset/netlink-dump.ts";
-import { addressKey, errnoText } from "../../core/ruleset/netlink-elements.ts";
+import { Errno, errnoText } from "../../core/errors/errno.ts";
+import { addressKey } from "../../core/ruleset/netlink-elements.ts";
 import { LEARNED_V4, LEARNED_V6 } from "../../core/ruleset/names.ts";
 import type { LearnedEntry } from "../../core/status/kernel-state.ts";
-import { EAGAIN, MSG_DONTWAIT, openNetlinkSocket, RECV_TIMEOUT_MS, type NetlinkSocket } from "./netlink-socket.ts";
+import { MSG_DONTWAIT, openNetlinkSocket, RECV_TIMEOUT_MS, type NetlinkSocket } from "./netlink-socket.ts";
 
-const ENOENT = 2;
+const { EAGAIN, ENOENT, ETIMEDOUT } = Errno;
 
-export type ReadResult<T> = { ok: true; value: T; absent: boolean } | { ok: false; error: string };
+/** a failure's errno: the kernel's, recv's, or ETIMEDOUT when no answer came; null: none */
+export type ReadResult<T> = { ok: true; value: T; absent: boolean } | { ok: false; error: string; errno: number | null };
 
 export interface NetlinkReader {
   /** the elements of learned4 and learned6 (absent: the table or a set does not exist) */
@@ -56,19 +58,22 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
   const sock: NetlinkSocket = opened;
   let seq = (Date.now() & 0x3fffffff) >>> 0;
   function* dump<T>(request: (seq: number) => Uint8Array, type: number, take: (buf: Uint8Array, at: number, len: number) => void, done: () => T): Steps<T> {
-    if (!sock.open) return { ok: false, error: "netlink reader is closed" };
+    if (!sock.open) return { ok: false, error: "netlink reader is closed", errno: null };
     const s = (seq = (seq + 1) >>> 0);
     drain(sock);
     const sent = sock.send(request(s));
-    if (sent) return { ok: false, error: sent };
+    if (sent) return { ok: false, ...sent };
     for (;;) {
       const n = sock.recv();
-      if (n < 0) return { ok: false, error: `netlink recv: ${-n === EAGAIN ? `no answer within ${RECV_TIMEOUT_MS} ms` : errnoText(-n)}` };
+      if (n < 0) {
+        const timedOut = -n === EAGAIN;
+        return { ok: false, error: `netlink recv: ${timedOut ? `no answer within ${RECV_TIMEOUT_MS} ms` : errnoText(-n)}`, errno: timedOut ? ETIMEDOUT : -n };
+      }
       const chunk = dumpChunk(sock.rx.subarray(0, n), s);
       for (const m of chunk.messages) if (m.type === type) take(sock.rx, m.at, m.len);
       if (chunk.error !== null) {
         if (-chunk.error === ENOENT) return { ok: true, value: done(), absent: true };
-        return { ok: false, error: `netlink dump: ${errnoText(chunk.error)}` };
+        return { ok: false, error: `netlink dump: ${errnoText(chunk.error)}`, errno: Math.abs(chunk.error) };
       }
       if (chunk.done) return { ok: true, value: done(), absent: false };
       yield;
@@ -98,7 +103,7 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
       try {
         key = addressKey(family, address);
       } catch (e) {
-        return { ok: false, error: (e as Error).message };
+        return { ok: false, error: (e as Error).message, errno: null };
       }
       const found: DumpedElement[] = [];
       const r = runSync(dump((s) => elementRequest(family === 4 ? LEARNED_V4 : LEARNED_V6, key, s), DUMP_TYPES.setElems, (b, at, len) => parseSetElems(b, at, len, found), () => found.length > 0));

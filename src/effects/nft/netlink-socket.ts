@@ -4,7 +4,7 @@
 // in src/core/ruleset/. A blocking recv is bounded by SO_RCVTIMEO, so a missing reply
 // cannot hang serve.
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
-import { errnoText } from "../../core/ruleset/netlink-elements.ts";
+import { Errno, errnoText } from "../../core/errors/errno.ts";
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -20,9 +20,7 @@ const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
 export const MSG_DONTWAIT = 0x40;
-const EINTR = 4;
-const EIO = 5;
-export const EAGAIN = 11;
+const { EINTR, EIO } = Errno;
 /** socket buffers asked for: room for a large batch and for an ack per message of it */
 const BUFFER = 4 << 20;
 export const RECV_TIMEOUT_MS = 2000;
@@ -50,8 +48,8 @@ function sockaddrNl(): Uint8Array {
 export interface NetlinkSocket {
   /** the buffer sizes in force (the kernel may grant less than asked) */
   readonly buffers: { rcv: number | null; snd: number | null };
-  /** sends one datagram; null, or why it failed */
-  send(bytes: Uint8Array): string | null;
+  /** sends one datagram; null, or why it failed (`errno` null: a short write) */
+  send(bytes: Uint8Array): { error: string; errno: number | null } | null;
   /** receives one datagram into `rx`: its length, or -errno */
   recv(flags?: number): number;
   /** the receive buffer `recv` fills */
@@ -129,7 +127,8 @@ export function openNetlinkSocket(bufferBytes = BUFFER): NetlinkSocket | { unava
         if (n === bytes.length) return null;
         const e = n < 0 ? errno() || EIO : 0;
         if (e === EINTR) continue;
-        return n < 0 ? `netlink sendto: ${errnoText(e)}` : `netlink sendto: short write (${n} of ${bytes.length} bytes)`;
+        if (n >= 0) return { error: `netlink sendto: short write (${n} of ${bytes.length} bytes)`, errno: null };
+        return { error: `netlink sendto: ${errnoText(e)}`, errno: e };
       }
     },
     close() {

@@ -18,12 +18,21 @@
 // grant less (no CAP_NET_ADMIN in the initial user namespace, net.core.rmem_max). The
 // batches go one after the other; the first that fails ends the write with its error.
 import { batchLimits, splitBatches, type BatchLimits } from "../../core/ruleset/netlink-batches.ts";
-import { buildBatch, errnoText, forgetMessages, learnMessages, NLMSG_ERROR, parseReplies, type SetElemMessage } from "../../core/ruleset/netlink-elements.ts";
-import { EAGAIN, MSG_DONTWAIT, openNetlinkSocket, RECV_TIMEOUT_MS } from "./netlink-socket.ts";
+import { buildBatch, forgetMessages, learnMessages, NLMSG_ERROR, parseReplies, type SetElemMessage } from "../../core/ruleset/netlink-elements.ts";
+import { Errno, errnoText } from "../../core/errors/errno.ts";
+import { MSG_DONTWAIT, openNetlinkSocket, RECV_TIMEOUT_MS } from "./netlink-socket.ts";
 import type { LearnedElement } from "../../core/ruleset/learn.ts";
-import { SET_FULL_ERRNOS } from "../../core/learn/bounds.ts";
+import { isSetFull } from "../../core/learn/bounds.ts";
 
-export type NetlinkWriteResult = { ok: true } | { ok: false; error: string; full?: boolean };
+const { EAGAIN, ETIMEDOUT } = Errno;
+
+/**
+ * A failure carries the errno callers switch on: the kernel's refusal of a message (a
+ * set-full one when any message got it, else the first), the errno of sendto or recv,
+ * or ETIMEDOUT when an ack did not come within RECV_TIMEOUT_MS; null for what has none
+ * (a short write, a closed writer, an address that cannot be encoded).
+ */
+export type NetlinkWriteResult = { ok: true } | { ok: false; error: string; errno: number | null };
 
 export interface NetlinkWriter {
   readonly kind: "netlink";
@@ -58,7 +67,7 @@ export function openNetlinkWriter(options: NetlinkWriterOptions = {}): NetlinkWr
   const recv = (flags: number) => sock.recv(flags);
 
   const send = (messages: readonly SetElemMessage[]): NetlinkWriteResult => {
-    if (!sock.open) return { ok: false, error: "netlink writer is closed" };
+    if (!sock.open) return { ok: false, error: "netlink writer is closed", errno: null };
     const chunks = splitBatches(messages, limits);
     for (const [i, chunk] of chunks.entries()) {
       const r = sendBatch(chunk);
@@ -73,7 +82,7 @@ export function openNetlinkWriter(options: NetlinkWriterOptions = {}): NetlinkWr
     try {
       messages = build();
     } catch (e) {
-      return { ok: false, error: e instanceof Error ? e.message : String(e) };
+      return { ok: false, error: e instanceof Error ? e.message : String(e), errno: null };
     }
     return send(messages);
   };
@@ -85,18 +94,21 @@ export function openNetlinkWriter(options: NetlinkWriterOptions = {}): NetlinkWr
     const batch = buildBatch(messages, seq);
     seq = (batch.end + 1) >>> 0;
     const sent = sock.send(batch.bytes);
-    if (sent) return { ok: false, error: sent };
+    if (sent) return { ok: false, ...sent };
     const pending = new Set(batch.parts.map((p) => p.seq));
     const inBatch = (s: number) => (batch.begin <= batch.end ? s >= batch.begin && s <= batch.end : s >= batch.begin || s <= batch.end);
     const errors: string[] = [];
-    let full = false;
+    let errno: number | null = null;
     // Until every message is answered; after the first error, only what is already queued
     // (the kernel reports the whole batch inside sendto()).
     while (pending.size > 0) {
       const n = recv(errors.length ? MSG_DONTWAIT : 0);
       if (n < 0) {
         if (errors.length && -n === EAGAIN) break;
-        const why = -n === EAGAIN ? `no answer within ${RECV_TIMEOUT_MS} ms (${pending.size} message(s) unanswered)` : errnoText(-n);
+        // SO_RCVTIMEO ends a blocking recv with EAGAIN: for the caller that is a timeout
+        const timedOut = -n === EAGAIN;
+        const why = timedOut ? `no answer within ${RECV_TIMEOUT_MS} ms (${pending.size} message(s) unanswered)` : errnoText(-n);
+        errno ??= timedOut ? ETIMEDOUT : -n;
         errors.push(`netlink recv: ${why}`);
         break;
       }
@@ -109,11 +121,12 @@ export function openNetlinkWriter(options: NetlinkWriterOptions = {}): NetlinkWr
           ? `${part.remove ? "removing" : "adding"} ${part.count} element(s) ${part.remove ? "from" : "to"} ${part.set}${part.comment ? ` (${part.comment})` : ""}`
           : "the batch";
         errors.push(`netlink: ${what}: ${errnoText(r.error ?? 0)}${r.message ? `: ${r.message}` : ""}`);
-        if (SET_FULL_ERRNOS.includes(Math.abs(r.error ?? 0))) full = true;
+        const e = r.error ? Math.abs(r.error) : null;
+        if (errno === null || (isSetFull(e) && !isSetFull(errno))) errno = e;
         if (r.seq === batch.begin) pending.clear(); // the batch as a whole failed
       }
     }
-    return errors.length ? { ok: false, error: errors.join("; "), ...(full ? { full } : {}) } : { ok: true };
+    return errors.length ? { ok: false, error: errors.join("; "), errno } : { ok: true };
   };
 
   return {

@@ -2,7 +2,9 @@
 // marked before its SYN leaves (NAT decides on the first packet, and Bun.connect
 // connects at once). Linux only; loaded lazily so that importing this costs nothing
 // where it is never used. Never touches a descriptor it was not given or did not create.
+// Failures throw SysError (errno, code, op): callers switch on errno.
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { Errno, SysError } from "../../core/errors/errno.ts";
 import { parseAddress, type Family } from "../../core/net/ip.ts";
 
 const SOL_SOCKET = 1;
@@ -12,7 +14,6 @@ const AF_INET6 = 10;
 const SOCK_STREAM = 1;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
-const EINPROGRESS = 115;
 const IPPROTO_TCP = 6;
 const TCP_SYNCNT = 7;
 /**
@@ -44,12 +45,10 @@ function errno(): number {
   return p ? read.i32(p, 0) : 0;
 }
 
-/** Sets SO_MARK on `fd`; throws with errno (EPERM without CAP_NET_ADMIN). */
+/** Sets SO_MARK on `fd`; throws SysError (EPERM without CAP_NET_ADMIN or CAP_NET_RAW). */
 export function setMark(fd: number, mark: number): void {
   const v = new Int32Array([mark | 0]);
-  if (c().setsockopt(fd, SOL_SOCKET, SO_MARK, ptr(v), 4) !== 0) {
-    throw new Error(`setsockopt(SO_MARK=${mark}) failed: errno ${errno()}`);
-  }
+  if (c().setsockopt(fd, SOL_SOCKET, SO_MARK, ptr(v), 4) !== 0) throw new SysError(`setsockopt(SO_MARK=${mark})`, errno());
 }
 
 function sockaddr(family: Family, address: string, port: number): Uint8Array {
@@ -72,7 +71,7 @@ function sockaddr(family: Family, address: string, port: number): Uint8Array {
  */
 export function connectMarkedTcp(family: Family, address: string, port: number, mark: number | null): number {
   const fd = c().socket(family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw new Error(`socket() failed: errno ${errno()}`);
+  if (fd < 0) throw new SysError("socket()", errno());
   try {
     if (mark !== null) setMark(fd, mark);
     const syn = new Int32Array([SYN_RETRIES]); // referenced until the call returns
@@ -80,7 +79,7 @@ export function connectMarkedTcp(family: Family, address: string, port: number, 
     const sa = sockaddr(family, address, port);
     if (c().connect(fd, ptr(sa), sa.length) !== 0) {
       const e = errno();
-      if (e !== EINPROGRESS) throw new Error(`connect(${address}:${port}) failed: errno ${e}`);
+      if (e !== Errno.EINPROGRESS) throw new SysError(`connect(${address}:${port})`, e);
     }
     return fd;
   } catch (err) {

@@ -6,6 +6,7 @@
 // is TLS (Bun adopts the descriptor and does the handshake): the peer's certificate
 // must verify for `serverName`, against `ca` when given, else Bun's trusted roots, and
 // the request is written only once the handshake has succeeded.
+import { Errno, SysError } from "../../core/errors/errno.ts";
 import type { Family } from "../../core/net/ip.ts";
 import { closeFd, connectMarkedTcp } from "./ffi-socket.ts";
 
@@ -14,11 +15,18 @@ export type ExchangeFailure = "timeout" | "refused" | "error" | "closed" | "tls"
 export type Exchange<T> = { ok: true; value: T } | { ok: false; why: ExchangeFailure; detail?: string };
 
 /**
- * Verification failures as BoringSSL/Node name them (ERR_TLS_CERT_ALTNAME_INVALID,
- * UNABLE_TO_VERIFY_LEAF_SIGNATURE, DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED, ...),
- * told apart from a connection that broke during the handshake (ECONNRESET, EPROTO).
+ * The codes of certificate verification failures, as Bun (BoringSSL, with Node's names)
+ * reports them in the handshake's error: told apart by code from a connection that broke
+ * during the handshake (ECONNRESET, EPROTO, ...), which is worth retrying.
  */
-const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+const CERTIFICATE_ERRORS: ReadonlySet<string> = new Set([
+  "ERR_TLS_CERT_ALTNAME_INVALID", "HOSTNAME_MISMATCH",
+  "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_DECRYPT_CERT_SIGNATURE", "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY", "CERT_SIGNATURE_FAILURE",
+  "CERT_NOT_YET_VALID", "CERT_HAS_EXPIRED", "ERROR_IN_CERT_NOT_BEFORE_FIELD", "ERROR_IN_CERT_NOT_AFTER_FIELD",
+  "DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN", "CERT_CHAIN_TOO_LONG", "CERT_REVOKED",
+  "INVALID_CA", "PATH_LENGTH_EXCEEDED", "INVALID_PURPOSE", "CERT_UNTRUSTED", "CERT_REJECTED",
+]);
 
 export interface TlsOptions {
   serverName: string;
@@ -48,8 +56,11 @@ export function exchangeMarkedTcp<T>(
   let fd: number;
   try {
     fd = connectMarkedTcp(to.family, to.address, to.port, mark);
-  } catch {
-    return Promise.resolve({ ok: false, why: "refused" });
+  } catch (e) {
+    // a connect the kernel refused at once is "refused"; anything else (no mark without
+    // the capability, no descriptors left, ...) is an error, with its errno named
+    const refused = e instanceof SysError && e.errno === Errno.ECONNREFUSED;
+    return Promise.resolve({ ok: false, why: refused ? "refused" : "error", detail: (e as Error).message });
   }
   return new Promise((resolve) => {
     let settled = false;
@@ -92,7 +103,7 @@ export function exchangeMarkedTcp<T>(
           if (settled) return;
           if (!success || authError) {
             const code = (authError as { code?: string } | null)?.code ?? "";
-            return finish({ ok: false, why: CERTIFICATE_ERROR.test(code) ? "certificate" : "tls", detail: authError?.message ?? "handshake failed" });
+            return finish({ ok: false, why: CERTIFICATE_ERRORS.has(code) ? "certificate" : "tls", detail: authError?.message ?? "handshake failed" });
           }
           send(s);
         },

@@ -3,6 +3,8 @@
 // element is asked for without reading the set, counters match nft's, an absent table
 // is "absent", not an error; and a learned set at its size refuses a new element with
 // ENFILE, which the writer reports as full (by errno) while a re-add still lands.
+import { Errno } from "../../../src/core/errors/errno.ts";
+import { isSetFull } from "../../../src/core/learn/bounds.ts";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Lab } from "../../support/lab.ts";
@@ -70,7 +72,9 @@ test("a learned set at its size: a new element is refused as full (ENFILE), a re
   const el = (address: string, timeoutSec = 300) => ({ family: 4, address, timeoutSec });
   expect(await run(WRITER, { groups: [{ name: "a.example.com", elements: [el("198.51.100.1"), el("198.51.100.2")] }] })).toEqual({ ok: true });
   const full = await run(WRITER, { groups: [{ name: "b.example.com", elements: [el("198.51.100.3")] }] });
-  expect(full).toMatchObject({ ok: false, full: true });
+  // typed: the errno is what the writer decides "full" by (isSetFull), not the message
+  expect(full).toMatchObject({ ok: false, errno: Errno.ENFILE });
+  expect(isSetFull(full.errno)).toBe(true);
   expect(full.error).toContain("ENFILE");
   expect(await run(WRITER, { groups: [{ name: "a.example.com", elements: [el("198.51.100.1", 600)] }] })).toEqual({ ok: true });
   const out = await run(READER, { learned: true });

@@ -6,6 +6,7 @@
 // buffers (as in a user-namespace container) is split into batches that fit them.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { Errno } from "../../../src/core/errors/errno.ts";
 import { renderLearn, type LearnedElement } from "../../../src/core/ruleset/learn.ts";
 import type { Lab } from "../../support/lab.ts";
 import { useBareLab } from "../../support/lab-hooks.ts";
@@ -15,7 +16,7 @@ const HARNESS = join(import.meta.dir, "netlink-harness.ts");
 const POLICY = "defaultAction: deny\negress:\n  - {action: allow, target: 198.51.100.0/24}\n  - {action: deny, target: 2001:db8:200::/64}\n";
 
 type Group = { name: string; elements: LearnedElement[] };
-type Result = { ok: true } | { ok: false; error: string };
+type Result = { ok: true } | { ok: false; error: string; errno: number | null };
 interface Elem {
   val: string;
   timeout: number;
@@ -67,6 +68,7 @@ describe("netlink learn writer", () => {
     const r = await write([{ name: "a.example", elements: [{ family: 4, address: "203.0.113.20", timeoutSec: 60 }] }]);
     expect(r.ok).toBe(false);
     expect(!r.ok && r.error).toContain("ENOENT");
+    expect(!r.ok && r.errno).toBe(Errno.ENOENT); // typed: what callers switch on
     expect((await nft(lab, "list", "table", "inet", "egressctl")).code).not.toBe(0);
     expect((await nft(lab, "list", "ruleset")).stdout.trim()).toBe("");
   });
@@ -116,6 +118,7 @@ describe("netlink learn writer", () => {
     });
     expect(r.ok).toBe(false);
     expect(!r.ok && r.error).toContain("EINVAL");
+    expect(!r.ok && r.errno).toBe(Errno.EINVAL);
     expect(!r.ok && r.error).toContain("learned6 (bad.example)");
     expect(await learned()).toEqual({ v4: [], v6: [] });
   });
@@ -163,11 +166,13 @@ describe("netlink learn writer", () => {
     // (ENOBUFS), though the kernel committed the batch
     const acks = (await harness({ options: { ...small, limits: { maxMessages: 1e9 } }, groups: many })) as unknown as Out;
     expect(!acks.result.ok && acks.result.error).toContain("ENOBUFS");
+    expect(!acks.result.ok && acks.result.errno).toBe(Errno.ENOBUFS);
     const committed = (await elements("learned4")).length + (await elements("learned6")).length;
     expect(committed).toBeGreaterThan(100); // far more elements than acks that fit
     // bytes without a bound: the kernel refuses a datagram longer than the send buffer
     const bytes = (await harness({ options: { ...small, limits: { maxBytes: 1e9 } }, groups: [wide] })) as unknown as Out;
     expect(!bytes.result.ok && bytes.result.error).toContain("EMSGSIZE");
+    expect(!bytes.result.ok && bytes.result.errno).toBe(Errno.EMSGSIZE);
     await flush();
 
     // split by the buffers in force, read back from the socket

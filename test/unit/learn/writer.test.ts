@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { HEADROOM_SEC, KernelExpiry, refreshesTimeouts } from "../../../src/core/learn/kernel-expiry.ts";
 import type { LearnElement } from "../../../src/core/learn/table.ts";
-import { type LearnGroup, LearnWriter, type LearnWriterDeps, TRANSIENT, type WriteResult } from "../../../src/core/learn/writer.ts";
+import { Errno } from "../../../src/core/errors/errno.ts";
+import { type LearnGroup, LearnWriter, type LearnWriterDeps, type WriteResult } from "../../../src/core/learn/writer.ts";
 
 const el = (address: string, timeoutSec: number): LearnElement => ({ family: address.includes(":") ? 6 : 4, address, timeoutSec });
 
@@ -66,7 +67,6 @@ function harness(results: WriteResult[] = [], kernel: KernelExpiry | null = new 
     schedule: (f) => void queued.push(f),
     now: () => now,
     kernel,
-    transient: (e) => TRANSIENT.test(e),
   });
   const turn = () => queued.splice(0).forEach((f) => f());
   return { w, writes, turn, queued, setNow: (t: number) => (now = t) };
@@ -120,7 +120,7 @@ describe("LearnWriter", () => {
   });
 
   test("a failed combined write fails every answer in it, and records nothing", async () => {
-    const h = harness([{ ok: false, error: "Error: Could not process rule: No such file or directory" }]);
+    const h = harness([{ ok: false, error: "Error: Could not process rule: No such file or directory", errno: Errno.ENOENT }]);
     const log: string[] = [];
     track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "a");
     track(h.w.learn([el("198.51.100.2", 300)], "b.example"), log, "b");
@@ -137,7 +137,7 @@ describe("LearnWriter", () => {
   });
 
   test("a transient failure is retried once; two fail everything", async () => {
-    const busy: WriteResult = { ok: false, error: "Error: Could not process rule: Device or resource busy" };
+    const busy: WriteResult = { ok: false, error: "Error: Could not process rule: Device or resource busy", errno: Errno.EBUSY };
     const h = harness([busy, { ok: true }, busy, busy]);
     const log: string[] = [];
     track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "a");
@@ -149,6 +149,22 @@ describe("LearnWriter", () => {
     expect(log).toEqual(["a ok", "b failed: Error: Could not process rule: Device or resource busy"]);
     expect(h.writes.length).toBe(4);
     expect(h.w.counts).toMatchObject({ writes: 1, failed: 1, retried: 2 });
+  });
+
+  test("retrying is decided by errno, not by the message: a lost ack (ETIMEDOUT) and an untyped failure are not retried", async () => {
+    for (const failure of [
+      { ok: false, error: "netlink recv: no answer within 2000 ms (1 message(s) unanswered)", errno: Errno.ETIMEDOUT },
+      { ok: false, error: "Device or resource busy, says the text", errno: null },
+    ] satisfies WriteResult[]) {
+      const h = harness([failure]);
+      const log: string[] = [];
+      track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "a");
+      h.turn();
+      await Bun.sleep(0);
+      expect(log).toEqual([`a failed: ${failure.error}`]);
+      expect(h.writes.length).toBe(1);
+      expect(h.w.counts).toMatchObject({ failed: 1, retried: 0 });
+    }
   });
 
   test("a write that throws fails its answers", async () => {
@@ -277,7 +293,7 @@ describe("bounds: lifetime and count", () => {
   });
 
   test("the kernel says full (its own size): the answers that only refresh are written again on their own", async () => {
-    const h = harness([{ ok: true }, { ok: false, error: "netlink: ENFILE", full: true }, { ok: true }], new KernelExpiry(60));
+    const h = harness([{ ok: true }, { ok: false, error: "netlink: ENFILE", errno: Errno.ENFILE }, { ok: true }], new KernelExpiry(60));
     const log: string[] = [];
     track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "a");
     h.turn();

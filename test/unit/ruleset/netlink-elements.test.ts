@@ -3,7 +3,7 @@
 // the reading of the kernel's replies.
 import { describe, expect, test } from "bun:test";
 import {
-  addressKey, buildBatch, buildLearnBatch, commentUdata, errnoText, forgetMessages, NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NLMSG_ERROR, parseReplies,
+  addressKey, buildBatch, buildLearnBatch, commentUdata, forgetMessages, NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NLMSG_ERROR, parseReplies,
 } from "../../../src/core/ruleset/netlink-elements.ts";
 
 const hex = (s: string) => Uint8Array.from(s.replace(/\s+/g, "").match(/../g)!.map((h) => parseInt(h, 16)));
@@ -192,15 +192,6 @@ describe("parseReplies", () => {
   test("several messages in one datagram; a truncated tail is ignored", () => {
     const two = new Uint8Array([...ack(1, 0), ...ack(2, -16), ...ack(3, 0).slice(0, 20)]);
     expect(parseReplies(two).map((r) => [r.seq, r.error])).toEqual([[1, 0], [2, -16]]);
-  });
-
-  test("errno names for messages", () => {
-    expect(errnoText(-2)).toBe("ENOENT (No such file or directory)");
-    expect(errnoText(22)).toBe("EINVAL (Invalid argument)");
-    expect(errnoText(-1)).toBe("EPERM (Operation not permitted)");
-    expect(errnoText(-16)).toMatch(/^EBUSY/);
-    expect(errnoText(-105)).toMatch(/^ENOBUFS/);
-    expect(errnoText(-999)).toBe("errno 999");
   });
 });
 
