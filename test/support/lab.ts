@@ -201,7 +201,17 @@ export async function waitForOutput(
   what: string,
   exited: () => Promise<string> | string = () => `${what}: the process exited first`,
 ) {
-  const reader = proc.stdout.getReader();
+  return waitForText(proc.stdout, marker, what, exited);
+}
+
+/** The same for any stream of a process (its stderr, say). */
+export async function waitForText(
+  stream: ReadableStream<Uint8Array>,
+  marker: string,
+  what: string,
+  exited: () => Promise<string> | string = () => `${what}: the stream ended first`,
+) {
+  const reader = stream.getReader();
   const dec = new TextDecoder();
   let seen = "";
   await waitFor(what, async () => {

@@ -103,8 +103,10 @@ export function createReloader(ctx: ReloadContext): (why: string) => void {
     } else if (sighup) {
       log.emit("policy.reload.skipped", { why, reason: `policy came from ${live.source}, not a file; re-installing it` }, "warn");
     }
-    // an unchanged policy without SIGHUP: the directory changed, the policy did not
-    applyPolicy(ctx, next, why, { reinstall: sighup });
+    // an unchanged policy without SIGHUP: the directory changed, the policy did not. Said
+    // so, so that "this change did nothing" can be seen (and waited for) like any reload
+    const r = applyPolicy(ctx, next, why, { reinstall: sighup });
+    if (r.ok && !r.changed && !sighup && live.path) log.emit("policy.unchanged", { why, digest: live.digest });
   };
 }
 

@@ -78,7 +78,7 @@ describe("deny default, reject", () => {
 
   test("DNS to any resolver, IPv4 and IPv6, is redirected to the proxy port", async () => {
     const proxy = lab.spawn("sandbox", ["python3", CLIENTS, "dns-echo", "15353"]);
-    await Bun.sleep(300);
+    await waitForOutput(proxy, "ready", "the DNS echo listening");
     expect(await udp(lab, LAB.dnsV4, 53)).toBe("proxy");
     expect(await udp(lab, LAB.dnsV6, 53)).toBe("proxy");
     await lab.stop(proxy);
@@ -87,7 +87,7 @@ describe("deny default, reject", () => {
   test("an established TCP flow survives a re-apply that would now refuse it", async () => {
     const host = v4.allowed;
     const srv = lab.spawn("world", ["python3", CLIENTS, "echo-server", "7000"]);
-    await Bun.sleep(300);
+    await waitForOutput(srv, "ready", "the echo server listening");
     const go = join(lab.dir, "go");
     const client = lab.spawn("sandbox", ["python3", CLIENTS, "flow", host, "7000", go]);
     const first = await waitForOutput(client, "echo one", "first echo", () => "flow client exited early");

@@ -223,16 +223,5 @@ export async function waitUntil(what: string, check: () => Promise<boolean> | bo
   await waitFor(what, check, timeoutMs);
 }
 
-const STUB = join(import.meta.dir, "..", "..", "support", "dns-stub.ts");
-
-/** The fault-injecting stub upstream (test/support/dns-stub.ts) in the world namespace. */
-export async function startStub(lab: Lab, cfg: { listen: string; forward: string; delayMs?: number }): Promise<Subprocess> {
-  const path = lab.file(`stub-${++n}.json`, JSON.stringify(cfg));
-  const proc = lab.spawn("world", [process.execPath, STUB, path]);
-  const { reader } = await waitForOutput(proc, '"ready"', "stub ready", async () => `stub exited: ${await new Response(proc.stderr).text()}`);
-  // keep draining its query log so the pipe never fills
-  void (async () => {
-    for (;;) if ((await reader.read()).done) return;
-  })();
-  return proc;
-}
+/** The fault-injecting stub upstream (test/support/dns-stub.ts) in the world namespace, with the names it was asked. */
+export { startStub } from "../dns/support.ts";

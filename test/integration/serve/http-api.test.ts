@@ -319,8 +319,9 @@ describe("requests that must change nothing", () => {
     await stillAnswers();
     expect((await lab.exec("sandbox", ["nft", "delete chain inet egressctl intruder"])).code).toBe(0);
     expect((await call("POST", "/policy", { body: policyText(["other.example.com"]) })).status).toBe(200);
-    // serve watches this file's directory: re-reading its own write is a no-op (same digest)
-    await Bun.sleep(600);
+    // serve watches this file's directory: re-reading its own write is a no-op (same
+    // digest), and says so; only then is "nothing else happened" worth checking
+    await s.waitEvent((e) => e.event === "policy.unchanged" && e.why === "persist-kernel.json changed");
     expect(s.events.filter((e) => e.event === "policy.applied" && e.why !== undefined).map((e) => e.why)).toEqual(["api"]);
     expect(s.events.filter((e) => e.event === "policy.reload.rejected").length).toBe(1);
     expect(JSON.parse(readFileSync(file, "utf8")).egress).toEqual(allow("other.example.com"));
@@ -340,9 +341,10 @@ describe("persistence", () => {
     // a PATCH too, so the file (now watched through the live policy's path) is rewritten
     expect((await call("PATCH", "/policy", { body: JSON.stringify(allow("other.example.com")) })).status).toBe(200);
     expect(JSON.parse(readFileSync(file, "utf8")).egress).toEqual(allow("other.example.com", "plain.example.net", "api.example.com"));
-    first.proc.kill("SIGHUP"); // re-reads the persisted file: the same policy
+    // re-reads the persisted file: the same policy. Nothing watches it (it did not exist
+    // when serve started), so once the SIGHUP's reload is done nothing else can follow.
+    first.proc.kill("SIGHUP");
     await first.waitEvent((e) => e.event === "policy.reinstalled");
-    await Bun.sleep(500);
     expect(first.events.filter((e) => e.event === "policy.reload.rejected")).toEqual([]);
     expect(first.events.filter((e) => e.event === "policy.applied" && e.why !== undefined).map((e) => e.why)).toEqual(["api", "api"]);
     const digest = await kernelDigest(lab);

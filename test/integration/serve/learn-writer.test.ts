@@ -3,9 +3,9 @@
 // apart under strace: the netlink writer asks for an ack on its NEWSETELEM messages,
 // nft 1.0.6 never does. Both leave the same element behind.
 import { expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Lab, waitFor } from "../../support/lab.ts";
+import { Lab, waitForText } from "../../support/lab.ts";
 import { serveArgs, type Served } from "../../support/serve.ts";
 import { serve, useLab } from "./helpers-serve.ts";
 import { curl, dig } from "./clients.ts";
@@ -24,8 +24,8 @@ async function learnUnderStrace(env: Record<string, string>): Promise<{ acked: n
   // would leave serve running); detached again before serve is stopped
   const tracer = Bun.spawn(["strace", "-f", "-p", String(served.proc.pid), "-e", "trace=sendto,sendmsg", "-e", "signal=none", "-o", trace], { stdout: "ignore", stderr: "pipe" });
   try {
-    await waitFor("strace attached", () => existsSync(trace), 5000);
-    await Bun.sleep(300);
+    // strace says so on stderr once it has attached to every thread of serve
+    await waitForText(tracer.stderr, "attached", "strace attached", () => "strace exited before it attached");
     expect((await dig(lab, "short.example.com")).answers).toEqual(["A 198.51.100.12"]);
   } finally {
     tracer.kill("SIGTERM");

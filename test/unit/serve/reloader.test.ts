@@ -81,14 +81,15 @@ test("the kernel refuses the ruleset: nothing swapped, nothing pruned, the old d
   expect(s.events[0]!.fields.kept).toBe(before.digest);
 });
 
-test("an unchanged file: a directory event does nothing, a SIGHUP re-installs", () => {
+test("an unchanged file: a directory event changes nothing and says so, a SIGHUP re-installs", () => {
   const s = setup({});
   s.setFile("egress:\n  - { action: allow, target: old.example.com }\n");
   s.reload("policy.yaml changed");
   expect(s.calls).toEqual([]);
+  expect(s.events.map((e) => [e.event, e.fields.why])).toEqual([["policy.unchanged", "policy.yaml changed"]]);
   s.reload("SIGHUP");
   expect(s.calls).toEqual(["install"]);
-  expect(s.events.map((e) => e.event)).toEqual(["policy.reinstalled"]);
+  expect(s.events.map((e) => e.event)).toEqual(["policy.unchanged", "policy.reinstalled"]);
 });
 
 test("garbage in the file: rejected with the problems, nothing touched", () => {
