@@ -24,3 +24,24 @@ export function parseDnsperf(out: string): Dnsperf | null {
   };
   return Number.isFinite(r.qps) && Number.isFinite(r.sent) ? r : null;
 }
+
+/**
+ * Per-query latencies from `dnsperf -v`, which prints one line per answer:
+ * `> NOERROR n0.bench.example.com A 0.000421` (seconds). Sorted ascending, in ms;
+ * `rcodes` counts the answers by code (lost queries print no latency and are left out).
+ */
+export function parseLatencies(out: string): { ms: Float64Array; rcodes: Record<string, number> } {
+  const values: number[] = [];
+  const rcodes: Record<string, number> = {};
+  for (const m of out.matchAll(/^> (\S+) \S+ \S+ (\d+\.\d+)$/gm)) {
+    rcodes[m[1]!] = (rcodes[m[1]!] ?? 0) + 1;
+    values.push(Number(m[2]) * 1000);
+  }
+  return { ms: Float64Array.from(values).sort(), rcodes };
+}
+
+/** The p-th percentile (0..100) of ascending values, nearest rank. */
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}

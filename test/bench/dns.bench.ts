@@ -6,10 +6,15 @@
 //   (dns+nftables, learning every answer), egressctl serve dns-only, egressctl answering
 //   denied names locally (NXDOMAIN); and, for reference, a minimal Bun forwarder without
 //   and with learning through libnftables (test/bench/dns-min-forwarder.ts).
+// Then what users feel (test/bench/serve-feel.ts): p50/p99 latency at a fixed 5,000 q/s
+// through serve's redirect beside Knot queried directly by the same client, resident
+// memory idle and after 1M and 2M queries, and exec to ready.
 // It reports ratios and never asserts speed: the machines are shared and noisy, so a ratio
 // from one run means something, an absolute number does not (docs/benchmarks.md).
 // Knot and the dnsmasq runs come first, before any egressctl table exists in the sandbox.
-// BENCH_DNS_SECONDS (default 10) sets the length of each measured run.
+// BENCH_DNS_SECONDS (default 10) sets the length of each measured throughput run,
+// BENCH_LATENCY_SECONDS (default 20) and BENCH_LATENCY_QPS (default 5000) the latency
+// runs, BENCH_READY_RUNS (default 5) how often exec to ready is measured.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LAB, Lab, waitFor } from "../support/lab.ts";
@@ -17,6 +22,7 @@ import { startKnot } from "../support/knot.ts";
 import { startServe, type Served } from "../support/serve.ts";
 import { hostV4 } from "../support/zones.ts";
 import { parseDnsperf, type Dnsperf } from "./dns-perf.ts";
+import { execToReady, latencyAtRate, memoryOverQueries, vmRssKb, type Footprint, type Latency } from "./serve-feel.ts";
 
 const SECONDS = Number(process.env.BENCH_DNS_SECONDS ?? 10);
 const WARMUP_SECONDS = 1;
@@ -26,6 +32,9 @@ const PROXY_PORT = 15353;
 const DNSMASQ_PORT = 5300;
 const MIN_PORT = 5301;
 const MIN_FORWARDER = join(import.meta.dir, "dns-min-forwarder.ts");
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
+const LATENCY_QPS = Number(process.env.BENCH_LATENCY_QPS ?? 5000);
+const READY_RUNS = Number(process.env.BENCH_READY_RUNS ?? 5);
 
 interface Row {
   tool: string;
@@ -38,6 +47,9 @@ interface Row {
 const lab = await Lab.create();
 const rows: Row[] = [];
 const rss: { when: string; kb: number | null }[] = [];
+const latency: Latency[] = [];
+let footprint: Footprint | null = null;
+let ready: number[] = [];
 const started = performance.now();
 try {
   const records = Array.from({ length: NAMES }, (_, i) => `n${i}.bench 300 A ${hostV4(i % 500)}`);
@@ -58,8 +70,9 @@ try {
     process.stderr.write(`  ${tool}: ${Math.round(run.qps)} q/s\n`);
   };
 
-  // 1. the upstream itself
+  // 1. the upstream itself; and its latency at a fixed rate, the baseline of "added"
   await dnsperf("knot direct", LAB.dnsV4, 53, knot.proc.pid, "NOERROR");
+  latency.push(await latencyAtRate(lab, "knot direct", LAB.dnsV4, 53, queries, LATENCY_QPS, LATENCY_SECONDS));
 
   // 2. dnsmasq as a plain forwarder, no cache
   const dnsmasqArgs = (name: string, extra: string[]) => [
@@ -136,6 +149,26 @@ try {
   await serve("egressctl dns+nftables", allow, "dns+nftables", "NOERROR", true);
   await serve("egressctl dns-only", allow, "dns-only", "NOERROR", true);
   await serve("egressctl denied (local NXDOMAIN)", denyAll, "dns+nftables", "NXDOMAIN", false);
+
+  // what users feel: the application's queries go to port 53 and meet the redirect
+  const serveArgs = ["serve", allow, "--upstream", LAB.dnsV4, "--mode", "dns+nftables", "--dns-port", String(PROXY_PORT)];
+  {
+    const served = await startServe(lab, [...serveArgs, "--cleanup-on-exit"]);
+    try {
+      latency.push(await latencyAtRate(lab, "egressctl dns+nftables, through the redirect", LAB.dnsV4, 53, queries, LATENCY_QPS, LATENCY_SECONDS));
+    } finally {
+      await served.stop();
+    }
+  }
+  {
+    const served = await startServe(lab, [...serveArgs, "--cleanup-on-exit"]);
+    try {
+      footprint = await memoryOverQueries(lab, served.proc.pid, "127.0.0.1", PROXY_PORT, queries, NAMES);
+    } finally {
+      await served.stop();
+    }
+  }
+  ready = await execToReady(lab, serveArgs, READY_RUNS);
 } finally {
   await lab.destroy();
 }
@@ -165,7 +198,29 @@ function report(): void {
   for (const r of rows) if (r.note) console.log(`  ${r.tool}: ${r.note}`);
   console.log("\negressctl resident memory (VmRSS):");
   for (const m of rss) console.log(`  ${m.when.padEnd(44)} ${m.kb === null ? "?" : `${(m.kb / 1024).toFixed(1)} MB`}`);
+  reportFeel();
   console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s; one run on a shared machine: compare ratios, not absolute numbers)`);
+}
+
+function reportFeel(): void {
+  const ms = (v: number) => `${v.toFixed(2)} ms`;
+  console.log(`\nLatency at ${LATENCY_QPS} q/s (dnsperf -Q ${LATENCY_QPS} -c 4 -l ${LATENCY_SECONDS} -v, the same client and names):`);
+  for (const l of latency) {
+    const codes = Object.entries(l.rcodes).map(([k, v]) => `${k} ${v}`).join(", ");
+    console.log(`  ${l.label.padEnd(46)} p50 ${ms(l.p50)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  (${l.answers} answers, ${l.lost} lost; ${codes})`);
+  }
+  const [knot, ours] = latency;
+  if (knot && ours) console.log(`  added by egressctl: p50 ${ms(ours.p50 - knot.p50)}, p99 ${ms(ours.p99 - knot.p99)}, p99.9 ${ms(ours.p999 - knot.p999)}`);
+  if (footprint) {
+    const mb = (kb: number | null) => (kb === null ? "?" : `${(kb / 1024).toFixed(1)} MB`);
+    const growth = footprint.after1MKb !== null && footprint.after2MKb !== null ? `${((footprint.after2MKb - footprint.after1MKb) / 1024).toFixed(1)} MB` : "?";
+    const n = (k: number) => (k % 1_000_000 === 0 ? `${k / 1_000_000}M` : `${k}`);
+    console.log(`\negressctl dns+nftables resident memory (VmRSS): idle ${mb(footprint.idleKb)}, after ${n(footprint.step)} queries ${mb(footprint.after1MKb)}, after ${n(2 * footprint.step)} ${mb(footprint.after2MKb)} (growth over the second ${n(footprint.step)}: ${growth}; answers ${footprint.completed.join(" + ")})`);
+  }
+  if (ready.length) {
+    const med = ready[Math.floor(ready.length / 2)]!;
+    console.log(`exec to ready (--ready-file), ${ready.length} starts: median ${med.toFixed(0)} ms, min ${ready[0]!.toFixed(0)}, max ${ready[ready.length - 1]!.toFixed(0)}`);
+  }
 }
 
 /** utime + stime of a process, in seconds (clock ticks of 1/100 s on Linux). */
@@ -174,15 +229,6 @@ function cpuSeconds(pid: number): number | null {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15 of proc(5)
-  } catch {
-    return null;
-  }
-}
-
-function vmRssKb(pid: number): number | null {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) : null;
   } catch {
     return null;
   }

@@ -1,0 +1,92 @@
+// What a user of the sandbox feels from egressctl, measured for `make bench`
+// (test/bench/dns.bench.ts runs these; docs/benchmarks.md "What users feel"):
+//   - added latency: dnsperf at a fixed rate, the per-query latencies (-v) of the same
+//     client, through serve's redirect and against Knot directly; p50, p99, p99.9;
+//   - resident memory after ready, after 1M and after 2M queries (growth over the second);
+//   - exec to ready: from the exec of the binary to its --ready-file.
+// Numbers are reported, never asserted.
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Lab } from "../support/lab.ts";
+import { startServe } from "../support/serve.ts";
+import { parseDnsperf, parseLatencies, percentile } from "./dns-perf.ts";
+
+export interface Latency {
+  label: string;
+  answers: number;
+  lost: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  rcodes: Record<string, number>;
+}
+
+/**
+ * `dnsperf -Q rate -v` for `seconds` after a 1 s warm-up at the same rate; latencies in
+ * ms. The client, its queries and its rate are the same whatever answers.
+ */
+export async function latencyAtRate(lab: Lab, label: string, server: string, port: number, queries: string, rate: number, seconds: number): Promise<Latency> {
+  const args = ["dnsperf", "-s", server, "-p", String(port), "-d", queries, "-c", "4", "-t", "2", "-Q", String(rate)];
+  await lab.exec("sandbox", [...args, "-l", "1"], { timeoutMs: 30_000 });
+  const r = await lab.exec("sandbox", [...args, "-l", String(seconds), "-v"], { timeoutMs: (seconds + 30) * 1000 });
+  const stats = parseDnsperf(r.stdout);
+  const { ms, rcodes } = parseLatencies(r.stdout);
+  if (!stats || ms.length === 0) throw new Error(`dnsperf -v against ${label}: no latencies (exit ${r.code}):\n${r.stderr}`);
+  return { label, answers: ms.length, lost: stats.lost, p50: percentile(ms, 50), p99: percentile(ms, 99), p999: percentile(ms, 99.9), rcodes };
+}
+
+export interface Footprint {
+  idleKb: number | null;
+  after1MKb: number | null;
+  after2MKb: number | null;
+  /** queries sent in each step (a million unless BENCH_MEMORY_QUERIES says otherwise) */
+  step: number;
+  /** answers dnsperf counted in each step */
+  completed: [number, number];
+}
+
+/**
+ * Resident memory of a serve (pid) idle, then after each of two million queries at full
+ * speed (BENCH_MEMORY_QUERIES changes the million, for a quick trial).
+ */
+export async function memoryOverQueries(lab: Lab, pid: number, server: string, port: number, queries: string, names: number): Promise<Footprint> {
+  const idleKb = vmRssKb(pid);
+  const runs = Math.max(1, Math.round(Number(process.env.BENCH_MEMORY_QUERIES ?? 1_000_000) / names));
+  const million = async () => {
+    const r = await lab.exec("sandbox", ["dnsperf", "-s", server, "-p", String(port), "-d", queries, "-c", "4", "-t", "2", "-n", String(runs)], { timeoutMs: 600_000 });
+    const s = parseDnsperf(r.stdout);
+    if (!s) throw new Error(`dnsperf (1M queries): no statistics (exit ${r.code}):\n${r.stderr}`);
+    return s.completed;
+  };
+  const first = await million();
+  const after1MKb = vmRssKb(pid);
+  const second = await million();
+  return { idleKb, after1MKb, after2MKb: vmRssKb(pid), step: runs * names, completed: [first, second] };
+}
+
+/**
+ * Exec to ready, `times` times: a shell writes the time (ns) and execs serve, which
+ * writes its --ready-file once the proxy listens, the ruleset is loaded and the first
+ * self-test ran; the file's mtime minus that time. Each serve is stopped (and its
+ * ruleset removed) before the next.
+ */
+export async function execToReady(lab: Lab, args: string[], times: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t0 = join(lab.dir, `exec-${i}.ns`);
+    const served = await startServe(lab, [...args, "--cleanup-on-exit"], { prefix: ["sh", "-c", `date +%s%N > ${t0}; exec "$@"`, "sh"] });
+    const ready = statSync(served.readyFile, { bigint: true }).mtimeNs;
+    out.push(Number(ready - BigInt(readFileSync(t0, "utf8").trim())) / 1e6);
+    await served.stop();
+  }
+  return out.sort((a, b) => a - b);
+}
+
+export function vmRssKb(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
