@@ -1,16 +1,32 @@
 // The DNS-only fallback for namespaces without nftables: an iptables nat chain that
 // redirects port-53 traffic to the proxy, except the proxy's own marked upstream
-// queries. Rendered as iptables-restore input so it loads in one commit per family.
+// queries, and two raw chains that keep those queries and their answers untracked (as
+// the nftables ruleset does, docs/ruleset.md "Untracked DNS": a tracked, unredirected
+// flow would outlive the proxy's socket and carry a later query from the same port past
+// the proxy). Rendered as iptables-restore input so it loads in one commit per family.
 import { EXEMPT_MARK } from "./names.ts";
 
 export const IPT_CHAIN = "EGRESSCTL-DNS";
+export const IPT_NOTRACK_OUT = "EGRESSCTL-NOTRACK-OUT";
+export const IPT_NOTRACK_IN = "EGRESSCTL-NOTRACK-IN";
+
+/** our chains and where each is hooked: table, built-in chain */
+export const IPT_HOOKS = [
+  { table: "nat", hook: "OUTPUT", chain: IPT_CHAIN },
+  { table: "raw", hook: "OUTPUT", chain: IPT_NOTRACK_OUT },
+  { table: "raw", hook: "PREROUTING", chain: IPT_NOTRACK_IN },
+] as const;
+
+export type IptablesChain = (typeof IPT_HOOKS)[number]["chain"];
 
 /**
- * iptables-restore --noflush input for one family: (re)creates our chain and hooks it
- * once. `exempt`: that family's exempt nameservers (nameserver-exempt.ts), not redirected.
+ * iptables-restore --noflush input for one family: (re)creates our chains and hooks each
+ * once (`hooked`: those already hooked). `exempt`: that family's exempt nameservers
+ * (nameserver-exempt.ts), not redirected.
  */
-export function renderIptablesRedirect(proxyPort: number, hookAlreadyPresent: boolean, exempt: readonly string[] = []): string {
+export function renderIptablesRedirect(proxyPort: number, hooked: ReadonlySet<IptablesChain>, exempt: readonly string[] = []): string {
   const mark = `0x${EXEMPT_MARK.toString(16)}`;
+  const hook = (table: string) => IPT_HOOKS.filter((h) => h.table === table && !hooked.has(h.chain)).map((h) => `-I ${h.hook} 1 -j ${h.chain}`);
   return [
     "*nat",
     `:${IPT_CHAIN} - [0:0]`, // declaring an existing chain flushes it under --noflush
@@ -18,7 +34,14 @@ export function renderIptablesRedirect(proxyPort: number, hookAlreadyPresent: bo
     ...exempt.flatMap((c) => ["udp", "tcp"].map((p) => `-A ${IPT_CHAIN} -d ${c} -p ${p} --dport 53 -j RETURN`)),
     `-A ${IPT_CHAIN} -p udp --dport 53 -j REDIRECT --to-ports ${proxyPort}`,
     `-A ${IPT_CHAIN} -p tcp --dport 53 -j REDIRECT --to-ports ${proxyPort}`,
-    ...(hookAlreadyPresent ? [] : [`-I OUTPUT 1 -j ${IPT_CHAIN}`]),
+    ...hook("nat"),
+    "COMMIT",
+    "*raw",
+    `:${IPT_NOTRACK_OUT} - [0:0]`,
+    `:${IPT_NOTRACK_IN} - [0:0]`,
+    ...["udp", "tcp"].map((p) => `-A ${IPT_NOTRACK_OUT} -m mark --mark ${mark} -p ${p} --dport 53 -j CT --notrack`),
+    ...["udp", "tcp"].map((p) => `-A ${IPT_NOTRACK_IN} -p ${p} --sport 53 -j CT --notrack`),
+    ...hook("raw"),
     "COMMIT",
     "",
   ].join("\n");

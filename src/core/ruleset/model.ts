@@ -43,7 +43,7 @@ export interface NftRule {
 
 export interface BaseChain {
   type: "filter" | "nat";
-  hook: "output";
+  hook: "output" | "prerouting";
   priority: number;
   policy: "accept" | "drop";
 }

@@ -52,6 +52,15 @@ export const ALWAYS_DIGEST_HEX = 24;
 export const CHAIN_FILTER = "output";
 export const CHAIN_NAT = "dns_redirect";
 export const CHAIN_DENY = "deny";
+/**
+ * chains at the raw priority (before conntrack) that keep the proxy's own DNS flows,
+ * out and back, untracked, so that no flow entry "not redirected" can outlive its socket
+ * (docs/ruleset.md, "Untracked DNS")
+ */
+export const CHAIN_NOTRACK_OUT = "dns_notrack_out";
+export const CHAIN_NOTRACK_IN = "dns_notrack_in";
+/** the raw priority: before conntrack (-200) */
+export const PRIORITY_RAW = -300;
 
 /** static sets, rebuilt on every apply (learned sets are never rebuilt) */
 export const STATIC_SETS = {

@@ -11,8 +11,8 @@ import { mergeCidrs, rangeText } from "./elements.ts";
 import type { NftChain, NftRule, NftSet, PlanEnv, Ruleset } from "./model.ts";
 import { DEFAULT_MAX_ELEMENTS } from "../learn/bounds.ts";
 import {
-  ALWAYS_DIGEST_HEX, AUDIT_LOG_PREFIX, AUDIT_LOG_RATE, CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, COUNTERS, DOH_PORT,
-  DENIED_V4, DENIED_V6, DOT_PORT, LEARNED_DEFAULT_TIMEOUT, LEARNED_V4, LEARNED_V6,
+  ALWAYS_DIGEST_HEX, AUDIT_LOG_PREFIX, AUDIT_LOG_RATE, CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, CHAIN_NOTRACK_IN, CHAIN_NOTRACK_OUT, COUNTERS,
+  DOH_PORT, DENIED_V4, DENIED_V6, DOT_PORT, LEARNED_DEFAULT_TIMEOUT, LEARNED_V4, LEARNED_V6, PRIORITY_RAW,
 } from "./names.ts";
 
 const IP: Record<Family, string> = { 4: "ip", 6: "ip6" };
@@ -52,6 +52,7 @@ export function planRuleset(policy: Policy, env: PlanEnv, always: AlwaysRules = 
       rules: filterRules(policy, env),
     });
   }
+  chains.push(...untrackedDns(env));
   chains.push({
     name: CHAIN_NAT,
     base: { type: "nat", hook: "output", priority: -100, policy: "accept" },
@@ -75,6 +76,35 @@ export function planRuleset(policy: Policy, env: PlanEnv, always: AlwaysRules = 
     sets,
     chains,
   };
+}
+
+/**
+ * The proxy's own DNS flows, out (its mark) and back (from the upstreams' ports), are
+ * kept out of conntrack. The redirect is a NAT decision, and the kernel makes it once
+ * per flow and keeps it in the flow's entry: were the proxy's exempt queries tracked,
+ * their "not redirected" entries would outlive the sockets (30 s, 120 s once answered),
+ * and any later packet with the same addresses and ports (an application whose source
+ * port happens to be one a killed serve used, or one that picks it on purpose) would
+ * follow them past the proxy, unjudged and unlearned, and through the filter as
+ * "established". Untracked, every application flow to port 53 is a new flow and meets
+ * the redirect; the filter lets the proxy's packets out by their mark, not by state.
+ */
+function untrackedDns(env: PlanEnv): NftChain[] {
+  const ports = [...new Set([53, ...env.upstreams.map((u) => u.port)])].sort((a, b) => a - b);
+  const set = ports.length === 1 ? String(ports[0]) : `{ ${ports.join(", ")} }`;
+  const base = (hook: "output" | "prerouting") => ({ type: "filter" as const, hook, priority: PRIORITY_RAW, policy: "accept" as const });
+  return [
+    {
+      name: CHAIN_NOTRACK_OUT,
+      base: base("output"),
+      rules: [{ text: `meta mark ${hex(env.exemptMark)} ${L4} th dport ${set} notrack`, why: "the proxy's own upstream queries: no flow entry that could outlive its socket" }],
+    },
+    {
+      name: CHAIN_NOTRACK_IN,
+      base: base("prerouting"),
+      rules: [{ text: `${L4} th sport ${set} notrack`, why: "their answers (an entry made from an answer would take a later query from that port for its reply)" }],
+    },
+  ];
 }
 
 /** DNS (UDP and TCP port 53) to the exempt nameservers, one rule per family that has any. */

@@ -8,7 +8,7 @@
 //   3. create the new static sets, their elements, and the chains with their rules.
 import type { NftChain, NftSet, Ruleset } from "./model.ts";
 import {
-  CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, DENIED_SIZE, DENIED_TIMEOUT, DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6,
+  CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, CHAIN_NOTRACK_IN, CHAIN_NOTRACK_OUT, DENIED_SIZE, DENIED_TIMEOUT, DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6,
   STATIC_SETS, TABLE_FAMILY, TABLE_NAME,
 } from "./names.ts";
 
@@ -16,7 +16,7 @@ export const T = `${TABLE_FAMILY} ${TABLE_NAME}`;
 const ADDR: Record<4 | 6, string> = { 4: "ipv4_addr", 6: "ipv6_addr" };
 
 /** every chain any mode may create: all are removed on apply, in reference order */
-const ALL_CHAINS = [CHAIN_FILTER, CHAIN_NAT, CHAIN_DENY];
+const ALL_CHAINS = [CHAIN_FILTER, CHAIN_NAT, CHAIN_DENY, CHAIN_NOTRACK_OUT, CHAIN_NOTRACK_IN];
 
 /** the header line that carries the digest; serve/doctor read it back with parseHeader */
 export function headerLine(r: Ruleset): string {

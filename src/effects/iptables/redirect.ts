@@ -1,7 +1,8 @@
-// Loads and removes the iptables DNS redirect (DNS-only fallback). Touches only the
-// EGRESSCTL-DNS chain and the one OUTPUT rule that jumps to it.
+// Loads and removes the iptables DNS redirect (DNS-only fallback). Touches only our
+// chains (EGRESSCTL-DNS in nat, EGRESSCTL-NOTRACK-OUT/-IN in raw) and the one rule in
+// each built-in chain that jumps to them.
 import type { CidrList } from "../../core/ruleset/cidr-list.ts";
-import { IPT_CHAIN, renderIptablesRedirect } from "../../core/ruleset/iptables-redirect.ts";
+import { IPT_HOOKS, renderIptablesRedirect, type IptablesChain } from "../../core/ruleset/iptables-redirect.ts";
 
 const FAMILIES = [
   { family: 4, save: "iptables", restore: "iptables-restore" },
@@ -21,7 +22,7 @@ function run(argv: string[], stdin?: string): { ok: boolean; out: string } {
 export function installIptablesRedirect(proxyPort: number, ipv6: boolean, exempt: CidrList): { ok: true } | { ok: false; error: string } {
   for (const f of FAMILIES) {
     if (f.family === 6 && !ipv6) continue;
-    const hooked = hookedIn(f.save);
+    const hooked = new Set<IptablesChain>(IPT_HOOKS.filter((h) => hookedIn(f.save, h)).map((h) => h.chain));
     const r = run([f.restore, "-w", "--noflush"], renderIptablesRedirect(proxyPort, hooked, exempt[f.family]));
     if (!r.ok) return { ok: false, error: `${f.restore}: ${r.out}` };
   }
@@ -30,19 +31,21 @@ export function installIptablesRedirect(proxyPort: number, ipv6: boolean, exempt
 
 /** Whether a redirect of ours is hooked in either family (left by an earlier serve). */
 export function iptablesRedirectPresent(): boolean {
-  return FAMILIES.some((f) => hookedIn(f.save));
+  return FAMILIES.some((f) => hookedIn(f.save, IPT_HOOKS[0]));
 }
 
-function hookedIn(binary: string): boolean {
-  return run([binary, "-w", "-t", "nat", "-C", "OUTPUT", "-j", IPT_CHAIN]).ok;
+function hookedIn(binary: string, h: (typeof IPT_HOOKS)[number]): boolean {
+  return run([binary, "-w", "-t", h.table, "-C", h.hook, "-j", h.chain]).ok;
 }
 
 export function removeIptablesRedirect(): void {
   for (const f of FAMILIES) {
-    while (run([f.save, "-w", "-t", "nat", "-D", "OUTPUT", "-j", IPT_CHAIN]).ok) {
-      // a crashed earlier run may have hooked it more than once
+    for (const h of IPT_HOOKS) {
+      while (run([f.save, "-w", "-t", h.table, "-D", h.hook, "-j", h.chain]).ok) {
+        // a crashed earlier run may have hooked it more than once
+      }
+      run([f.save, "-w", "-t", h.table, "-F", h.chain]);
+      run([f.save, "-w", "-t", h.table, "-X", h.chain]);
     }
-    run([f.save, "-w", "-t", "nat", "-F", IPT_CHAIN]);
-    run([f.save, "-w", "-t", "nat", "-X", IPT_CHAIN]);
   }
 }

@@ -57,7 +57,7 @@ describe("serve killed with SIGKILL under load, then restarted", () => {
       const st = await status(second);
       expect(st.measuredLevel).toBe("dns+nftables");
       expect(st.kernel).toMatchObject({ present: true, matches: true, filterHooked: true, natHooked: true });
-      expect(await chains(lab)).toEqual(["deny", "dns_redirect", "output"]);
+      expect(await chains(lab)).toEqual(["deny", "dns_notrack_in", "dns_notrack_out", "dns_redirect", "output"]);
       // and serves again
       expect((await dig(lab, "api.example.com")).addresses).toEqual(["198.51.100.10"]);
       expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
@@ -173,7 +173,7 @@ describe("SIGTERM", () => {
     expect(s.events.find((e) => e.event === "stopped")?.ruleset).toMatch(/left in force/);
     expect(existsSync(ready)).toBe(false);
     expect(await egressctlTables(lab)).toBe(1);
-    expect(await chains(lab)).toEqual(["deny", "dns_redirect", "output"]);
+    expect(await chains(lab)).toEqual(["deny", "dns_notrack_in", "dns_notrack_out", "dns_redirect", "output"]);
     expect(await curl(lab, "198.51.100.66")).toBe(7);
     expect(await curl(lab, "198.51.100.10")).toBe(0); // learned while it ran: still allowed
     expect((await dig(lab, "evil.example.com", { timeout: 2 })).addresses).toEqual([]);

@@ -5,6 +5,7 @@ import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { afterAll, afterEach, beforeAll } from "bun:test";
+import { IPT_HOOKS } from "../../../src/core/ruleset/iptables-redirect.ts";
 import { startKnot } from "../../support/knot.ts";
 import type { Zone } from "../../support/zones.ts";
 import { LAB, Lab, waitFor, waitForOutput } from "../../support/lab.ts";
@@ -188,11 +189,13 @@ export async function egressctlTables(lab: Lab): Promise<number> {
 export async function dropTable(lab: Lab): Promise<void> {
   await lab.exec("sandbox", ["nft", "add table inet egressctl; delete table inet egressctl"]);
   for (const ipt of ["iptables", "ip6tables"]) {
-    while ((await lab.exec("sandbox", [ipt, "-t", "nat", "-D", "OUTPUT", "-j", "EGRESSCTL-DNS"])).code === 0) {
-      // hooked more than once by a broken run: remove every jump
+    for (const h of IPT_HOOKS) {
+      while ((await lab.exec("sandbox", [ipt, "-t", h.table, "-D", h.hook, "-j", h.chain])).code === 0) {
+        // hooked more than once by a broken run: remove every jump
+      }
+      await lab.exec("sandbox", [ipt, "-t", h.table, "-F", h.chain]);
+      await lab.exec("sandbox", [ipt, "-t", h.table, "-X", h.chain]);
     }
-    await lab.exec("sandbox", [ipt, "-t", "nat", "-F", "EGRESSCTL-DNS"]);
-    await lab.exec("sandbox", [ipt, "-t", "nat", "-X", "EGRESSCTL-DNS"]);
   }
 }
 

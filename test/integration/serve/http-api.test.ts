@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Lab } from "../../support/lab.ts";
 import type { Served } from "../../support/serve.ts";
 import { ApiSpec, parseHeaderDump, type Recorded } from "../../support/openapi.ts";
-import { args, curl, dig, kernelDigest, learned, policyText, serve, status, useLab } from "./helpers-serve.ts";
+import { args, curl, dig, kernelDigest, policyText, serve, status, useLab } from "./helpers-serve.ts";
 
 let lab: Lab;
 useLab((l) => {
@@ -350,13 +350,14 @@ describe("persistence", () => {
     const digest = await kernelDigest(lab);
     await first.stop("SIGKILL");
 
-    const second = await serve(lab, args(null), { env: { OPENSANDBOX_EGRESS_POLICY_FILE: file } });
+    await serve(lab, args(null), { env: { OPENSANDBOX_EGRESS_POLICY_FILE: file } });
     expect(await kernelDigest(lab)).toBe(digest);
     expect((await dig(lab, "plain.example.net")).addresses).toEqual(["198.51.100.50"]);
-    const reached = await curl(lab, "other.example.com");
-    // once seen refused (exit 7) in a full-suite run and never alone: say what the kernel held
-    if (reached !== 0) console.error("curl", reached, "learned4", await learned(lab), second.stderr().slice(-4000));
-    expect(reached).toBe(0);
+    // This was once refused (exit 7): curl's resolver had picked a source port an earlier
+    // serve's upstream socket had used, and the kernel's flow entry for that serve's own
+    // (unredirected) query took the new query straight to Knot, unlearned. The proxy's
+    // flows are untracked now; restart-ports.test.ts reuses every such port on purpose.
+    expect(await curl(lab, "other.example.com")).toBe(0);
     expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
     expect((await call("GET", "/policy", { token: null })).json.policy.egress).toEqual(allow("other.example.com", "plain.example.net", "api.example.com"));
   });

@@ -36,7 +36,7 @@ describe("serve picks the strongest mode available, for the right reason", () =>
     expect(st.kernel).toMatchObject({ present: true, matches: true, filterHooked: true, natHooked: true });
     const ev = s.events.find((e) => e.event === "mode");
     expect(ev).toMatchObject({ mode: "dns+nftables", redirect: "nftables", level: "info" });
-    expect(await chains(lab)).toEqual(["deny", "dns_redirect", "output"]);
+    expect(await chains(lab)).toEqual(["deny", "dns_notrack_in", "dns_notrack_out", "dns_redirect", "output"]);
     // the application's view: allowed resolves and connects, denied is NXDOMAIN, an
     // address nobody resolved is refused at once
     expect((await dig(lab, "api.example.com")).addresses).toEqual(["198.51.100.10"]);
@@ -113,7 +113,7 @@ describe("serve picks the strongest mode available, for the right reason", () =>
     s = await serve(lab, args(policy, LAB.dnsV4, ["--mode", "dns-only"]));
     expect(s.events.find((e) => e.event === "mode")).toMatchObject({ mode: "dns-only", redirect: "nftables" });
     expect((await status(s)).measuredLevel).toBe("dns-only");
-    expect(await chains(lab)).toEqual(["dns_redirect"]);
+    expect(await chains(lab)).toEqual(["dns_notrack_in", "dns_notrack_out", "dns_redirect"]);
     const nat = (await table(lab))!.find((o) => o.chain?.name === "dns_redirect")!.chain;
     expect(nat).toMatchObject({ type: "nat", hook: "output" });
     expect(await iptablesNat()).not.toContain("EGRESSCTL");
@@ -189,13 +189,13 @@ describe("OPENSANDBOX_EGRESS_MODE", () => {
   test("dns → dns-only", async () => {
     s = await serve(lab, args(policy), { env: { OPENSANDBOX_EGRESS_MODE: "dns" } });
     expect((await status(s)).mode).toBe("dns-only");
-    expect(await chains(lab)).toEqual(["dns_redirect"]);
+    expect(await chains(lab)).toEqual(["dns_notrack_in", "dns_notrack_out", "dns_redirect"]);
   });
 
   test("dns+nft → dns+nftables", async () => {
     s = await serve(lab, args(policy), { env: { OPENSANDBOX_EGRESS_MODE: "dns+nft" } });
     expect((await status(s)).mode).toBe("dns+nftables");
-    expect(await chains(lab)).toEqual(["deny", "dns_redirect", "output"]);
+    expect(await chains(lab)).toEqual(["deny", "dns_notrack_in", "dns_notrack_out", "dns_redirect", "output"]);
   });
 
   test("the --mode flag wins over the variable", async () => {

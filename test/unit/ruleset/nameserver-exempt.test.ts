@@ -62,7 +62,8 @@ describe("planned rules", () => {
 
   test("dns-only: only the nat exemption (there is no filter)", () => {
     const r = planRuleset(P, env({ mode: "dns-only", nameserverExempt: exempt }));
-    expect(r.chains.map((c) => c.name)).toEqual([CHAIN_NAT]);
+    expect(r.chains.filter((c) => c.base?.type !== "filter").map((c) => c.name)).toEqual([CHAIN_NAT]);
+    expect(r.chains.find((c) => c.name === CHAIN_FILTER)).toBeUndefined();
     expect(texts(r, CHAIN_NAT).filter((t) => t.endsWith("return"))).toHaveLength(3);
   });
 
@@ -74,12 +75,32 @@ describe("planned rules", () => {
 
 describe("iptables fallback", () => {
   test("RETURN for each exempt server and protocol, after the mark and before the REDIRECT", () => {
-    const lines = renderIptablesRedirect(15353, true, ["198.51.100.54/32"]).split("\n");
+    const lines = renderIptablesRedirect(15353, new Set(), ["198.51.100.54/32"]).split("\n");
     const udp = lines.indexOf("-A EGRESSCTL-DNS -d 198.51.100.54/32 -p udp --dport 53 -j RETURN");
     const tcp = lines.indexOf("-A EGRESSCTL-DNS -d 198.51.100.54/32 -p tcp --dport 53 -j RETURN");
     expect(udp).toBeGreaterThan(lines.findIndex((l) => l.includes("--mark")));
     expect(tcp).toBe(udp + 1);
     expect(lines.findIndex((l) => l.includes("REDIRECT"))).toBeGreaterThan(tcp);
-    expect(renderIptablesRedirect(15353, true)).not.toContain("-d ");
+    expect(renderIptablesRedirect(15353, new Set())).not.toContain("-d ");
+  });
+
+  test("the proxy's queries and their answers untracked in raw, each chain hooked once", () => {
+    const all = renderIptablesRedirect(15353, new Set()).split("\n");
+    expect(all.slice(all.indexOf("*raw"))).toEqual([
+      "*raw",
+      ":EGRESSCTL-NOTRACK-OUT - [0:0]",
+      ":EGRESSCTL-NOTRACK-IN - [0:0]",
+      "-A EGRESSCTL-NOTRACK-OUT -m mark --mark 0x45474c -p udp --dport 53 -j CT --notrack",
+      "-A EGRESSCTL-NOTRACK-OUT -m mark --mark 0x45474c -p tcp --dport 53 -j CT --notrack",
+      "-A EGRESSCTL-NOTRACK-IN -p udp --sport 53 -j CT --notrack",
+      "-A EGRESSCTL-NOTRACK-IN -p tcp --sport 53 -j CT --notrack",
+      "-I OUTPUT 1 -j EGRESSCTL-NOTRACK-OUT",
+      "-I PREROUTING 1 -j EGRESSCTL-NOTRACK-IN",
+      "COMMIT",
+      "",
+    ]);
+    expect(all).toContain("-I OUTPUT 1 -j EGRESSCTL-DNS");
+    const hooked = renderIptablesRedirect(15353, new Set(["EGRESSCTL-DNS", "EGRESSCTL-NOTRACK-IN", "EGRESSCTL-NOTRACK-OUT"] as const));
+    expect(hooked).not.toContain("-I ");
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseUpstreamList } from "../../../src/core/dns/upstreams.ts";
 import { planRuleset } from "../../../src/core/ruleset/plan.ts";
-import { CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT } from "../../../src/core/ruleset/names.ts";
+import { CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, CHAIN_NOTRACK_IN, CHAIN_NOTRACK_OUT, EXEMPT_MARK } from "../../../src/core/ruleset/names.ts";
 import { env, policy } from "./env.ts";
 
 const P = policy("defaultAction: deny\negress:\n  - {action: deny, target: 198.51.100.0/25}\n  - {action: allow, target: 198.51.100.0/24}\n");
@@ -14,13 +14,27 @@ const idx = (texts: string[], re: RegExp) => texts.findIndex((t) => re.test(t));
 describe("planRuleset", () => {
   test("dns-only: the redirect chain only, no static sets", () => {
     const r = planRuleset(P, env({ mode: "dns-only" }));
-    expect(r.chains.map((c) => c.name)).toEqual([CHAIN_NAT]);
+    expect(r.chains.map((c) => c.name)).toEqual([CHAIN_NOTRACK_OUT, CHAIN_NOTRACK_IN, CHAIN_NAT]);
     expect(r.sets).toEqual([]);
+  });
+
+  test("the proxy's own DNS flows are untracked, out by its mark and back from the upstreams' ports, in every mode", () => {
+    for (const mode of ["dns-only", "dns+nftables"] as const) {
+      const upstreams = parseUpstreamList("198.51.100.53, [2001:db8::53]:5353").upstreams;
+      const r = planRuleset(P, env({ mode, upstreams }));
+      const out = r.chains.find((c) => c.name === CHAIN_NOTRACK_OUT)!;
+      const back = r.chains.find((c) => c.name === CHAIN_NOTRACK_IN)!;
+      // before conntrack (-200), so no flow entry is ever made for them
+      expect(out.base).toEqual({ type: "filter", hook: "output", priority: -300, policy: "accept" });
+      expect(back.base).toEqual({ type: "filter", hook: "prerouting", priority: -300, policy: "accept" });
+      expect(out.rules.map((x) => x.text)).toEqual([`meta mark 0x${EXEMPT_MARK.toString(16).padStart(8, "0")} meta l4proto { tcp, udp } th dport { 53, 5353 } notrack`]);
+      expect(back.rules.map((x) => x.text)).toEqual(["meta l4proto { tcp, udp } th sport { 53, 5353 } notrack"]);
+    }
   });
 
   test("dns+nftables: deny chain before the chains that jump to it", () => {
     const r = planRuleset(P, env());
-    expect(r.chains.map((c) => c.name)).toEqual([CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT]);
+    expect(r.chains.map((c) => c.name)).toEqual([CHAIN_DENY, CHAIN_FILTER, CHAIN_NOTRACK_OUT, CHAIN_NOTRACK_IN, CHAIN_NAT]);
   });
 
   test("rule order carries the security argument", () => {
