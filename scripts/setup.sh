@@ -5,11 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# the lab and the kernel backend; then the image and its lab tests (podman builds and
+# the lab and the kernel backend (python3-prometheus-client: Prometheus's own parser, which
+# the tests read /metrics with); then the image and its lab tests (podman builds and
 # runs it, runc is the runtime these machines need, catatonit lets `podman kube play` run
 # pods, ca-certificates is the bundle the image ships; Debian 12's podman-compose 1.0.3
 # cannot run deploy/docker/, see docs/install.md)
-debs=(nftables libnftables1 iproute2 iptables knot knot-dnsutils dnsutils dnsperf curl dnsmasq-base libcap2-bin python3 strace openssl
+debs=(nftables libnftables1 iproute2 iptables knot knot-dnsutils dnsutils dnsperf curl dnsmasq-base libcap2-bin python3 python3-prometheus-client strace openssl
   podman runc catatonit ca-certificates)
 # `scripts/setup.sh release`: what `make release` checks the arm64 binary with, if Debian
 # has it (qemu-user and the arm64 C library); optional, see scripts/release.sh

@@ -1,4 +1,4 @@
-// What /status and /metrics show, built from serve's live state. Pure formatting.
+// What /status shows, built from serve's live state (/metrics: metrics.ts). Pure formatting.
 import type { LearnBounds } from "../../core/learn/bounds.ts";
 import type { LearnTable } from "../../core/learn/table.ts";
 import { localList } from "./local-watch.ts";
@@ -70,46 +70,4 @@ export function statusJson(s: ServeState, now: number): unknown {
     webhook: s.webhook?.stats() ?? null,
     nameserverExempt: s.nameserverExempt,
   };
-}
-
-export function metricsText(s: ServeState): string {
-  const lines: string[] = [];
-  const gauge = (name: string, help: string, value: number, type = "gauge") => {
-    lines.push(`# HELP egressctl_${name} ${help}`, `# TYPE egressctl_${name} ${type}`, `egressctl_${name} ${value}`);
-  };
-  const levels = ["disabled", "dns-only", "dns+nftables"];
-  gauge("enforcement_level", `measured level: ${levels.map((l, i) => `${i}=${l}`).join(", ")}`, levels.indexOf(s.measured?.level ?? s.assessment.mode));
-  gauge("learned_addresses", "distinct addresses learned from allowed answers", s.table.addressCount);
-  gauge("learned_names", "names with learned addresses", s.table.nameCount);
-  gauge("policy_rules", "rules in the policy in force", s.live.policy.rules.length);
-  gauge("reloads_total", "policy reloads applied", s.reloads.ok, "counter");
-  lines.push("# HELP egressctl_dns_decisions_total names answered, by deciding layer and verdict", "# TYPE egressctl_dns_decisions_total counter");
-  for (const [layer, c] of Object.entries(s.layerCounts)) {
-    lines.push(`egressctl_dns_decisions_total{layer="${layer}",verdict="allow"} ${c.allowed}`, `egressctl_dns_decisions_total{layer="${layer}",verdict="deny"} ${c.denied}`);
-  }
-  gauge("reload_failures_total", "policy reloads rejected", s.reloads.failed, "counter");
-  // what the kernel refused, per reason (the table's named counters)
-  const counters = Object.entries(s.kernel({ learned: false })?.counters ?? {}).filter(([n]) => n.startsWith("denied_"));
-  if (counters.length) {
-    lines.push("# HELP egressctl_denied_packets_total packets the filter denied, by reason", "# TYPE egressctl_denied_packets_total counter");
-    for (const [n, c] of counters) lines.push(`egressctl_denied_packets_total{reason="${n.slice(7)}"} ${c.packets}`);
-    lines.push("# HELP egressctl_denied_bytes_total bytes the filter denied, by reason", "# TYPE egressctl_denied_bytes_total counter");
-    for (const [n, c] of counters) lines.push(`egressctl_denied_bytes_total{reason="${n.slice(7)}"} ${c.bytes}`);
-  }
-  const st = s.proxy?.stats();
-  if (st) {
-    for (const [k, v] of Object.entries(st)) {
-      if (typeof v !== "number") continue;
-      const name = `dns_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
-      gauge(k === "inFlight" ? name : `${name}_total`, `DNS proxy: ${k}`, v, k === "inFlight" ? "gauge" : "counter");
-    }
-    for (const u of st.upstreams) lines.push(`egressctl_upstream_up{upstream="${u.upstream}"} ${u.up ? 1 : 0}`);
-  }
-  const w = s.webhook?.stats();
-  if (w) {
-    lines.push("# HELP egressctl_webhook_notifications_total denied names for the deny webhook, by outcome", "# TYPE egressctl_webhook_notifications_total counter");
-    for (const k of ["delivered", "failed", "coalesced", "suppressed", "ratelimited", "dropped"] as const) lines.push(`egressctl_webhook_notifications_total{outcome="${k}"} ${w[k]}`);
-    gauge("webhook_retries_total", "deny webhook: attempts retried", w.retries, "counter");
-  }
-  return `${lines.join("\n")}\n`;
 }

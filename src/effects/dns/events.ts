@@ -1,5 +1,7 @@
-// Events and counters of the DNS proxy, for serve's event log, /status and /metrics.
+// Events, counters and timings of the DNS proxy, for serve's event log, /status and
+// /metrics.
 import type { LearnedAddress } from "../../core/dns/answer.ts";
+import { Histogram } from "../../core/metrics/histogram.ts";
 import type { Decision, Layer } from "../../core/policy/types.ts";
 
 export type DnsEvent =
@@ -53,6 +55,20 @@ export function newStats() {
 }
 
 export type DnsStats = ReturnType<typeof newStats>;
+
+/** How long the parts of an answer take, in seconds (serve's /metrics histograms). */
+export interface DnsTimings {
+  /** an upstream attempt that was answered: query sent to answer received */
+  upstream: Histogram;
+  /** an answer's addresses: answer received to kernel write acknowledged (or failed) */
+  learnWait: Histogram;
+  /** query received to answer ready to send (local, forwarded or SERVFAIL) */
+  answer: Histogram;
+}
+
+export function newTimings(): DnsTimings {
+  return { upstream: new Histogram(), learnWait: new Histogram(), answer: new Histogram() };
+}
 
 export function clientLabel(address: string, port: number): string {
   return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;

@@ -13,7 +13,7 @@ import type { ParsedQuery } from "../../core/dns/query.ts";
 import type { Upstream } from "../../core/dns/upstreams.ts";
 import type { LearnedAddress } from "../../core/dns/answer.ts";
 import type { LearnSink } from "../../core/learn/table.ts";
-import type { DnsEvent, DnsStats } from "./events.ts";
+import type { DnsEvent, DnsStats, DnsTimings } from "./events.ts";
 import type { Attempt, Question } from "./upstream-types.ts";
 
 /** upstreams tried per query at most: bounds a query's time to 3 x timeout */
@@ -33,6 +33,8 @@ export interface ForwarderDeps {
   maxTtlSec: number;
   maxInFlight: number;
   stats: DnsStats;
+  /** histograms (seconds); observing costs two clock reads and no allocation */
+  timings: DnsTimings;
   emit: (ev: DnsEvent) => void;
   decide: () => Decide;
   /** serve --audit: would-be denials are forwarded (and reported), never learned */
@@ -41,6 +43,7 @@ export interface ForwarderDeps {
 
 /** Returns the bytes to send back to the client, or null to send nothing. */
 export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "udp" | "tcp", client: string): Promise<Buffer | null> {
+  const received = performance.now();
   d.stats.queries++;
   if (transport === "udp") d.stats.udpQueries++;
   else d.stats.tcpQueries++;
@@ -58,7 +61,7 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
       d.stats.malformed++;
       d.emit({ type: "dns.malformed", client, reason: action.detail });
     }
-    return action.response;
+    return answered(d, received, action.response);
   }
   if (action.audited) {
     d.stats.denied++;
@@ -67,7 +70,7 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
   const fail = (reason: string) => {
     d.stats.servfail++;
     d.emit({ type: "dns.servfail", name: action.name, client, reason });
-    return localAnswer(packet, action.q, RCODE.SERVFAIL);
+    return answered(d, received, localAnswer(packet, action.q, RCODE.SERVFAIL));
   };
   // Beyond the bound, SERVFAIL at once: it costs no state, and the client's retry lands
   // when load is lower (dropping would make every client wait for its full timeout).
@@ -103,13 +106,16 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
       const all = learnFrom.info.addresses;
       const keep = d.guard ? guarded(d, all, action.name, client) : all;
       if (keep.length > 0) {
+        const learning = performance.now();
         try {
           const pending = d.learn!({ name: action.name, addresses: keep, ttl: learnTtl(learnFrom.info.ttl, d.maxTtlSec) });
           // nothing returned: the kernel already holds the addresses, answer now
           if (pending) await withTimeout(pending, d.learnTimeoutMs);
+          d.timings.learnWait.observe((performance.now() - learning) / 1000);
           d.stats.learnBatches++;
           d.stats.learnedAddresses += keep.length;
         } catch (e) {
+          d.timings.learnWait.observe((performance.now() - learning) / 1000);
           d.stats.learnFailures++;
           if (isLearnFull(e)) {
             d.stats.learnFull++;
@@ -123,7 +129,7 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
     }
     // a would-be denial (by name or by chain) was reported as dns.denied, not allowed
     if (!action.audited && !chainAudited) d.emit({ type: "dns.allowed", name: action.name, qtype: action.qtype, decision: action.decision, addresses: got.sent.info.addresses, client });
-    return withId(pickForClient(got, transport, action.q), action.q.id);
+    return answered(d, received, withId(pickForClient(got, transport, action.q), action.q.id));
   } finally {
     d.stats.inFlight--;
   }
@@ -166,9 +172,17 @@ interface Got {
   full?: Extract<Attempt, { ok: true }>;
 }
 
+/** the answer to send, its time since the query was received observed */
+function answered(d: ForwarderDeps, received: number, answer: Buffer): Buffer {
+  d.timings.answer.observe((performance.now() - received) / 1000);
+  return answer;
+}
+
 async function forward(d: ForwarderDeps, query: Buffer, q: Question, transport: "udp" | "tcp"): Promise<Got | null> {
   for (const i of d.health.order().slice(0, MAX_ATTEMPTS)) {
+    const sent = performance.now();
     const a = transport === "tcp" ? await d.tcp(i, query, q) : await d.udp(i, query, q);
+    if (a.ok) d.timings.upstream.observe((performance.now() - sent) / 1000);
     if (!a.ok) {
       if (a.why === "timeout") d.stats.upstreamTimeouts++;
       else d.stats.upstreamErrors++;
@@ -182,7 +196,9 @@ async function forward(d: ForwarderDeps, query: Buffer, q: Question, transport: 
       // Learn from the whole answer: the client will retry over TCP, but only after it
       // got the truncated one, and every address in it must be reachable by then.
       d.stats.tcpRetries++;
+      const again = performance.now();
       const full = await d.tcp(i, query, q);
+      if (full.ok) d.timings.upstream.observe((performance.now() - again) / 1000);
       return full.ok ? { sent: a, full } : { sent: a };
     }
     return { sent: a };

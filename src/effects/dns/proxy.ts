@@ -10,7 +10,7 @@ import { DEFAULT_BOUNDS, ttlCeiling } from "../../core/learn/bounds.ts";
 import type { Upstream } from "../../core/dns/upstreams.ts";
 import type { LearnSink } from "../../core/learn/table.ts";
 import { DEFAULT_PROXY_PORT, EXEMPT_MARK } from "../../core/ruleset/names.ts";
-import { newStats, type DnsEvent, type DnsStats } from "./events.ts";
+import { newStats, newTimings, type DnsEvent, type DnsStats, type DnsTimings } from "./events.ts";
 import { handleQuery, type ForwarderDeps } from "./forwarder.ts";
 import { listenTcp } from "./listen-tcp.ts";
 import { listenUdp } from "./listen-udp.ts";
@@ -49,6 +49,8 @@ export interface DnsProxyOptions {
 export interface DnsProxy {
   close(): Promise<void>;
   stats(): DnsStats & { upstreams: { upstream: string; up: boolean; failures: number }[]; ignoredAnswers: number };
+  /** the latency histograms (live objects: read, never change them) */
+  timings(): DnsTimings;
   setDecide(fn: Decide): void;
   /** the addresses actually bound (port 0 resolved) */
   listening: { host: string; port: number; transport: "udp" | "tcp" }[];
@@ -68,6 +70,7 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
   const timeoutMs = opts.timeoutMs ?? 2000;
   const emit = opts.onEvent ?? (() => {});
   const stats = newStats();
+  const timings = newTimings();
   const health = new UpstreamHealth(opts.upstreams.length);
   let decide = opts.decide;
   const udp: UdpUpstream[] = [];
@@ -89,6 +92,7 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
       audit: opts.audit ?? false,
       maxInFlight: opts.maxInFlight ?? 1024,
       stats,
+      timings,
       emit,
       decide: () => decide,
     };
@@ -130,6 +134,7 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
         ignoredAnswers: udp.reduce((n, u) => n + u.ignored, 0),
       };
     },
+    timings: () => timings,
     async close() {
       for (const c of closers.reverse()) c();
     },

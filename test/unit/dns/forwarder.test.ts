@@ -4,7 +4,7 @@ import { expect, test } from "bun:test";
 import { readAnswer } from "../../../src/core/dns/answer.ts";
 import { UpstreamHealth } from "../../../src/core/dns/health.ts";
 import { parseUpstreamList } from "../../../src/core/dns/upstreams.ts";
-import { newStats } from "../../../src/effects/dns/events.ts";
+import { newStats, newTimings } from "../../../src/effects/dns/events.ts";
 import { type ForwarderDeps, handleQuery } from "../../../src/effects/dns/forwarder.ts";
 import type { Attempt, Question } from "../../../src/effects/dns/upstream-types.ts";
 import { decider, dnsPacket, ede, query, rule } from "./helpers.ts";
@@ -35,6 +35,7 @@ function deps(over: Partial<ForwarderDeps> = {}): ForwarderDeps & { log: string[
     maxTtlSec: 3540,
     maxInFlight: 10,
     stats: newStats(),
+    timings: newTimings(),
     emit: (e) => void log.push(e.type),
     decide: () => decider([rule(0, "allow", "api.example.com")]),
     audit: false,
@@ -216,4 +217,30 @@ test("the learned TTL is clamped to the lifetime bound", async () => {
   const d = deps({ maxTtlSec: 120, udp: replyWith([{ type: "A", name: "api.example.com", data: "198.51.100.10", ttl: 86_400 }]) });
   await handleQuery(d, query("api.example.com"), "udp", "c");
   expect(d.log).toContain("learn api.example.com 1 ttl 120");
+});
+
+test("timings: an answered query is observed once; upstream round trips and learn waits where they happen", async () => {
+  const counts = (d: ForwarderDeps) => ({ upstream: d.timings.upstream.count, learnWait: d.timings.learnWait.count, answer: d.timings.answer.count });
+  const d = deps();
+  await handleQuery(d, query("api.example.com"), "udp", "c");
+  expect(counts(d)).toEqual({ upstream: 1, learnWait: 1, answer: 1 });
+  // denied: answered locally, nothing forwarded or learned
+  await handleQuery(d, query("evil.example.com"), "udp", "c");
+  expect(counts(d)).toEqual({ upstream: 1, learnWait: 1, answer: 2 });
+  // truncated over UDP: the TCP retry is a second round trip
+  const tc = deps({ udp: async (_i, qb, q) => reply(qb, q, 2, true) });
+  await handleQuery(tc, query("api.example.com"), "udp", "c");
+  expect(counts(tc)).toEqual({ upstream: 2, learnWait: 1, answer: 1 });
+  // every upstream failing: no round trip observed, the SERVFAIL is an answer
+  const dead = deps({ udp: async () => ({ ok: false, why: "timeout" }) });
+  await handleQuery(dead, query("api.example.com"), "udp", "c");
+  expect(counts(dead)).toEqual({ upstream: 0, learnWait: 0, answer: 1 });
+  // a failed learn is waited for too, then SERVFAIL
+  const refused = deps({ learn: async () => Promise.reject(new Error("kernel said no")) });
+  await handleQuery(refused, query("api.example.com"), "udp", "c");
+  expect(counts(refused)).toEqual({ upstream: 1, learnWait: 1, answer: 1 });
+  // a malformed packet is dropped: nothing is answered
+  const before = d.timings.answer.count;
+  await handleQuery(d, Buffer.from([1, 2, 3]), "udp", "c");
+  expect(d.timings.answer.count).toBe(before);
 });
