@@ -9,6 +9,9 @@
 #                             over 65,536 learned elements: time, CPU, longest DNS stall)
 #   5. DNS throughput        (test/bench/dns.bench.ts: dnsperf against Knot, dnsmasq,
 #                             dnsmasq --nftset, a minimal Bun forwarder and egressctl serve)
+#      and what users feel   (test/bench/serve-feel.ts: p50/p99 latency at 5,000 q/s through
+#                             the redirect beside Knot direct, memory idle and after 1M and
+#                             2M queries, exec to ready)
 # Needs root (lab namespaces). Checks that no lab namespace is left behind.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +40,7 @@ make --no-print-directory bench-learn || rc=1
 section "adopting full learned sets"
 "$BUN" test/bench/adopt.bench.ts || rc=1
 
-section "DNS throughput"
+section "DNS throughput, latency, memory, start-up"
 "$BUN" test/bench/dns.bench.ts || rc=1
 
 # A lab is named egl-<pid of its process>-<n>-sb/-w; others may run labs concurrently, so
