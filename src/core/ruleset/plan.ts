@@ -90,20 +90,27 @@ export function planRuleset(policy: Policy, env: PlanEnv, always: AlwaysRules = 
  * the redirect; the filter lets the proxy's packets out by their mark, not by state.
  */
 function untrackedDns(env: PlanEnv): NftChain[] {
-  const ports = [...new Set([53, ...env.upstreams.map((u) => u.port)])].sort((a, b) => a - b);
-  const set = ports.length === 1 ? String(ports[0]) : `{ ${ports.join(", ")} }`;
+  const portSet = (ports: number[]) => {
+    const u = [...new Set(ports)].sort((a, b) => a - b);
+    return u.length === 1 ? String(u[0]) : `{ ${u.join(", ")} }`;
+  };
   const base = (hook: "output" | "prerouting") => ({ type: "filter" as const, hook, priority: PRIORITY_RAW, policy: "accept" as const });
+  // the answers: from the upstreams serve uses, where it names them (an application in the
+  // sandbox that serves DNS itself keeps its own flows tracked); else from any port 53
+  const answers: NftRule[] = env.upstreams.length === 0
+    ? [{ text: `${L4} th sport 53 notrack` }]
+    : env.upstreams.map((u) => ({ text: `${IP[u.family]} saddr ${u.address} ${L4} th sport ${u.port} notrack` }));
+  answers[0]!.why = "their answers (an entry made from an answer would take a later query from that port for its reply)";
   return [
     {
       name: CHAIN_NOTRACK_OUT,
       base: base("output"),
-      rules: [{ text: `meta mark ${hex(env.exemptMark)} ${L4} th dport ${set} notrack`, why: "the proxy's own upstream queries: no flow entry that could outlive its socket" }],
+      rules: [{
+        text: `meta mark ${hex(env.exemptMark)} ${L4} th dport ${portSet([53, ...env.upstreams.map((u) => u.port)])} notrack`,
+        why: "the proxy's own upstream queries: no flow entry that could outlive its socket",
+      }],
     },
-    {
-      name: CHAIN_NOTRACK_IN,
-      base: base("prerouting"),
-      rules: [{ text: `${L4} th sport ${set} notrack`, why: "their answers (an entry made from an answer would take a later query from that port for its reply)" }],
-    },
+    { name: CHAIN_NOTRACK_IN, base: base("prerouting"), rules: answers },
   ];
 }
 

@@ -28,8 +28,15 @@ describe("planRuleset", () => {
       expect(out.base).toEqual({ type: "filter", hook: "output", priority: -300, policy: "accept" });
       expect(back.base).toEqual({ type: "filter", hook: "prerouting", priority: -300, policy: "accept" });
       expect(out.rules.map((x) => x.text)).toEqual([`meta mark 0x${EXEMPT_MARK.toString(16).padStart(8, "0")} meta l4proto { tcp, udp } th dport { 53, 5353 } notrack`]);
-      expect(back.rules.map((x) => x.text)).toEqual(["meta l4proto { tcp, udp } th sport { 53, 5353 } notrack"]);
+      // answers from the upstreams serve names, their own port each
+      expect(back.rules.map((x) => x.text)).toEqual([
+        "ip saddr 198.51.100.53 meta l4proto { tcp, udp } th sport 53 notrack",
+        "ip6 saddr 2001:db8::53 meta l4proto { tcp, udp } th sport 5353 notrack",
+      ]);
     }
+    // without named upstreams (apply): answers from any port 53
+    const any = planRuleset(P, env()).chains.find((c) => c.name === CHAIN_NOTRACK_IN)!;
+    expect(any.rules.map((x) => x.text)).toEqual(["meta l4proto { tcp, udp } th sport 53 notrack"]);
   });
 
   test("dns+nftables: deny chain before the chains that jump to it", () => {
