@@ -49,5 +49,8 @@ describe("schema/openapi", () => {
     const metrics = new ApiSpec("metrics.yaml");
     expect(metrics.check({ method: "GET", path: "/metrics", status: 200, headers: { "content-type": "text/plain; version=0.0.4" }, body: "# HELP egressctl_x y\negressctl_x 1\n" })).toEqual([]);
     expect(metrics.check({ method: "GET", path: "/metrics", status: 200, headers: { "content-type": "text/plain" }, body: "garbage\n" })).toHaveLength(1);
+    // a histogram's lines, and a float in exponent form (a tiny sum)
+    const histogram = '# HELP egressctl_h_seconds h\n# TYPE egressctl_h_seconds histogram\negressctl_h_seconds_bucket{le="+Inf"} 1\negressctl_h_seconds_sum 5e-7\negressctl_h_seconds_count 1\n';
+    expect(metrics.check({ method: "GET", path: "/metrics", status: 200, headers: { "content-type": "text/plain; version=0.0.4" }, body: histogram })).toEqual([]);
   });
 });
