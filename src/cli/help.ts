@@ -18,8 +18,8 @@ const EXAMPLES: [string, string][] = [
   ["egressctl apply policy.yaml --dry-run", "print the nftables ruleset"],
   ["egressctl serve policy.yaml", "run the sidecar"],
   ["egressctl doctor api.github.com", "inside a sandbox: what is enforced, and why"],
-  ["egressctl inject deploy.yaml > with-sidecar.yaml", "add the sidecar to a Kubernetes workload"],
-  ["egressctl wait -- python app.py", "run the application once enforcement is measured"],
+  ["egressctl inject app.yaml > out.yaml", "add the sidecar to a Kubernetes workload"],
+  ["egressctl wait -- python app.py", "run the application once enforcement holds"],
 ];
 
 export function mainHelp(version: string, commands: readonly CommandSummary[]): string {
