@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 BUN=node_modules/.bin/bun
 out=$(mktemp)
 pidfile=$(mktemp)
+# the host's own firewall, which nothing of this suite may change (labs live in
+# namespaces of their own; podman runs with no network unless told one)
+host_rules() { nft -s list ruleset 2>/dev/null | grep -v '^\s*$'; }
+host_before=$(host_rules)
 # bun runs every test file in one process and the lab names its namespaces
 # egl-<that pid>-...: only those are this run's, a concurrent run's labs are not
 sh -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$BUN" test --timeout 120000 "$@" 2>&1 | tee "$out"
@@ -34,6 +38,11 @@ if command -v podman >/dev/null 2>&1; then
   ((${#imgs[@]})) && podman rmi -f "${imgs[@]}" >/dev/null 2>&1
 fi
 rm -rf "${TMPDIR:-/tmp}"/egl-"${pid}"-podman-*
+if [ "$(host_rules)" != "$host_before" ]; then
+  echo "the host's own nftables ruleset changed during the suite:" >&2
+  diff <(echo "$host_before") <(host_rules) >&2
+  rc=1
+fi
 if [ "$pass" -eq 0 ] && [ "$rc" -eq 0 ]; then echo "no test ran" >&2; rc=1; fi
 echo "tests: ${pass} passed, ${fail} failed"
 exit "$rc"
