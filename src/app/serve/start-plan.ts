@@ -20,6 +20,7 @@ import { readPolicyText } from "../../effects/fs/policy-file.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import { openNftBackend, type NftBackend } from "../../effects/nft/backend.ts";
 import { gatherFacts } from "../../effects/probe/facts.ts";
+import { prepareSocketDir } from "../../effects/fs/private-dir.ts";
 import { choosePolicy, type PolicyChoice, type ReadText } from "./policy-source.ts";
 import { logPolicyWarnings } from "./policy-warnings.ts";
 import { planWebhook, readCaPem, type WebhookPlan } from "./webhook-plan.ts";
@@ -118,6 +119,14 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
     log.emit("serve.refused", { reason: ca.error }, "error");
     return Exit.usage;
   }
+  // the status socket's directory is serve's own (0700): fixed or refused after every
+  // other refusal (so those change nothing) and before the kernel is touched
+  const dir = prepareSocketDir(cfg.statusSocket);
+  if ("refused" in dir) {
+    log.emit("serve.refused", { reason: dir.refused }, "error");
+    return Exit.usage;
+  }
+  if (dir.fixed) log.emit("status.dir_fixed", { path: dir.path, was: dir.fixed, now: { mode: "0700", uid: process.getuid?.(), gid: process.getgid?.() } }, "warn");
   const mark = a.mode === "disabled" ? null : EXEMPT_MARK;
   const isExempt = exemptMatcher(exempted);
   const markFor = (u: { address: string; port: number }) => (exemptUpstream(isExempt, u) ? null : mark);

@@ -1,6 +1,7 @@
 // The status socket: HTTP over a Unix socket (mode 0600, so only root in the sidecar's
-// mount namespace can read it). Read-only views of serve's state; doctor is its main
-// client. It never changes anything.
+// mount namespace can read it), in a directory serve made its own (0700, its owner) at
+// start (src/effects/fs/private-dir.ts). Read-only views of serve's state; doctor is its
+// main client. It never changes anything.
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -15,7 +16,7 @@ export interface StatusSource {
 }
 
 export function startStatusServer(path: string, src: StatusSource): { stop(): void } {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 }); // prepared at start; a no-op unless removed since
   rmSync(path, { force: true }); // a stale socket from a killed serve would block bind
   // created 0600 from the start (the umask), not chmod-ed after a window in which another
   // local user could connect

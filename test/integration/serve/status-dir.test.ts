@@ -1,0 +1,72 @@
+// The status socket's directory is serve's own: created 0700; an existing one with
+// another mode or owner is fixed, and the log says what it was; a shared one (sticky like
+// /tmp) or a symbolic link is refused before anything is loaded.
+import { chmodSync, chownSync, mkdirSync, statSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { expect, test } from "bun:test";
+import type { Lab } from "../../support/lab.ts";
+import { existsSync } from "node:fs";
+import { args, BIN, egressctlTables, jsonLines, LAB_ENV, useLab, waitUntil } from "./helpers-serve.ts";
+
+let lab!: Lab;
+useLab((l) => void (lab = l));
+
+/** serve with its socket at `socket`; resolves with its log once ready, then stops it */
+async function serveAt(socket: string): Promise<Record<string, any>[]> {
+  const ready = join(lab.dir, `ready-${Math.random().toString(36).slice(2)}`);
+  const p = lab.spawn("sandbox", [BIN, ...args(null), "--status-socket", socket, "--ready-file", ready], { env: { EGRESSCTL_ASSUME_SANDBOX: "1", ...LAB_ENV } });
+  try {
+    await waitUntil("serve ready", () => {
+      if (p.exitCode !== null) throw new Error(`serve exited ${p.exitCode}`);
+      return existsSync(ready);
+    }, 15_000);
+  } finally {
+    await lab.stop(p);
+  }
+  return jsonLines(await new Response(p.stderr).text());
+}
+
+/** serve that must refuse: its exit code and log */
+async function refusedAt(socket: string): Promise<{ code: number; events: Record<string, any>[] }> {
+  const r = await lab.exec("sandbox", [BIN, ...args(null), "--status-socket", socket], { env: { EGRESSCTL_ASSUME_SANDBOX: "1", ...LAB_ENV }, timeoutMs: 15_000 });
+  return { code: r.code, events: jsonLines(r.stderr) };
+}
+
+const mode = (path: string) => (statSync(path).mode & 0o7777).toString(8);
+
+test("a missing directory is created 0700 (its parents too), no event", async () => {
+  const dir = join(lab.dir, "run", "egressctl");
+  const events = await serveAt(join(dir, "egressctl.sock"));
+  expect(mode(dir)).toBe("700");
+  expect(statSync(dir).uid).toBe(0);
+  expect(events.some((e) => e.event === "status.dir_fixed")).toBe(false);
+});
+
+test("an existing directory with another mode and owner is fixed, and the log says what it was", async () => {
+  const dir = join(lab.dir, "loose");
+  mkdirSync(dir);
+  chmodSync(dir, 0o755);
+  chownSync(dir, 65534, 65534);
+  const events = await serveAt(join(dir, "s.sock"));
+  expect(mode(dir)).toBe("700");
+  expect(statSync(dir).uid).toBe(0);
+  const ev = events.find((e) => e.event === "status.dir_fixed")!;
+  expect(ev).toMatchObject({ level: "warn", path: dir, was: { mode: "0755", uid: 65534, gid: 65534 }, now: { mode: "0700", uid: 0 } });
+  // right already: left alone, nothing said
+  expect((await serveAt(join(dir, "s.sock"))).some((e) => e.event === "status.dir_fixed")).toBe(false);
+});
+
+test("a sticky (shared) directory or a symbolic link is refused with exit 2, nothing loaded", async () => {
+  const sticky = join(lab.dir, "shared");
+  mkdirSync(sticky);
+  chmodSync(sticky, 0o1777);
+  const link = join(lab.dir, "link");
+  symlinkSync(lab.dir, link);
+  for (const [dir, why] of [[sticky, /sticky/], [link, /symbolic link/], ["/tmp", /shared with others/]] as const) {
+    const r = await refusedAt(join(dir, "s.sock"));
+    expect(r.code).toBe(2);
+    expect(r.events.find((e) => e.event === "serve.refused")?.reason).toMatch(why);
+    expect(await egressctlTables(lab)).toBe(0);
+  }
+  expect(mode(sticky)).toBe("1777");
+});
