@@ -6,6 +6,7 @@ import { PROBE_SUFFIX, probeTarget } from "../../core/dns/probe-names.ts";
 import { exemptMatcher } from "../../core/ruleset/nameserver-exempt.ts";
 import type { DnsProbe, DoctorInput, KernelRead, LearnedMap, ServeStatus, ServeView, Violation } from "../../core/doctor/input.ts";
 import { buildReport, type DoctorReport } from "../../core/doctor/report.ts";
+import type { PrivilegeScan } from "../../core/caps/privileged.ts";
 import type { Policy } from "../../core/policy/types.ts";
 
 export interface DoctorEffects {
@@ -15,6 +16,8 @@ export interface DoctorEffects {
   readKernel(): KernelRead;
   /** one query (type A, with EDNS) for `name` to `address` port 53 from an ordinary socket */
   queryDns(address: string, family: 4 | 6, name: string): Promise<DnsProbe["result"]>;
+  /** /proc's processes holding NET_RAW or NET_ADMIN in this network namespace, trusting doctor, serve (`servePid`) and their kin */
+  scanPrivileged(servePid: number | null): PrivilegeScan;
   /** a unique label for the probe name */
   nonce(): string;
   now(): number;
@@ -33,7 +36,13 @@ export async function runDoctor(o: DoctorOptions, fx: DoctorEffects): Promise<Do
   // the kernel is read when serve says it uses nftables, or when serve is gone (what is left in force?)
   const kernel = !status || status.kernel ? safeKernel(fx) : null;
   const dns = status ? await probeDns(status, fx) : null;
-  const input: DoctorInput = { socket: o.socket, serve, kernel, dns, policy: o.policy, targets: o.targets, now: fx.now() };
+  let privileged: DoctorInput["privileged"];
+  try {
+    privileged = fx.scanPrivileged(status?.pid ?? null);
+  } catch (e) {
+    privileged = { error: (e as Error).message };
+  }
+  const input: DoctorInput = { socket: o.socket, serve, kernel, dns, privileged, policy: o.policy, targets: o.targets, now: fx.now() };
   return buildReport(input);
 }
 

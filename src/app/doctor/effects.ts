@@ -1,12 +1,13 @@
 // doctor's real effects: HTTP over serve's status socket, a read of table inet
 // egressctl through the nft backend (list commands only: doctor never changes the
-// kernel), and one DNS query from an ordinary, unmarked UDP socket.
+// kernel), one DNS query from an ordinary, unmarked UDP socket, and a read of /proc.
 import dnsPacket from "dns-packet";
 import { openNftBackend } from "../../effects/nft/backend.ts";
 import { chainsText } from "../../effects/nft/chain-text.ts";
 import { EDNS_OPTION_EDE, OUR_UDP_SIZE } from "../../core/dns/build.ts";
 import type { DnsProbe, KernelRead } from "../../core/doctor/input.ts";
 import type { DoctorEffects } from "./doctor.ts";
+import { scanPrivileged } from "../../effects/sys/proc-scan.ts";
 
 export function realEffects(socket: string, timeoutMs = 3000): DoctorEffects {
   return {
@@ -20,6 +21,7 @@ export function realEffects(socket: string, timeoutMs = 3000): DoctorEffects {
     },
     readKernel,
     queryDns: (address, family, name) => queryDns(address, family, name, timeoutMs),
+    scanPrivileged,
     nonce: () => crypto.randomUUID().slice(0, 8),
     now: Date.now,
   };

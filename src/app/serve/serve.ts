@@ -43,6 +43,7 @@ import { statusJson, type ServeState } from "./status-view.ts";
 import { startStatusServer } from "./status-server.ts";
 import { startMetricsServer } from "./metrics-server.ts";
 import { readiness } from "../../core/wait/readiness.ts";
+import { PrivilegeWatch } from "./privilege-watch.ts";
 
 export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   // SIGHUP's default action ends the process: until the reload handler is in place, a
@@ -59,6 +60,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   const plan = await planStart(cfg, log);
   if (typeof plan === "number") return plan;
   const { choice, always, facts, assessment: a, listen, upstreams, doh, dohStance, nameserverExempt, webhook, mark, markFor, isExempt, backend } = plan;
+  const privileged = new PrivilegeWatch(log);
 
   // where serve's own connections to the deny webhook's receiver may go (the ruleset);
   // filled in later when its name resolves only after start-up
@@ -157,10 +159,12 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     nameserverExempt: [...nameserverExempt[4], ...nameserverExempt[6]],
     layerCounts,
     learnBounds: cfg.learnBounds,
+    privileged: () => privileged.last,
   };
 
   const selfTest = async (): Promise<Measured> => {
     pending.retry(enforcer, table, log);
+    privileged.check();
     const m = await runSelfTest({
       enforcer,
       target: probeTarget(upstreams, isExempt),

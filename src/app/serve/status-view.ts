@@ -8,6 +8,7 @@ import type { KernelState } from "../../core/status/kernel-state.ts";
 import { COMMIT, VERSION } from "../../version.ts";
 import type { DnsProxy } from "../../effects/dns/proxy.ts";
 import type { WebhookStats } from "./deny-webhook.ts";
+import type { PrivilegeScan } from "../../core/caps/privileged.ts";
 import { policyMode, type LivePolicy } from "./live-policy.ts";
 import { alwaysStatus } from "./always-log.ts";
 import type { LayerCounts } from "./dns-events.ts";
@@ -30,6 +31,8 @@ export interface ServeState {
   layerCounts: LayerCounts;
   /** the learned sets' bounds in force */
   learnBounds: LearnBounds;
+  /** the last scan for processes holding NET_RAW or NET_ADMIN; null before the first */
+  privileged: () => PrivilegeScan | null;
 }
 
 export function statusJson(s: ServeState, now: number): unknown {
@@ -69,5 +72,7 @@ export function statusJson(s: ServeState, now: number): unknown {
     dns: s.proxy?.stats() ?? null,
     webhook: s.webhook?.stats() ?? null,
     nameserverExempt: s.nameserverExempt,
+    pid: process.pid,
+    privileged: s.privileged(),
   };
 }

@@ -1,6 +1,7 @@
 // What doctor gathers before it judges anything: plain data, read by the app layer
 // (src/app/doctor/) from serve's status socket, the kernel and one DNS query. The core
 // turns it into findings (findings.ts) and explanations (targets.ts). Pure types.
+import type { PrivilegeScan } from "../caps/privileged.ts";
 import type { Policy } from "../policy/types.ts";
 
 /** serve's /status JSON (docs/serve.md); every field optional: doctor may meet an older serve */
@@ -21,6 +22,10 @@ export interface ServeStatus {
   dns?: { queries?: number; denied?: number; upstreams?: { upstream: string; up: boolean; failures?: number }[] } | null;
   webhook?: { url?: string; delivered?: number; failed?: number; dropped?: number; ratelimited?: number; queued?: number } | null;
   nameserverExempt?: string[];
+  /** serve's process id: doctor's own scan trusts it, its ancestors and its children */
+  pid?: number;
+  /** serve's last scan for processes holding NET_RAW or NET_ADMIN */
+  privileged?: PrivilegeScan | null;
   /** the operator's always lists in force, and how many names each layer decided */
   always?: {
     dir?: string;
@@ -81,6 +86,8 @@ export interface DoctorInput {
   kernel: KernelRead | null;
   /** null: not sent (mode disabled, no upstream known, serve unreachable) */
   dns: DnsProbe | null;
+  /** doctor's own scan of /proc for processes holding NET_RAW or NET_ADMIN beside serve */
+  privileged: PrivilegeScan | { error: string } | null;
   /** from --policy FILE: the explanations name rules from it */
   policy: { file: string; policy: Policy; digest: string } | null;
   targets: string[];

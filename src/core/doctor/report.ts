@@ -8,10 +8,12 @@ import { readStaticSets } from "./kernel-sets.ts";
 import { explainTarget, type TargetContext, type TargetExplanation } from "./targets.ts";
 import { alwaysFindings, alwaysFromStatus } from "./always.ts";
 import { parseAddress } from "../net/ip.ts";
+import { exposureFindings } from "./exposure.ts";
+import type { PrivilegeScan } from "../caps/privileged.ts";
 
 export type Status = "ok" | "fail" | "warn" | "info";
-export type Section = "serve" | "mode" | "kernel" | "dns" | "upstreams" | "violations" | "policy" | "always";
-export const SECTIONS: Section[] = ["serve", "mode", "kernel", "dns", "upstreams", "violations", "policy", "always"];
+export type Section = "serve" | "mode" | "kernel" | "dns" | "upstreams" | "exposure" | "violations" | "policy" | "always";
+export const SECTIONS: Section[] = ["serve", "mode", "kernel", "dns", "upstreams", "exposure", "violations", "policy", "always"];
 
 export interface Finding {
   section: Section;
@@ -31,6 +33,8 @@ export interface DoctorReport {
   kernel: { read: boolean; error: string | null; present: boolean; digest: string | null; filterHooked: boolean; natHooked: boolean; learnedElements: number } | null;
   dns: { intercepted: boolean | null; name: string; target: string; rcode: string | null; ede: string[]; error: string | null } | null;
   upstreams: { upstream: string; up: boolean; failures: number }[];
+  /** what egressctl cannot stop by itself: processes holding NET_RAW/NET_ADMIN (doctor's own scan) */
+  exposure: { privileged: PrivilegeScan | { error: string } | null };
   violations: Violation[];
   findings: Finding[];
   explanations: TargetExplanation[];
@@ -59,6 +63,7 @@ export function buildReport(input: DoctorInput): DoctorReport {
     kernel: kernelSummary(input, kernelState),
     dns: null,
     upstreams: (st.dns?.upstreams ?? []).map((u) => ({ upstream: u.upstream, up: u.up, failures: u.failures ?? 0 })),
+    exposure: { privileged: input.privileged },
     violations: sv.reachable ? sv.violations : [],
     findings,
     explanations: [],
@@ -93,6 +98,9 @@ export function buildReport(input: DoctorInput): DoctorReport {
     for (const u of report.upstreams) {
       add("upstreams", "upstreams.health", u.up ? "ok" : "warn", u.up ? `${u.upstream} is up` : `${u.upstream} is DOWN (${u.failures} failures in a row); queries go to the next upstream`);
     }
+  }
+  exposureFindings(input, st, add);
+  if (sv.reachable) {
     const n = report.violations.length;
     add("violations", "violations", "info", n === 0 ? "no recent denials" : `${n} most recent denial(s), newest first`);
   }

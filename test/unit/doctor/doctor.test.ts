@@ -48,6 +48,7 @@ function input(over: Partial<DoctorInput> = {}, st: Partial<ServeStatus> = {}): 
     serve: { reachable: true, health: { status: 200, body: "ok dns+nftables\n" }, status: status(st), violations: [], learned: {} },
     kernel: { listing, chainText },
     dns: blocked,
+    privileged: { examined: 2, found: [] },
     policy: null,
     targets: [],
     now: NOW,
@@ -55,6 +56,7 @@ function input(over: Partial<DoctorInput> = {}, st: Partial<ServeStatus> = {}): 
   };
 }
 
+const raw = { pid: 4242, name: "python3", uid: 0, effective: ["NET_RAW" as const], bounding: [], netnsKnown: true };
 const statusOf = (i: DoctorInput, check: string) => buildReport(i).findings.filter((f) => f.check === check).map((f) => f.status);
 
 describe("findings", () => {
@@ -90,6 +92,11 @@ describe("findings", () => {
     ["upstream down is a warning", input({}, { dns: { queries: 1, upstreams: [{ upstream: "[2001:db8::53]:53", up: false, failures: 3 }] } }), "upstreams.health", ["warn"], 0],
     ["reloads rejected", input({}, { reloads: { ok: 1, failed: 2, lastError: "bad" } }), "serve.reloads", ["warn"], 0],
     ["unreachable, ruleset left in force", input({ serve: { reachable: false, error: "x" }, dns: null }), "kernel.table", ["info"], 1],
+    ["a process with NET_RAW beside serve: FAIL", input({ privileged: { examined: 3, found: [raw] } }), "exposure.capabilities", ["fail"], 1],
+    ["none found among others: ok", input(), "exposure.capabilities", ["ok"], 0],
+    ["no other process visible: said, nothing failed", input({ privileged: { examined: 0, found: [] } }), "exposure.capabilities", ["info"], 0],
+    ["/proc unreadable: a warning", input({ privileged: { error: "EACCES" } }), "exposure.capabilities", ["warn"], 0],
+    ["a process found also when serve is unreachable", input({ serve: { reachable: false, error: "x" }, dns: null, privileged: { examined: 1, found: [raw] } }), "exposure.capabilities", ["fail"], 1],
   ];
   for (const [what, i, check, want, exit] of cases) {
     test(what, () => {
@@ -262,6 +269,7 @@ describe("the use case on fake effects", () => {
     queryDns: async () => ({ rcode: "NXDOMAIN", ede: [{ code: 15, text: "blocked by egressctl default deny" }] }),
     nonce: () => "n",
     now: () => NOW,
+    scanPrivileged: () => ({ examined: 1, found: [] }),
     ...over,
   });
 
@@ -272,6 +280,20 @@ describe("the use case on fake effects", () => {
     expect(r.exitCode).toBe(0);
     expect(sent).toEqual(["198.51.100.53 4 doctor-n.egressctl.invalid"]);
     expect(seen).toEqual(["/healthz", "/status", "/violations?limit=10", "/learned", "/status"]);
+  });
+
+  test("the /proc scan trusts serve: doctor hands it serve's pid from /status (null when serve is unreachable)", async () => {
+    const pids: (number | null)[] = [];
+    const withPid = fx({
+      async get(path) {
+        if (path === "/status") return { status: 200, body: JSON.stringify(status({ pid: 77 })) };
+        return path === "/healthz" ? { status: 200, body: "ok\n" } : { status: 200, body: path.startsWith("/violations") ? "[]" : "{}" };
+      },
+      scanPrivileged: (pid) => (pids.push(pid), { examined: 1, found: [] }),
+    });
+    await runDoctor({ socket: "s", targets: [], policy: null }, withPid);
+    await runDoctor({ socket: "s", targets: [], policy: null }, fx({ get: async () => Promise.reject(new Error("no such socket")), scanPrivileged: (pid) => (pids.push(pid), { examined: 0, found: [] }) }));
+    expect(pids).toEqual([77, null]);
   });
 
   test("an exempt first upstream is skipped: the probe goes where the redirect applies", async () => {
