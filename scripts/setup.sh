@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # runs it, runc is the runtime these machines need, catatonit lets `podman kube play` run
 # pods, ca-certificates is the bundle the image ships; Debian 12's podman-compose 1.0.3
 # cannot run deploy/docker/, see docs/install.md)
-debs=(nftables libnftables1 iproute2 iptables knot knot-dnsutils dnsutils dnsperf curl dnsmasq-base libcap2-bin python3 python3-prometheus-client strace openssl
+debs=(nftables libnftables1 iproute2 iptables knot knot-dnsutils dnsutils dnsperf curl dnsmasq-base libcap2-bin python3 python3-prometheus-client strace openssl tcpdump
   podman runc catatonit ca-certificates)
 # `scripts/setup.sh release`: what `make release` checks the arm64 binary with, if Debian
 # has it (qemu-user and the arm64 C library); optional, see scripts/release.sh

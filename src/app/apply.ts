@@ -9,6 +9,7 @@ import type { ProbeFacts } from "../core/probe/types.ts";
 import type { CidrList } from "../core/ruleset/cidr-list.ts";
 import type { DohList, DohStance } from "../core/ruleset/doh.ts";
 import { noAlwaysRules, type AlwaysProblem, type AlwaysRules } from "../core/always/types.ts";
+import type { InboundFrom } from "../core/ruleset/inbound.ts";
 import type { Mode, Upstream } from "../core/ruleset/model.ts";
 import { EXEMPT_MARK } from "../core/ruleset/names.ts";
 import { planRuleset } from "../core/ruleset/plan.ts";
@@ -33,6 +34,8 @@ export interface ApplyRequest {
   always?: AlwaysRules;
   /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT */
   nameserverExempt: CidrList;
+  /** --inbound-from / EGRESSCTL_INBOUND_FROM */
+  inbound: InboundFrom;
   /** --allow-host-network: touch the kernel even where the namespace looks like the host's */
   allowHostNetwork: boolean;
 }
@@ -74,11 +77,13 @@ export async function applyPolicy(req: ApplyRequest, fx: ApplyEffects): Promise<
       mode: req.mode,
       proxyPort: req.proxyPort,
       upstreams: req.upstreams,
+      upstreamOrigin: "configured",
       exemptMark: EXEMPT_MARK,
       doh: req.doh,
       dohStance: req.dohStance,
       nameserverExempt: req.nameserverExempt,
       webhook: [], // serve's own: it resolves and adds the receiver itself
+      inbound: req.inbound,
       audit: req.audit,
       dropSilently: req.dropSilently,
     }, always);

@@ -11,6 +11,8 @@ import { dohFromSettings, STRICT_443_WARNING } from "../core/ruleset/doh.ts";
 import { DEFAULT_ALWAYS_DIR } from "../core/always/types.ts";
 import { readAlwaysRules } from "../effects/fs/always-files.ts";
 import { NAMESERVER_EXEMPT_ENV, nameserverExempt } from "../core/ruleset/nameserver-exempt.ts";
+import { INBOUND_ENV, parseInboundFrom, type InboundFrom } from "../core/ruleset/inbound.ts";
+import { envFlag } from "../core/config/env-flag.ts";
 import { parseMode } from "../core/probe/modes.ts";
 import type { Mode } from "../core/ruleset/model.ts";
 import { DEFAULT_PROXY_PORT, DOH_BLOCKLIST_ENV } from "../core/ruleset/names.ts";
@@ -40,7 +42,7 @@ built-in DoH list), OPENSANDBOX_EGRESS_BLOCK_DOH_443 (false: no DoH address bloc
 the list before every allow, or without a list all of port 443),
 OPENSANDBOX_EGRESS_DNS_UPSTREAM (limit the proxy's exemption to these resolvers),
 OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT (comma-separated addresses: DNS to these servers is
-not redirected and is let out, port 53 only),
+not redirected and is let out, port 53 only), EGRESSCTL_INBOUND_FROM (as --inbound-from),
 EGRESSCTL_ASSUME_SANDBOX=1 (this namespace is a sandbox whatever the host-network
 signals say), EGRESSCTL_NFT_BACKEND=library|binary.
 
@@ -60,6 +62,7 @@ Examples:
     "drop-silently": { type: "boolean", description: "drop denied packets instead of reset / ICMP admin-prohibited" },
     "proxy-port": { type: "string", description: `port of the DNS proxy on 127.0.0.1/[::1] (default ${DEFAULT_PROXY_PORT})` },
     "always-rules-dir": { type: "string", description: "directory of deny.always and allow.always, laid over the policy as serve does (default EGRESSCTL_ALWAYS_RULES_DIR, else /var/egress/rules)" },
+    "inbound-from": { type: "string", description: "who may open flows into the sandbox and be answered: any (default), none, or comma-separated CIDRs (default EGRESSCTL_INBOUND_FROM)" },
     "allow-host-network": { type: "boolean", description: "touch the kernel even where the namespace looks like the host's (firewall this namespace anyway)" },
   },
   async run({ args }) {
@@ -82,12 +85,14 @@ Examples:
     if (always && !always.ok) usage(always.errors.map((e) => `cannot read ${e.path}: ${e.error}`).join("\n"));
     const up = parseUpstreamList(env.OPENSANDBOX_EGRESS_DNS_UPSTREAM ?? "");
     const exempt = nameserverExempt(env[NAMESERVER_EXEMPT_ENV]);
+    const inbound = parseInboundFrom(args["inbound-from"] ?? env[INBOUND_ENV]);
+    if ("error" in inbound) usage(`${args["inbound-from"] !== undefined ? "--inbound-from" : INBOUND_ENV}: ${inbound.error}`);
     const bad = [...doh.problems.map((p) => `${DOH_BLOCKLIST_ENV}: ${p}`), ...up.problems.map((p) => `OPENSANDBOX_EGRESS_DNS_UPSTREAM: ${p}`), ...exempt.problems];
     if (bad.length) usage(bad.join("\n"));
 
     const outcome = await applyPolicy(
       {
-        action, mode, proxyPort, doh: doh.list, dohStance: doh.stance, upstreams: up.upstreams, nameserverExempt: exempt.list,
+        action, mode, proxyPort, doh: doh.list, dohStance: doh.stance, upstreams: up.upstreams, nameserverExempt: exempt.list, inbound: inbound as InboundFrom,
         audit: !!args.audit, dropSilently: !!args["drop-silently"], allowHostNetwork: !!args["allow-host-network"],
         ...(file ? { text: readPolicy(file), source: file } : {}),
         ...(always?.ok ? { always: always.rules } : {}),

@@ -21,20 +21,23 @@ allow.always and log_skip.always are read from --always-rules-dir (default
 /var/egress/rules) and re-read within seconds of a change: docs/always-rules.md.
 Answers naming non-public addresses (private, loopback, link-local, this namespace's
 own) are passed on but not learned unless an address rule allows them
-(EGRESSCTL_PRIVATE_ANSWERS=learn learns them all).
-The whole environment: docs/serve.md.
+(EGRESSCTL_PRIVATE_ANSWERS=learn learns them all). Without --upstream, the upstreams
+recorded in the kernel by an earlier serve are kept; resolv.conf is read only at the
+first start. --inbound-from (EGRESSCTL_INBOUND_FROM) names who may open flows into the
+sandbox and be answered. The whole environment: docs/serve.md.
 
 Examples:
   egressctl serve policy.yaml
   egressctl serve --mode dns-only --upstream 192.0.2.53 policy.yaml
   OPENSANDBOX_EGRESS_RULES='{"defaultAction":"deny","egress":[{"action":"allow","target":"*.pypi.org"}]}' egressctl serve
   egressctl serve --ready-file /run/egressctl/ready --log-format pretty policy.yaml
-  egressctl serve --metrics-addr :9090 /etc/egressctl/policy/policy.yaml`,
+  egressctl serve --metrics-addr :9090 /etc/egressctl/policy/policy.yaml
+  egressctl serve --upstream 192.0.2.53 --inbound-from 192.0.2.0/24 policy.yaml`,
   },
   args: {
     file: { type: "positional", required: false, description: "policy file (YAML or JSON)" },
     mode: { type: "string", description: "auto | disabled | dns-only | dns+nftables (also dns, dns+nft); default auto or OPENSANDBOX_EGRESS_MODE" },
-    upstream: { type: "string", description: "upstream resolvers, comma-separated literal addresses with optional port; default OPENSANDBOX_EGRESS_DNS_UPSTREAM, else /etc/resolv.conf" },
+    upstream: { type: "string", description: "upstream resolvers, comma-separated literal addresses with optional port; default OPENSANDBOX_EGRESS_DNS_UPSTREAM, else the set recorded in the kernel, else /etc/resolv.conf" },
     "dns-port": { type: "string", description: "port of the DNS proxy on 127.0.0.1 and ::1 (default 15353)" },
     "status-socket": { type: "string", description: "Unix socket of the status API (default /run/egressctl/egressctl.sock)" },
     "ready-file": { type: "string", description: "written once the proxy listens and the ruleset is loaded; removed on exit" },
@@ -47,6 +50,7 @@ Examples:
     "http-addr": { type: "string", description: "policy HTTP API address: :PORT, HOST:PORT, [IPv6]:PORT or off (default OPENSANDBOX_EGRESS_HTTP_ADDR, else :18080)" },
     "always-rules-dir": { type: "string", description: "directory of deny.always, allow.always and log_skip.always (default EGRESSCTL_ALWAYS_RULES_DIR, else /var/egress/rules)" },
     "metrics-addr": { type: "string", description: "serve /metrics and /healthz (read-only) over TCP at :PORT, HOST:PORT or [IPv6]:PORT, for Prometheus and probes (default off, or EGRESSCTL_METRICS_ADDR)" },
+    "inbound-from": { type: "string", description: "who may open flows into the sandbox and be answered: any (default), none, or comma-separated CIDRs (default EGRESSCTL_INBOUND_FROM)" },
     "insecure-no-auth": { type: "boolean", description: "without OPENSANDBOX_EGRESS_TOKEN, still allow POST/PUT/PATCH/DELETE on the policy API (the sandboxed application could rewrite its own policy)" },
     "learn-max-ttl": { type: "string", description: "seconds a learned address stays open at most, whatever its TTL (default 3600, or EGRESSCTL_LEARN_MAX_TTL)" },
     "learn-max-elements": { type: "string", description: "learned addresses per family at most; beyond, answers with new addresses are SERVFAIL (default 65536, or EGRESSCTL_LEARN_MAX_ELEMENTS)" },
@@ -72,6 +76,7 @@ Examples:
         metricsAddr: args["metrics-addr"],
         learnMaxTtl: args["learn-max-ttl"],
         learnMaxElements: args["learn-max-elements"],
+        inboundFrom: args["inbound-from"],
       },
       process.env,
     );

@@ -2,12 +2,14 @@
 import { parseCidr } from "../../src/core/net/ip.ts";
 import type { Policy, Rule } from "../../src/core/policy/types.ts";
 import { dohList } from "../../src/core/ruleset/doh.ts";
+import { INBOUND_ANY } from "../../src/core/ruleset/inbound.ts";
+import type { PlanEnv } from "../../src/core/ruleset/model.ts";
 import { DEFAULT_PROXY_PORT, EXEMPT_MARK } from "../../src/core/ruleset/names.ts";
 
 /** serve's full mode, with the lab's DoH stand-ins */
-export const BENCH_ENV = {
-  mode: "dns+nftables" as const, proxyPort: DEFAULT_PROXY_PORT, upstreams: [], exemptMark: EXEMPT_MARK,
-  doh: dohList("203.0.113.143,2001:db8:200::143").list, nameserverExempt: { 4: [], 6: [] }, webhook: [], audit: false, dropSilently: false,
+export const BENCH_ENV: PlanEnv = {
+  mode: "dns+nftables", proxyPort: DEFAULT_PROXY_PORT, upstreams: [], upstreamOrigin: "configured", exemptMark: EXEMPT_MARK,
+  doh: dohList("203.0.113.143,2001:db8:200::143").list, nameserverExempt: { 4: [], 6: [] }, webhook: [], inbound: INBOUND_ANY, audit: false, dropSilently: false,
 };
 
 /**

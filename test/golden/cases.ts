@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { loadPolicyText } from "../../src/core/policy/load.ts";
 import { dohList } from "../../src/core/ruleset/doh.ts";
+import { INBOUND_ANY, parseInboundFrom } from "../../src/core/ruleset/inbound.ts";
 import { nameserverExempt } from "../../src/core/ruleset/nameserver-exempt.ts";
 import type { Mode, PlanEnv, Upstream } from "../../src/core/ruleset/model.ts";
 import { DEFAULT_PROXY_PORT, EXEMPT_MARK } from "../../src/core/ruleset/names.ts";
@@ -44,8 +45,9 @@ export function goldenCases(): GoldenCase[] {
 }
 
 /**
- * `# golden: mode=dns-only audit drop-silently doh=builtin upstream=ADDR[:PORT] proxy-port=N exempt=A,B webhook=ADDR:PORT
- *  doh-443=operator|strict always-deny=T,T always-allow=T,T` (always-*: the lines of deny.always / allow.always)
+ * `# golden: mode=dns-only audit drop-silently doh=builtin upstream=ADDR[:PORT] upstream-origin=resolv.conf proxy-port=N
+ *  exempt=A,B webhook=ADDR:PORT doh-443=operator|strict always-deny=T,T always-allow=T,T inbound=any|none|CIDR,...`
+ *  (always-*: the lines of deny.always / allow.always)
  */
 function envFromHeader(file: string, text: string): { env: PlanEnv; always: AlwaysRules } {
   const always = noAlwaysRules("/golden");
@@ -55,10 +57,12 @@ function envFromHeader(file: string, text: string): { env: PlanEnv; always: Alwa
     mode: "dns+nftables",
     proxyPort: DEFAULT_PROXY_PORT,
     upstreams: [],
+    upstreamOrigin: "configured",
     exemptMark: EXEMPT_MARK,
     doh: dohList(LAB_DOH).list,
     nameserverExempt: { 4: [], 6: [] },
     webhook: [],
+    inbound: INBOUND_ANY,
     audit: false,
     dropSilently: false,
   };
@@ -76,6 +80,12 @@ function envFromHeader(file: string, text: string): { env: PlanEnv; always: Alwa
     else if (k === "doh-443" && v === "operator") env.dohStance = "operator";
     else if (k === "always-deny") always.deny = parseAlwaysFile(v.split(",").join("\n"), "deny", "/golden/deny.always");
     else if (k === "always-allow") always.allow = parseAlwaysFile(v.split(",").join("\n"), "allow", "/golden/allow.always");
+    else if (k === "upstream-origin" && v === "resolv.conf") env.upstreamOrigin = v;
+    else if (k === "inbound") {
+      const i = parseInboundFrom(v);
+      if ("error" in i) throw new Error(`${file}: ${i.error}`);
+      env.inbound = i;
+    }
     else throw new Error(`${file}: unknown golden option '${opt}'`);
   }
   return { env, always };

@@ -2,7 +2,8 @@
 // "which mode am I in" again: install a policy (one transaction), write learned
 // addresses, forget addresses, read the kernel state back, clean up.
 //   dns+nftables: the full table (redirect + filter + learned sets)
-//   dns-only:     only the redirect, through nftables or else iptables; learning is a no-op
+//   dns-only:     the redirect and the DNS guard, through nftables, or else only the
+//                 redirect, through iptables; learning is a no-op
 //   disabled:     nothing at all
 import { release } from "node:os";
 import { DEFAULT_BOUNDS, isSetFull, type LearnBounds } from "../../core/learn/bounds.ts";
@@ -233,7 +234,7 @@ function nftables(
     },
     refreshMethod: () => (refresh ? { ...refresh, writer: netlink ? "netlink" : `libnftables${netlinkNote ? ` (${netlinkNote})` : ""}` } : null),
     deniedFlows() {
-      if (!learning) return [];
+      // dns-only has them too: its guard denies DNS that bypasses the proxy
       try {
         return [...readDeniedFlows(nft.listSetJson(DENIED_V4), 4), ...readDeniedFlows(nft.listSetJson(DENIED_V6), 6)];
       } catch {

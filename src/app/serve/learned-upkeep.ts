@@ -52,7 +52,7 @@ export function watchNetDenied(enforcer: Enforcer, table: LearnTable, log: Event
       const now = Date.now();
       for (const f of tracker.newFlows(enforcer.deniedFlows())) {
         const name = table.namesOf(f.destination, now)[0];
-        const rec = { destination: f.destination, port: f.port, protocol: f.protocol, ...(name ? { name } : {}) };
+        const rec = { destination: f.destination, port: f.port, protocol: f.protocol, reason: f.reason ?? "unknown", ...(name ? { name } : {}) };
         violations.push({ event: "net.denied", at: new Date(now).toISOString(), ...rec });
         log.emitLimited(f.destination, "net.denied", rec, "warn");
       }

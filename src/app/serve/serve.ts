@@ -68,11 +68,13 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   const enforcer = createEnforcer(a.mode, a.redirect, backend, {
     proxyPort: cfg.dnsPort,
     upstreams: upstreams.map((u) => ({ family: u.family, address: u.address, port: u.port })),
+    upstreamOrigin: plan.upstreamOrigin,
     exemptMark: EXEMPT_MARK,
     doh,
     dohStance,
     nameserverExempt,
     webhook: webhookTargets,
+    inbound: cfg.inbound,
     audit: cfg.audit,
     dropSilently: cfg.dropSilently,
   }, facts.ipv6.enabled, (note) => log.emit("learn.writer", { note }, "warn"), undefined, cfg.learnBounds);
@@ -159,6 +161,9 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     nameserverExempt: [...nameserverExempt[4], ...nameserverExempt[6]],
     layerCounts,
     learnBounds: cfg.learnBounds,
+    inbound: cfg.inbound,
+    upstreamOrigin: plan.upstreamOrigin,
+    upstreamsPinned: plan.upstreamsPinned,
     privileged: () => privileged.last,
   };
 

@@ -2,7 +2,8 @@
 // namespace and the mode they allow, the listeners, the upstreams, the DoH list, the
 // kernel backend. Any refusal is an exit code here (2, 3, 4 or 1), so nothing has been
 // changed when serve gives up.
-import { parseResolvConf, parseUpstreamList, type Upstream } from "../../core/dns/upstreams.ts";
+import { chooseUpstreams } from "../../core/dns/upstream-choice.ts";
+import { ownAddresses, type Upstream } from "../../core/dns/upstreams.ts";
 import type { ServeConfig } from "../../core/config/serve-config.ts";
 import { parseSearchConfig } from "../../core/dns/search-list.ts";
 import { Exit } from "../../core/exit-codes.ts";
@@ -14,13 +15,16 @@ import { dohFromSettings, STRICT_443_WARNING, type DohList, type DohStance } fro
 import type { AlwaysRules } from "../../core/always/types.ts";
 import { readAlwaysRules } from "../../effects/fs/always-files.ts";
 import { alwaysSummary, logAlwaysProblems } from "./always-log.ts";
-import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
+import type { UpstreamOrigin } from "../../core/ruleset/model.ts";
+import { EXEMPT_MARK, UPSTREAMS_V4, UPSTREAMS_V6 } from "../../core/ruleset/names.ts";
+import { readRecordedUpstreams } from "../../core/ruleset/upstream-record.ts";
 import { exemptMatcher, exemptUpstream, nameserverExempt } from "../../core/ruleset/nameserver-exempt.ts";
 import { readPolicyText } from "../../effects/fs/policy-file.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import { openNftBackend, type NftBackend } from "../../effects/nft/backend.ts";
 import { gatherFacts } from "../../effects/probe/facts.ts";
 import { prepareSocketDir } from "../../effects/fs/private-dir.ts";
+import { interfaceAddresses } from "../../effects/sys/interface-addresses.ts";
 import { choosePolicy, type PolicyChoice, type ReadText } from "./policy-source.ts";
 import { logPolicyWarnings } from "./policy-warnings.ts";
 import { planWebhook, readCaPem, type WebhookPlan } from "./webhook-plan.ts";
@@ -33,6 +37,10 @@ export interface StartPlan {
   assessment: Assessment;
   listen: { host: string; port: number }[];
   upstreams: Upstream[];
+  /** configured, or read from resolv.conf at the first start in this namespace */
+  upstreamOrigin: UpstreamOrigin;
+  /** kept from the kernel's record of an earlier serve instead of re-reading resolv.conf */
+  upstreamsPinned: boolean;
   doh: DohList;
   dohStance: DohStance;
   nameserverExempt: CidrList;
@@ -90,10 +98,22 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   log.emit("mode", { mode: a.mode, redirect: a.redirect, reasons: a.reasons }, a.mode === "disabled" ? "error" : "info");
   logPolicyWarnings(log, choice.source, choice.warnings, choice.policy, a.mode);
 
+  const backend = a.redirect === "nftables" ? openNftBackend(process.env) : null;
+  if (backend && "unavailable" in backend) {
+    log.emit("serve.refused", { reason: backend.unavailable }, "error");
+    return Exit.unavailable;
+  }
   const listen = [{ host: "127.0.0.1", port: cfg.dnsPort }, ...(facts.ipv6.enabled ? [{ host: "::1", port: cfg.dnsPort }] : [])];
   const resolvConf = readText("/etc/resolv.conf");
-  const ups = upstreamsFrom(cfg, resolvConf, listen);
+  const ups = chooseUpstreams({
+    spec: cfg.upstreamSpec,
+    resolvConf,
+    recorded: backend ? readRecordedUpstreams([backend.listSetJson(UPSTREAMS_V4), backend.listSetJson(UPSTREAMS_V6)]) : null,
+    self: listen,
+    own: ownAddresses(interfaceAddresses()),
+  });
   for (const p of ups.problems) log.emit("upstream.ignored", { problem: p }, "warn");
+  for (const n of ups.notes) log.emit(n.event, n.fields, n.level);
   if (ups.upstreams.length === 0) {
     log.emit("serve.refused", { reason: "no usable upstream resolver: set --upstream or OPENSANDBOX_EGRESS_DNS_UPSTREAM" }, "error");
     return Exit.runtime;
@@ -109,11 +129,6 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
     log.emit("exempt.bypass", { nameservers: exempted, note: "dns-only mode: names resolved through these servers are not judged and nothing filters their addresses" }, "warn");
   }
 
-  const backend = a.redirect === "nftables" ? openNftBackend(process.env) : null;
-  if (backend && "unavailable" in backend) {
-    log.emit("serve.refused", { reason: backend.unavailable }, "error");
-    return Exit.unavailable;
-  }
   const ca = webhookCa(cfg);
   if ("error" in ca) {
     log.emit("serve.refused", { reason: ca.error }, "error");
@@ -137,13 +152,7 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   const webhook = cfg.denyWebhook
     ? await planWebhook(cfg.denyWebhook, { upstreams: ups.upstreams, search, markFor, timeoutMs: cfg.upstreamTimeoutMs, ca: ca.ca, log })
     : null;
-  return { choice, always: always.rules, facts, assessment: a, listen, upstreams: ups.upstreams, doh: doh.list, dohStance: doh.stance, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt, backend };
-}
-
-function upstreamsFrom(cfg: ServeConfig, resolvConf: ReturnType<ReadText>, self: { host: string; port: number }[]): { upstreams: Upstream[]; problems: string[] } {
-  if (cfg.upstreamSpec) return parseUpstreamList(cfg.upstreamSpec, self);
-  if (!resolvConf.ok) return { upstreams: [], problems: [`/etc/resolv.conf: ${resolvConf.error}`] };
-  return parseResolvConf(resolvConf.text, self);
+  return { choice, always: always.rules, facts, assessment: a, listen, upstreams: ups.upstreams, upstreamOrigin: ups.origin, upstreamsPinned: ups.pinned, doh: doh.list, dohStance: doh.stance, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt, backend };
 }
 
 /** EGRESSCTL_WEBHOOK_CA_FILE, read and checked when an https webhook will use it */

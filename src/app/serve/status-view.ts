@@ -9,6 +9,8 @@ import { COMMIT, VERSION } from "../../version.ts";
 import type { DnsProxy } from "../../effects/dns/proxy.ts";
 import type { WebhookStats } from "./deny-webhook.ts";
 import type { PrivilegeScan } from "../../core/caps/privileged.ts";
+import { inboundView, type InboundFrom } from "../../core/ruleset/inbound.ts";
+import type { UpstreamOrigin } from "../../core/ruleset/model.ts";
 import { policyMode, type LivePolicy } from "./live-policy.ts";
 import { alwaysStatus } from "./always-log.ts";
 import type { LayerCounts } from "./dns-events.ts";
@@ -31,6 +33,10 @@ export interface ServeState {
   layerCounts: LayerCounts;
   /** the learned sets' bounds in force */
   learnBounds: LearnBounds;
+  /** --inbound-from */
+  inbound: InboundFrom;
+  upstreamOrigin: UpstreamOrigin;
+  upstreamsPinned: boolean;
   /** the last scan for processes holding NET_RAW or NET_ADMIN; null before the first */
   privileged: () => PrivilegeScan | null;
 }
@@ -63,6 +69,7 @@ export function statusJson(s: ServeState, now: number): unknown {
       digest: k.digest,
       filterHooked: k.filterHooked,
       natHooked: k.natHooked,
+      guardHooked: k.guardHooked,
       learnedElements: k.learned[4] + k.learned[6],
       learned: { 4: k.learned[4], 6: k.learned[6] },
     },
@@ -72,6 +79,9 @@ export function statusJson(s: ServeState, now: number): unknown {
     dns: s.proxy?.stats() ?? null,
     webhook: s.webhook?.stats() ?? null,
     nameserverExempt: s.nameserverExempt,
+    // enforced by the filter only: in dns-only nothing filters packets at all
+    inbound: { from: inboundView(s.inbound), enforced: intended === "dns+nftables" },
+    upstreams: { origin: s.upstreamOrigin, pinned: s.upstreamsPinned },
     pid: process.pid,
     privileged: s.privileged(),
   };

@@ -3,6 +3,7 @@
 // the OPENSANDBOX_EGRESS_* names keep their OpenSandbox meaning.
 import { DEFAULT_ALWAYS_DIR } from "../always/types.ts";
 import { MODE_SPELLINGS, parseMode } from "../probe/modes.ts";
+import { INBOUND_ANY, INBOUND_ENV, parseInboundFrom, type InboundFrom } from "../ruleset/inbound.ts";
 import { DEFAULT_PROXY_PORT } from "../ruleset/names.ts";
 import { parseWebhookUrl, type WebhookUrl } from "../events/webhook.ts";
 import { DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_LIFETIME_SEC, MAX_ELEMENTS_RANGE, MAX_LIFETIME_RANGE, type LearnBounds } from "../learn/bounds.ts";
@@ -27,6 +28,7 @@ export interface ServeFlags {
   metricsAddr?: string;
   learnMaxTtl?: string;
   learnMaxElements?: string;
+  inboundFrom?: string;
 }
 
 /** where the policy HTTP API listens: host null = every address */
@@ -80,6 +82,8 @@ export interface ServeConfig {
   learnBounds: LearnBounds;
   /** EGRESSCTL_PRIVATE_ANSWERS: "guard" (default) never learns non-public answers; "learn" does */
   privateAnswers: PrivateAnswers;
+  /** --inbound-from / EGRESSCTL_INBOUND_FROM: who may open flows into the sandbox and be answered */
+  inbound: InboundFrom;
 }
 
 export const DEFAULT_HTTP_ADDR = ":18080";
@@ -153,6 +157,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
       maxElements: num(flags.learnMaxElements !== undefined ? "--learn-max-elements" : "EGRESSCTL_LEARN_MAX_ELEMENTS", flags.learnMaxElements ?? env.EGRESSCTL_LEARN_MAX_ELEMENTS, DEFAULT_MAX_ELEMENTS, ...MAX_ELEMENTS_RANGE, true),
     },
     privateAnswers: "guard",
+    inbound: INBOUND_ANY,
   };
   const pa = (env.EGRESSCTL_PRIVATE_ANSWERS ?? "").trim();
   if (pa === "learn" || pa === "guard") config.privateAnswers = pa;
@@ -167,6 +172,9 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
   const max = maxRulesFrom(env.OPENSANDBOX_EGRESS_MAX_RULES);
   config.maxRules = max.value;
   if (max.warning) config.warnings.push(max.warning);
+  const inbound = parseInboundFrom(flags.inboundFrom ?? env[INBOUND_ENV]);
+  if ("error" in inbound) errors.push(`${flags.inboundFrom !== undefined ? "--inbound-from" : INBOUND_ENV}: ${inbound.error}`);
+  else config.inbound = inbound;
   const hook = env.OPENSANDBOX_EGRESS_DENY_WEBHOOK?.trim();
   if (hook) {
     const u = parseWebhookUrl(hook);

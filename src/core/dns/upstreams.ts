@@ -1,7 +1,7 @@
 // Upstream resolver addresses from configuration (OPENSANDBOX_EGRESS_DNS_UPSTREAM, flags)
 // or from resolv.conf text. Pure parsing and validation. Only literal addresses: a name
 // would need DNS to find the DNS server, and would go through our own proxy.
-import { formatAddress, parseAddress, type Family } from "../net/ip.ts";
+import { formatAddress, parseAddress, type Address, type Family } from "../net/ip.ts";
 
 export interface Upstream {
   family: Family;
@@ -20,11 +20,17 @@ export interface UpstreamParse {
   problems: string[];
 }
 
+/** the namespace's own addresses (ownAddresses), for refusing an upstream there */
+export type IsOwn = (a: Address) => boolean;
+
 /**
  * Parses `198.51.100.53`, `198.51.100.53:5353`, `2001:db8::1` and `[2001:db8::1]:5353`.
  * `self` lists our own listeners: an upstream equal to one would forward to ourselves.
+ * `own`: the namespace's own addresses. A resolver there runs beside the application,
+ * which could be it (or replace it), and the proxy's marked queries to it would pass
+ * every rule: refused.
  */
-export function parseUpstream(text: string, self: { host: string; port: number }[] = []): Upstream | string {
+export function parseUpstream(text: string, self: { host: string; port: number }[] = [], own?: IsOwn): Upstream | string {
   const s = text.trim();
   let host = s;
   let port = 53;
@@ -52,7 +58,8 @@ export function parseUpstream(text: string, self: { host: string; port: number }
       return `"${s}" is egressctl's own DNS listener; forwarding there would loop`;
     }
   }
-  return { family: a.family, address, port, label: a.family === 6 ? `[${address}]:${port}` : `${address}:${port}` };
+  if (own?.(a)) return `"${s}" is an address of this network namespace: a resolver there runs beside the application, so it is refused (name a resolver outside the sandbox)`;
+  return upstreamAt(a.family, address, port);
 }
 
 /**
@@ -65,26 +72,40 @@ function unmapped(a: { family: 4 | 6; value: bigint }): { family: 4 | 6; value: 
 }
 
 /** Parses a comma- or whitespace-separated list; duplicates are dropped with a problem. */
-export function parseUpstreamList(text: string, self: { host: string; port: number }[] = []): UpstreamParse {
-  return collect(text.split(/[,\s]+/).filter((x) => x !== ""), self);
+export function parseUpstreamList(text: string, self: { host: string; port: number }[] = [], own?: IsOwn): UpstreamParse {
+  return collect(text.split(/[,\s]+/).filter((x) => x !== ""), self, own);
 }
 
 /** The `nameserver` lines of resolv.conf text, in order; comments and other options ignored. */
-export function parseResolvConf(text: string, self: { host: string; port: number }[] = []): UpstreamParse {
+export function parseResolvConf(text: string, self: { host: string; port: number }[] = [], own?: IsOwn): UpstreamParse {
   const items: string[] = [];
   for (const line of text.split("\n")) {
     const m = /^\s*nameserver\s+(\S+)/.exec(line.replace(/[#;].*$/, ""));
     if (m) items.push(m[1]!);
   }
   // resolv.conf has no port syntax: a bare IPv6 address is taken whole
-  return collect(items.map((x) => (x.includes(":") && !x.startsWith("[") ? `[${x}]` : x)), self);
+  return collect(items.map((x) => (x.includes(":") && !x.startsWith("[") ? `[${x}]` : x)), self, own);
 }
 
-function collect(items: string[], self: { host: string; port: number }[]): UpstreamParse {
+/**
+ * Whether an address is the namespace's own: loopback (all of 127.0.0.0/8, ::1) or one
+ * of `addresses` (its interfaces' addresses, as the effects read them).
+ */
+export function ownAddresses(addresses: readonly string[]): IsOwn {
+  const keys = new Set(addresses.map((t) => parseAddress(t.replace(/%.*$/, ""))).filter((a) => a !== null).map((a) => `${a.family}/${a.value}`));
+  return (a) => (a.family === 4 ? a.value >> 24n === 127n : a.value === 1n) || keys.has(`${a.family}/${a.value}`);
+}
+
+/** an upstream from a known address and port (e.g. read back from the kernel) */
+export function upstreamAt(family: Family, address: string, port: number): Upstream {
+  return { family, address, port, label: family === 6 ? `[${address}]:${port}` : `${address}:${port}` };
+}
+
+function collect(items: string[], self: { host: string; port: number }[], own?: IsOwn): UpstreamParse {
   const upstreams: Upstream[] = [];
   const problems: string[] = [];
   for (const item of items) {
-    const u = parseUpstream(item, self);
+    const u = parseUpstream(item, self, own);
     if (typeof u === "string") problems.push(u);
     else if (upstreams.some((x) => x.label === u.label)) problems.push(`"${item}" is listed twice; using it once`);
     else if (upstreams.length >= MAX_UPSTREAMS) problems.push(`"${item}" ignored: at most ${MAX_UPSTREAMS} upstreams are used`);

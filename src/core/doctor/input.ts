@@ -16,12 +16,16 @@ export interface ServeStatus {
   reasons?: string[];
   warning?: string;
   policy?: { source?: string; digest?: string; mode?: string; defaultAction?: string; rules?: number; appliedAt?: string };
-  kernel?: { present?: boolean; matches?: boolean; digest?: string | null; filterHooked?: boolean; natHooked?: boolean; learnedElements?: number } | null;
+  kernel?: { present?: boolean; matches?: boolean; digest?: string | null; filterHooked?: boolean; natHooked?: boolean; guardHooked?: boolean; learnedElements?: number } | null;
   learned?: { names?: number; addresses?: number };
   reloads?: { ok?: number; failed?: number; lastError?: string | null };
   dns?: { queries?: number; denied?: number; upstreams?: { upstream: string; up: boolean; failures?: number }[] } | null;
   webhook?: { url?: string; delivered?: number; failed?: number; dropped?: number; ratelimited?: number; queued?: number } | null;
   nameserverExempt?: string[];
+  /** --inbound-from as in force; `enforced` false in dns-only (nothing filters packets) */
+  inbound?: { from?: "any" | "none" | string[]; enforced?: boolean };
+  /** configured, or read from resolv.conf at the first start (pinned: kept from the kernel's record since) */
+  upstreams?: { origin?: string; pinned?: boolean };
   /** serve's process id: doctor's own scan trusts it, its ancestors and its children */
   pid?: number;
   /** serve's last scan for processes holding NET_RAW or NET_ADMIN */

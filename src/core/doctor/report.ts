@@ -30,11 +30,11 @@ export interface DoctorReport {
   serve: { reachable: boolean; ready: boolean | null; version: string | null; uptimeSeconds: number | null; error: string | null };
   mode: { intended: string | null; measured: string | null; audit: boolean; reasons: string[] } | null;
   policy: { source: string | null; digest: string | null; defaultAction: string | null; rules: number | null; file: string | null; fileDigest: string | null } | null;
-  kernel: { read: boolean; error: string | null; present: boolean; digest: string | null; filterHooked: boolean; natHooked: boolean; learnedElements: number } | null;
+  kernel: { read: boolean; error: string | null; present: boolean; digest: string | null; filterHooked: boolean; natHooked: boolean; guardHooked: boolean; learnedElements: number } | null;
   dns: { intercepted: boolean | null; name: string; target: string; rcode: string | null; ede: string[]; error: string | null } | null;
   upstreams: { upstream: string; up: boolean; failures: number }[];
-  /** what egressctl cannot stop by itself: processes holding NET_RAW/NET_ADMIN (doctor's own scan) */
-  exposure: { privileged: PrivilegeScan | { error: string } | null };
+  /** what egressctl cannot stop by itself: --inbound-from, and processes holding NET_RAW/NET_ADMIN (doctor's own scan) */
+  exposure: { inbound: "any" | "none" | string[] | null; privileged: PrivilegeScan | { error: string } | null };
   violations: Violation[];
   findings: Finding[];
   explanations: TargetExplanation[];
@@ -63,7 +63,7 @@ export function buildReport(input: DoctorInput): DoctorReport {
     kernel: kernelSummary(input, kernelState),
     dns: null,
     upstreams: (st.dns?.upstreams ?? []).map((u) => ({ upstream: u.upstream, up: u.up, failures: u.failures ?? 0 })),
-    exposure: { privileged: input.privileged },
+    exposure: { inbound: st.inbound?.from ?? null, privileged: input.privileged },
     violations: sv.reachable ? sv.violations : [],
     findings,
     explanations: [],
@@ -187,9 +187,9 @@ function ownKernel(input: DoctorInput): { state: KernelState; sets: ReturnType<t
 function kernelSummary(input: DoctorInput, own: ReturnType<typeof ownKernel>): DoctorReport["kernel"] {
   const k = input.kernel;
   if (!k) return null;
-  if ("error" in k) return { read: false, error: k.error, present: false, digest: null, filterHooked: false, natHooked: false, learnedElements: 0 };
+  if ("error" in k) return { read: false, error: k.error, present: false, digest: null, filterHooked: false, natHooked: false, guardHooked: false, learnedElements: 0 };
   const s = own!.state;
-  return { read: true, error: null, present: s.present, digest: s.digest, filterHooked: s.filterHooked, natHooked: s.natHooked, learnedElements: s.learned[4] + s.learned[6] };
+  return { read: true, error: null, present: s.present, digest: s.digest, filterHooked: s.filterHooked, natHooked: s.natHooked, guardHooked: s.guardHooked, learnedElements: s.learned[4] + s.learned[6] };
 }
 
 function kernelFindings(input: DoctorInput, st: ServeStatus, own: ReturnType<typeof ownKernel>, add: Add): void {
@@ -222,6 +222,8 @@ function kernelFindings(input: DoctorInput, st: ServeStatus, own: ReturnType<typ
   add("kernel", "kernel.table", "ok", `table inet egressctl is present (${s.learned[4] + s.learned[6]} learned element(s))`);
   if (s.natHooked) add("kernel", "kernel.nat", "ok", "DNS redirect chain hooked to nat output");
   else add("kernel", "kernel.nat", "fail", "the DNS redirect chain is NOT hooked to nat output");
+  if (s.guardHooked) add("kernel", "kernel.guard", "ok", "DNS guard chain hooked to filter output (port-53 packets leave only through the proxy)");
+  else add("kernel", "kernel.guard", "fail", "the DNS guard chain is NOT hooked to filter output: DNS in a flow opened from outside leaves unjudged");
   if (intended === "dns+nftables") {
     if (s.filterHooked) add("kernel", "kernel.filter", "ok", "filter chain hooked to output");
     else add("kernel", "kernel.filter", "fail", "the filter chain is NOT hooked to output: packets are not filtered");

@@ -1,13 +1,18 @@
-// Reads the kernel's sets of recently denied flows (denied4/denied6, filled by the deny
-// chain) and tells which flows are new since the last look, for `net.denied` events.
+// Reads the kernel's sets of recently denied flows (denials4/denials6, filled by the
+// per-reason deny chains) and tells which flows are new since the last look, for
+// `net.denied` events; the last part of each key is the reason's code (names.ts).
 // Pure: the parsed `nft -j list set` output in, flows out. The kernel does the rate
 // limiting: a flow stays in its set for DENIED_TIMEOUT seconds and a repeat does not
 // refresh it, so each flow is new at most once a minute.
+import { reasonOfCode, type DenialReason } from "../ruleset/names.ts";
+
 export interface DeniedFlow {
   family: 4 | 6;
   destination: string;
   protocol: string;
   port: number;
+  /** which rule refused it; null for a code this version does not know */
+  reason: DenialReason | null;
   /** seconds the kernel keeps the entry */
   expiresSec: number;
 }
@@ -23,9 +28,9 @@ export function readDeniedFlows(listing: unknown, family: 4 | 6): DeniedFlow[] {
       const el = ((e as Obj)?.elem ?? e) as Obj | null;
       const concat: unknown = el?.val?.concat;
       if (!Array.isArray(concat)) continue;
-      const [destination, protocol, port] = concat;
+      const [destination, protocol, port, code] = concat;
       if (typeof destination !== "string" || typeof protocol !== "string") continue;
-      out.push({ family, destination, protocol, port: Number(port), expiresSec: Number(el?.expires ?? 0) });
+      out.push({ family, destination, protocol, port: Number(port), reason: reasonOfCode(Number(code)), expiresSec: Number(el?.expires ?? 0) });
     }
   }
   return out;
@@ -39,7 +44,7 @@ export class DeniedFlowTracker {
     const next = new Map<string, number>();
     const fresh: DeniedFlow[] = [];
     for (const f of current) {
-      const key = `${f.destination} ${f.protocol} ${f.port}`;
+      const key = `${f.destination} ${f.protocol} ${f.port} ${f.reason}`;
       const before = this.seen.get(key);
       // an entry only counts down; more time left than last time means it expired and
       // the kernel added it again between two looks

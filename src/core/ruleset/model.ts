@@ -3,7 +3,7 @@
 import type { Family } from "../net/ip.ts";
 import type { CidrList } from "./cidr-list.ts";
 import type { DohList, DohStance } from "./doh.ts";
-import type { StaticSetName } from "./names.ts";
+import type { InboundFrom } from "./inbound.ts";
 
 export type Mode = "dns-only" | "dns+nftables";
 
@@ -14,12 +14,17 @@ export interface Upstream {
   port: number;
 }
 
+/** where the upstreams came from: flags or environment, or resolv.conf at a first start */
+export type UpstreamOrigin = "configured" | "resolv.conf";
+
 /** Everything besides the policy that shapes the ruleset. */
 export interface PlanEnv {
   mode: Mode;
   proxyPort: number;
   /** empty: marked traffic to any address on port 53 is let out */
   upstreams: Upstream[];
+  /** recorded with the upstreams in the kernel, so a later start knows it too */
+  upstreamOrigin: UpstreamOrigin;
   exemptMark: number;
   doh: DohList;
   /** where the DoH block sits (doh.ts); default "listed" */
@@ -28,6 +33,8 @@ export interface PlanEnv {
   webhook: Upstream[];
   /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: DNS to these goes out directly (nameserver-exempt.ts) */
   nameserverExempt: CidrList;
+  /** --inbound-from: whose flows into the sandbox may be answered (dns+nftables only) */
+  inbound: InboundFrom;
   audit: boolean;
   dropSilently: boolean;
   /** elements each learned set holds at most (the kernel's `size`); default DEFAULT_MAX_ELEMENTS */
@@ -57,9 +64,12 @@ export interface NftChain {
 }
 
 export interface NftSet {
-  name: StaticSetName;
+  name: string;
   family: Family;
-  /** interval elements: `addr`, `addr/prefix` or `first-last` */
+  /** interval: `addr`, `addr/prefix` or `first-last`; endpoints: `addr . port comment "..."` */
+  kind: "interval" | "endpoints";
+  /** said in the rendered text above the set */
+  purpose: string;
   elements: string[];
 }
 
@@ -75,7 +85,7 @@ export interface Ruleset {
   /** elements each learned set holds at most (`size`): the kernel refuses more (ENFILE) */
   learnedSize: number;
   counters: string[];
-  /** static sets to create (every name in STATIC_SETS is removed first regardless) */
+  /** rebuilt sets to create (every rebuilt set is removed first regardless, render.ts) */
   sets: NftSet[];
   /** in creation order: chains that are jumped to come before those that jump */
   chains: NftChain[];

@@ -31,16 +31,21 @@ export const REFRESH_PROBE_SET = "refresh_probe";
 export const LEARNED_DEFAULT_TIMEOUT = 300;
 
 /**
- * Timed sets of recently denied (address, protocol, port) flows, filled by the kernel
- * from the deny chain and read by serve for `net.denied` events. An element lives
- * DENIED_TIMEOUT seconds and a repeat does not refresh it, so each flow is reported at
- * most once a minute however hard a program retries; when the set is full the kernel
- * skips recording (the denial itself still happens and is counted).
+ * Timed sets of recently denied (address, protocol, port, reason) flows, filled by the
+ * kernel from the per-reason deny chains and read by serve for `net.denied` events. An
+ * element lives DENIED_TIMEOUT seconds and a repeat does not refresh it, so each flow is
+ * reported at most once a minute however hard a program retries; when the set is full
+ * the kernel skips recording (the denial itself still happens and is counted).
  */
-export const DENIED_V4 = "denied4";
-export const DENIED_V6 = "denied6";
+export const DENIED_V4 = "denials4";
+export const DENIED_V6 = "denials6";
 export const DENIED_TIMEOUT = 60;
 export const DENIED_SIZE = 4096;
+/**
+ * The denied-flow sets of earlier versions (their key had no reason). A set's type cannot
+ * change in place, so the new ones have new names and these are removed on apply.
+ */
+export const LEGACY_DENIED_SETS: readonly (readonly [string, 4 | 6])[] = [["denied4", 4], ["denied6", 6]];
 
 /**
  * hex digits of the always lists' address digest in the chains' comment: the kernel keeps
@@ -48,9 +53,13 @@ export const DENIED_SIZE = 4096;
  */
 export const ALWAYS_DIGEST_HEX = 24;
 
-/** chains: the filter (Layer 2), the DNS redirect (Layer 1), and the one denial verdict */
+/**
+ * chains: the Layer 2 filter, the DNS redirect (Layer 1), the guard that lets port-53
+ * packets leave only through the proxy (both modes), and the one denial verdict
+ */
 export const CHAIN_FILTER = "output";
 export const CHAIN_NAT = "dns_redirect";
+export const CHAIN_GUARD = "dns_guard";
 export const CHAIN_DENY = "deny";
 /**
  * chains at the raw priority (before conntrack) that keep the proxy's own DNS flows,
@@ -62,7 +71,35 @@ export const CHAIN_NOTRACK_IN = "dns_notrack_in";
 /** the raw priority: before conntrack (-200) */
 export const PRIORITY_RAW = -300;
 
-/** static sets, rebuilt on every apply (learned sets are never rebuilt) */
+/**
+ * Why a packet is denied. Each reason has a named counter (`add counter` keeps an
+ * existing counter's value, so the figures doctor and /metrics read survive re-applies),
+ * a small chain that notes the flow with the reason's code, counts and jumps to
+ * CHAIN_DENY, and the code, stored in the denied-flow sets so that net.denied can say
+ * which rule refused. A code never changes meaning (a later serve reads what an earlier
+ * one's kernel noted); the order of the entries is that of the counters and chains.
+ */
+export const DENIAL_REASONS = {
+  always: { code: 8, why: "an address of deny.always" },
+  cidr: { code: 1, why: "a deny CIDR of the policy" },
+  dot: { code: 2, why: "DNS-over-TLS (port 853)" },
+  doh: { code: 3, why: "a DNS-over-HTTPS provider (port 443)" },
+  default: { code: 4, why: "the default action: no rule and no learned name allows it" },
+  dns: { code: 5, why: "DNS that did not go through the proxy" },
+  inbound: { code: 6, why: "a flow opened by a host outside --inbound-from" },
+  rthdr: { code: 7, why: "an IPv6 routing header" },
+} as const;
+export type DenialReason = keyof typeof DENIAL_REASONS;
+export const DENIAL_REASON_NAMES = Object.keys(DENIAL_REASONS) as DenialReason[];
+export const denialCounter = (r: DenialReason) => `denied_${r}`;
+export const denialChain = (r: DenialReason) => `deny_${r}`;
+export function reasonOfCode(code: number): DenialReason | null {
+  return DENIAL_REASON_NAMES.find((r) => DENIAL_REASONS[r].code === code) ?? null;
+}
+/** the named counters, one per reason */
+export const COUNTERS = Object.fromEntries(DENIAL_REASON_NAMES.map((r) => [r, denialCounter(r)])) as Record<DenialReason, string>;
+
+/** static interval sets of destinations, rebuilt on every apply (learned sets never are) */
 export const STATIC_SETS = {
   allow4: { family: 4, purpose: "static allow CIDRs" },
   allow6: { family: 6, purpose: "static allow CIDRs" },
@@ -77,17 +114,23 @@ export const STATIC_SETS = {
 } as const;
 export type StaticSetName = keyof typeof STATIC_SETS;
 
+/** --inbound-from as CIDRs: the sources whose flows into the sandbox may be answered; rebuilt */
+export const INBOUND_SETS = {
+  inbound4: { family: 4, purpose: "sources that may open flows to the sandbox (--inbound-from)" },
+  inbound6: { family: 6, purpose: "sources that may open flows to the sandbox (--inbound-from)" },
+} as const;
+
 /**
- * Named counters, one per reason a packet is denied. Named counters are declared with
- * `add counter`, which keeps an existing counter's value, so the figures doctor and
- * /metrics read survive re-applies.
+ * The proxy's upstream resolvers as `address . port`, each commented "<position>
+ * <origin>"; rebuilt on every apply. The filter lets the proxy's marked queries out to
+ * exactly these, and a later serve in the same namespace reads them back and keeps them
+ * (pinning, docs/security.md) instead of trusting resolv.conf again.
  */
-export const COUNTERS = {
-  always: "denied_always",
-  cidr: "denied_cidr",
-  dot: "denied_dot",
-  doh: "denied_doh",
-  default: "denied_default",
+export const UPSTREAMS_V4 = "upstreams4";
+export const UPSTREAMS_V6 = "upstreams6";
+export const UPSTREAM_SETS = {
+  [UPSTREAMS_V4]: { family: 4, purpose: "the proxy's upstream resolvers, recorded for the next start" },
+  [UPSTREAMS_V6]: { family: 6, purpose: "the proxy's upstream resolvers, recorded for the next start" },
 } as const;
 
 /** DNS-over-TLS port (RFC 7858), blocked for TCP and UDP (DNS-over-DTLS / DoQ use it too) */

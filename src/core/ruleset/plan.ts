@@ -1,9 +1,9 @@
 // The planner: (policy, environment, always rules) -> ruleset model. Pure; decides every
-// rule and its order. The order of the filter chain is the security argument, so each
+// rule and its order. The order of the filter chains is the security argument, so each
 // rule says why.
+import { createHash } from "node:crypto";
 import { noAlwaysRules, type AlwaysRules } from "../always/types.ts";
 import { resolveIntervals } from "../net/intervals.ts";
-import { createHash } from "node:crypto";
 import type { Family, Range } from "../net/ip.ts";
 import type { Policy, Rule } from "../policy/types.ts";
 import { policyDigest } from "./digest.ts";
@@ -11,11 +11,14 @@ import { mergeCidrs, rangeText } from "./elements.ts";
 import type { NftChain, NftRule, NftSet, PlanEnv, Ruleset } from "./model.ts";
 import { DEFAULT_MAX_ELEMENTS } from "../learn/bounds.ts";
 import {
-  ALWAYS_DIGEST_HEX, AUDIT_LOG_PREFIX, AUDIT_LOG_RATE, CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, CHAIN_NOTRACK_IN, CHAIN_NOTRACK_OUT, COUNTERS,
-  DOH_PORT, DENIED_V4, DENIED_V6, DOT_PORT, LEARNED_DEFAULT_TIMEOUT, LEARNED_V4, LEARNED_V6, PRIORITY_RAW,
+  ALWAYS_DIGEST_HEX, AUDIT_LOG_PREFIX, AUDIT_LOG_RATE, CHAIN_DENY, CHAIN_FILTER, CHAIN_GUARD, CHAIN_NAT, CHAIN_NOTRACK_IN, CHAIN_NOTRACK_OUT,
+  COUNTERS, DENIAL_REASONS, DENIAL_REASON_NAMES, DENIED_V4, DENIED_V6, DOH_PORT, DOT_PORT, INBOUND_SETS, LEARNED_DEFAULT_TIMEOUT,
+  LEARNED_V4, LEARNED_V6, PRIORITY_RAW, STATIC_SETS, UPSTREAM_SETS, UPSTREAMS_V4, UPSTREAMS_V6, denialChain, type DenialReason,
 } from "./names.ts";
+import { upstreamComment } from "./upstream-record.ts";
 
 const IP: Record<Family, string> = { 4: "ip", 6: "ip6" };
+const INTERVAL_SETS = { ...STATIC_SETS, ...INBOUND_SETS };
 const L4 = "meta l4proto { tcp, udp }";
 
 export const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
@@ -30,19 +33,21 @@ export function planRuleset(policy: Policy, env: PlanEnv, always: AlwaysRules = 
   // the always addresses' digest rides along in the chain comment when there are any,
   // so a kernel that holds other always sets does not look like it matches
   const comment = `egressctl policy sha256:${digest}${alwaysSets.digest ? ` always ${alwaysSets.digest}` : ""}`;
-  const chains: NftChain[] = [];
-  const sets: NftSet[] = [];
-  if (env.mode === "dns+nftables") {
-    const iv = resolveIntervals(policy.rules);
-    for (const f of [4, 6] as const) {
-      const el = (rs: typeof iv[4]["allow"]) => rs.map((r) => rangeText(f, r));
-      sets.push({ name: `deny${f}`, family: f, elements: el(iv[f].deny) });
-      sets.push({ name: `allow${f}`, family: f, elements: el(iv[f].allow) });
-      sets.push({ name: `doh${f}`, family: f, elements: el(mergeCidrs(env.doh[f])) });
-      sets.push({ name: `always_deny${f}`, family: f, elements: el(alwaysSets.deny[f]) });
-      sets.push({ name: `always_allow${f}`, family: f, elements: el(alwaysSets.allow[f]) });
-    }
-    chains.push({ name: CHAIN_DENY, rules: denyVerdict(env) });
+  const full = env.mode === "dns+nftables";
+  const sets: NftSet[] = [...(full ? filterSets(policy, env, alwaysSets) : []), ...upstreamSets(env)];
+  // chains that are jumped to come first: the verdict, then one chain per reason
+  const reasons: DenialReason[] = full ? DENIAL_REASON_NAMES : ["dns"];
+  const chains: NftChain[] = [
+    { name: CHAIN_DENY, rules: verdict(env) },
+    ...reasons.map((r) => ({ name: denialChain(r), rules: denyFor(r) })),
+    {
+      name: CHAIN_GUARD,
+      base: { type: "filter", hook: "output", priority: -5, policy: "accept" },
+      comment,
+      rules: guardRules(env),
+    },
+  ];
+  if (full) {
     chains.push({
       name: CHAIN_FILTER,
       // Fail closed: with a deny default, the chain policy is drop too, so a rule lost to
@@ -114,6 +119,31 @@ function untrackedDns(env: PlanEnv): NftChain[] {
   ];
 }
 
+/** deny/allow/DoH/always interval sets, and the --inbound-from sources when they are CIDRs */
+function filterSets(policy: Policy, env: PlanEnv, always: AlwaysSets): NftSet[] {
+  const iv = resolveIntervals(policy.rules);
+  const sets: NftSet[] = [];
+  const interval = (name: keyof typeof INTERVAL_SETS, f: Family, ranges: Range[]): NftSet => ({
+    name, family: f, kind: "interval", purpose: INTERVAL_SETS[name].purpose, elements: ranges.map((r) => rangeText(f, r)),
+  });
+  for (const f of [4, 6] as const) {
+    sets.push(interval(`deny${f}`, f, iv[f].deny), interval(`allow${f}`, f, iv[f].allow), interval(`doh${f}`, f, mergeCidrs(env.doh[f])));
+    sets.push(interval(`always_deny${f}`, f, always.deny[f]), interval(`always_allow${f}`, f, always.allow[f]));
+  }
+  if (env.inbound.kind === "cidrs") {
+    for (const f of [4, 6] as const) sets.push(interval(`inbound${f}`, f, mergeCidrs(env.inbound.list[f])));
+  }
+  return sets;
+}
+
+/** the upstreams, in both modes: the filter's exemption uses them, and a restart reads them back */
+function upstreamSets(env: PlanEnv): NftSet[] {
+  return ([[4, UPSTREAMS_V4], [6, UPSTREAMS_V6]] as const).map(([f, name]) => ({
+    name, family: f, kind: "endpoints" as const, purpose: UPSTREAM_SETS[name].purpose,
+    elements: env.upstreams.flatMap((u, i) => (u.family === f ? [`${u.address} . ${u.port} comment "${upstreamComment(i + 1, env.upstreamOrigin)}"`] : [])),
+  }));
+}
+
 /** DNS (UDP and TCP port 53) to the exempt nameservers, one rule per family that has any. */
 function exemptNameservers(env: PlanEnv, verdict: "return" | "accept", why: string): NftRule[] {
   const rules: NftRule[] = [];
@@ -125,20 +155,20 @@ function exemptNameservers(env: PlanEnv, verdict: "return" | "accept", why: stri
   return rules;
 }
 
-/** The one place that decides what a denial does: reject, drop, or (audit) log and let through. */
-function denyVerdict(env: PlanEnv): NftRule[] {
-  return [...recordDenied(), ...verdict(env)];
-}
-
-/** Every denial (or, in audit, would-be denial) of a TCP/UDP flow is noted for net.denied. */
-function recordDenied(): NftRule[] {
-  const flow = (f: "ip" | "ip6") => `${f} daddr . meta l4proto . th dport`;
+/**
+ * One chain per reason: note the TCP/UDP flow with the reason's code for serve's
+ * net.denied events (a full set skips the note, never the verdict), count, then the verdict.
+ */
+function denyFor(reason: DenialReason): NftRule[] {
+  const flow = (f: "ip" | "ip6") => `${f} daddr . meta l4proto . th dport . ${hex(DENIAL_REASONS[reason].code)}`;
   return [
-    { text: `meta nfproto ipv4 meta l4proto { tcp, udp } add @${DENIED_V4} { ${flow("ip")} }`, why: "note the flow for serve's net.denied events (a full set skips the note, never the verdict)" },
-    { text: `meta nfproto ipv6 meta l4proto { tcp, udp } add @${DENIED_V6} { ${flow("ip6")} }` },
+    { text: `meta nfproto ipv4 ${L4} add @${DENIED_V4} { ${flow("ip")} }`, why: `${DENIAL_REASONS[reason].why}: note the flow for net.denied` },
+    { text: `meta nfproto ipv6 ${L4} add @${DENIED_V6} { ${flow("ip6")} }` },
+    { text: `counter name "${COUNTERS[reason]}" goto ${CHAIN_DENY}` },
   ];
 }
 
+/** The one place that decides what a denial does: reject, drop, or (audit) log and let through. */
 function verdict(env: PlanEnv): NftRule[] {
   if (env.audit) {
     return [
@@ -153,15 +183,44 @@ function verdict(env: PlanEnv): NftRule[] {
   ];
 }
 
-function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
-  const deny = (counter: string) => `counter name "${counter}" goto ${CHAIN_DENY}`;
-  const rules: NftRule[] = [
+/** loopback, and DNS the nat hook already redirected to the proxy */
+function loopback(): NftRule[] {
+  return [
     { text: `oif "lo" accept`, why: "loopback" },
     {
       text: "ip daddr 127.0.0.0/8 accept",
       why: "DNS redirected to the proxy: the nat hook rewrote the destination, but the packet keeps its original oif",
     },
     { text: "ip6 daddr ::1 accept" },
+  ];
+}
+
+/**
+ * The guard, in both modes: a port-53 packet leaves only redirected to the proxy, marked
+ * by the proxy, or to an exempt nameserver. NAT decides on a flow's first packet only, so
+ * a flow another host opened from port 53 is never redirected: without this, the
+ * application's DNS in it (conntrack's reply direction) would go straight to that host.
+ */
+function guardRules(env: PlanEnv): NftRule[] {
+  return [
+    ...loopback(),
+    ...exemptNameservers(env, "accept", "the exempt nameservers, port 53 only (OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT)"),
+    {
+      text: `meta mark != ${hex(env.exemptMark)} ${L4} th dport 53 goto ${denialChain("dns")}`,
+      why: "any other unmarked DNS, in any conntrack state: NAT redirects only a flow's first packet, so a flow opened from outside is never redirected",
+    },
+  ];
+}
+
+function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
+  const deny = (r: DenialReason) => `goto ${denialChain(r)}`;
+  const rules: NftRule[] = [
+    {
+      text: `exthdr rt exists ${deny("rthdr")}`,
+      why: "IPv6 routing headers (any type, IPV6_RTHDR needs no privilege): the filter judges the first hop only, the header names the next",
+    },
+    ...loopback(),
+    ...inboundRules(env),
     { text: "ct state established,related accept", why: "replies, and flows allowed before a re-apply, keep working" },
     {
       text: "icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report } accept",
@@ -172,10 +231,10 @@ function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
   if (env.upstreams.length === 0) {
     rules.push({ text: `${mark} ${L4} th dport 53 accept`, why: "the proxy's marked upstream queries; before the deny sets so a deny CIDR cannot cut off DNS" });
   } else {
-    env.upstreams.forEach((u, i) => {
-      const why = i === 0 ? "the proxy's marked queries to its upstreams; before the deny sets so a deny CIDR cannot cut off DNS" : undefined;
-      rules.push({ text: `${mark} ${IP[u.family]} daddr ${u.address} ${L4} th dport ${u.port} accept`, why });
-    });
+    const why = "the proxy's marked queries to its upstreams (the recorded set); before the deny sets so a deny CIDR cannot cut off DNS";
+    for (const f of ([4, 6] as const).filter((f) => env.upstreams.some((u) => u.family === f))) {
+      rules.push({ text: `${mark} ${L4} ${IP[f]} daddr . th dport @${f === 4 ? UPSTREAMS_V4 : UPSTREAMS_V6} accept`, why: rules.at(-1)!.text.includes("@upstreams") ? undefined : why });
+    }
   }
   env.webhook.forEach((w, i) => {
     const why = i === 0 ? "serve's own marked connections to the deny webhook (OPENSANDBOX_EGRESS_DENY_WEBHOOK); the application cannot reach it" : undefined;
@@ -185,20 +244,20 @@ function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
     "the exempt nameservers, port 53 only: their answers are not learned, so what they resolve stays closed unless the policy allows it"));
   const stance = env.dohStance ?? "listed";
   const doh: NftRule[] = stance === "strict"
-    ? [{ text: `${L4} th dport ${DOH_PORT} ${deny(COUNTERS.doh)}`, why: "OPENSANDBOX_EGRESS_BLOCK_DOH_443 without a DoH list (strict): all port 443, HTTPS to allowed names included" }]
+    ? [{ text: `${L4} th dport ${DOH_PORT} ${deny("doh")}`, why: "OPENSANDBOX_EGRESS_BLOCK_DOH_443 without a DoH list (strict): all port 443, HTTPS to allowed names included" }]
     : [
-      { text: `ip daddr @doh4 ${L4} th dport ${DOH_PORT} ${deny(COUNTERS.doh)}`, why: stance === "operator"
+      { text: `ip daddr @doh4 ${L4} th dport ${DOH_PORT} ${deny("doh")}`, why: stance === "operator"
         ? "OPENSANDBOX_EGRESS_BLOCK_DOH_443 with a DoH list: those providers, before every allow (as OpenSandbox)"
         : "DNS-over-HTTPS providers, even when learned from an allowed name" },
-      { text: `ip6 daddr @doh6 ${L4} th dport ${DOH_PORT} ${deny(COUNTERS.doh)}` },
+      { text: `ip6 daddr @doh6 ${L4} th dport ${DOH_PORT} ${deny("doh")}` },
     ];
   const operatorDoh = stance === "operator" || stance === "strict";
   rules.push(
-    { text: `ip daddr @always_deny4 ${deny(COUNTERS.always)}`, why: "deny.always addresses: above every policy" },
-    { text: `ip6 daddr @always_deny6 ${deny(COUNTERS.always)}` },
-    { text: `ip daddr @deny4 ${deny(COUNTERS.cidr)}`, why: "deny CIDRs before any allow: a deny rule beats every allow rule, whatever the order, allow.always, static allows and learned IPs (DNS-rebinding guard)" },
-    { text: `ip6 daddr @deny6 ${deny(COUNTERS.cidr)}` },
-    { text: `${L4} th dport ${DOT_PORT} ${deny(COUNTERS.dot)}`, why: "DNS-over-TLS (and DoQ) to anyone would bypass the proxy" },
+    { text: `ip daddr @always_deny4 ${deny("always")}`, why: "deny.always addresses: above every policy" },
+    { text: `ip6 daddr @always_deny6 ${deny("always")}` },
+    { text: `ip daddr @deny4 ${deny("cidr")}`, why: "deny CIDRs before any allow: a deny rule beats every allow rule, whatever the order, allow.always, static allows and learned IPs (DNS-rebinding guard)" },
+    { text: `ip6 daddr @deny6 ${deny("cidr")}` },
+    { text: `${L4} th dport ${DOT_PORT} ${deny("dot")}`, why: "DNS-over-TLS (and DoQ) to anyone would bypass the proxy" },
     ...(operatorDoh ? doh : []),
     { text: "ip daddr @always_allow4 accept", why: "allow.always addresses" },
     { text: "ip6 daddr @always_allow6 accept" },
@@ -211,16 +270,37 @@ function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
   rules.push(
     policy.defaultAction === "allow"
       ? { text: "accept", why: "defaultAction: allow" }
-      : { text: deny(COUNTERS.default), why: "defaultAction: deny" },
+      : { text: deny("default"), why: "defaultAction: deny" },
   );
   return rules;
+}
+
+/**
+ * --inbound-from: a packet leaving in the reply direction of a flow that a host outside
+ * the list opened is denied, before `ct state established` would let it out. `related`
+ * packets (ICMP errors about such a flow) carry the same direction and original source.
+ */
+function inboundRules(env: PlanEnv): NftRule[] {
+  const why = "flows opened from outside: only sources in --inbound-from are answered";
+  if (env.inbound.kind === "any") return [];
+  if (env.inbound.kind === "none") return [{ text: `ct direction reply goto ${denialChain("inbound")}`, why }];
+  return [
+    { text: `ct direction reply ct original ip saddr != @inbound4 goto ${denialChain("inbound")}`, why },
+    { text: `ct direction reply ct original ip6 saddr != @inbound6 goto ${denialChain("inbound")}` },
+  ];
+}
+
+interface AlwaysSets {
+  deny: Record<Family, Range[]>;
+  allow: Record<Family, Range[]>;
+  digest: string | null;
 }
 
 /**
  * The always lists' addresses per family, merged into disjoint ranges. No ordering is
  * needed inside a list: every rule of it has the same action.
  */
-function alwaysAddressSets(a: AlwaysRules): { deny: Record<Family, Range[]>; allow: Record<Family, Range[]>; digest: string | null } {
+function alwaysAddressSets(a: AlwaysRules): AlwaysSets {
   const cidrs = (rules: readonly Rule[], f: Family) => rules.filter((r) => r.cidr?.family === f).map((r) => r.target);
   const per = (rules: readonly Rule[]) => ({ 4: mergeCidrs(cidrs(rules, 4)), 6: mergeCidrs(cidrs(rules, 6)) });
   const deny = per(a.deny.rules);

@@ -8,15 +8,22 @@
 //   3. create the new static sets, their elements, and the chains with their rules.
 import type { NftChain, NftSet, Ruleset } from "./model.ts";
 import {
-  CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, CHAIN_NOTRACK_IN, CHAIN_NOTRACK_OUT, DENIED_SIZE, DENIED_TIMEOUT, DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6,
-  STATIC_SETS, TABLE_FAMILY, TABLE_NAME,
+  CHAIN_DENY, CHAIN_FILTER, CHAIN_GUARD, CHAIN_NAT, CHAIN_NOTRACK_IN, CHAIN_NOTRACK_OUT, DENIAL_REASON_NAMES, DENIED_SIZE, DENIED_TIMEOUT,
+  DENIED_V4, DENIED_V6, INBOUND_SETS, LEARNED_V4, LEARNED_V6, LEGACY_DENIED_SETS, STATIC_SETS, TABLE_FAMILY, TABLE_NAME, UPSTREAM_SETS,
+  denialChain,
 } from "./names.ts";
 
 export const T = `${TABLE_FAMILY} ${TABLE_NAME}`;
 const ADDR: Record<4 | 6, string> = { 4: "ipv4_addr", 6: "ipv6_addr" };
 
-/** every chain any mode may create: all are removed on apply, in reference order */
-const ALL_CHAINS = [CHAIN_FILTER, CHAIN_NAT, CHAIN_DENY, CHAIN_NOTRACK_OUT, CHAIN_NOTRACK_IN];
+/** every chain any mode may create: all are removed on apply, those that jump before their targets */
+const ALL_CHAINS = [CHAIN_FILTER, CHAIN_GUARD, CHAIN_NAT, ...DENIAL_REASON_NAMES.map(denialChain), CHAIN_DENY, CHAIN_NOTRACK_OUT, CHAIN_NOTRACK_IN];
+
+/** every set rebuilt on apply, with its kind */
+const REBUILT_SETS: [string, NftSet["kind"], 4 | 6][] = [
+  ...Object.entries({ ...STATIC_SETS, ...INBOUND_SETS }).map(([n, s]) => [n, "interval", s.family] as [string, NftSet["kind"], 4 | 6]),
+  ...Object.entries(UPSTREAM_SETS).map(([n, s]) => [n, "endpoints", s.family] as [string, NftSet["kind"], 4 | 6]),
+];
 
 /** the header line that carries the digest; serve/doctor read it back with parseHeader */
 export function headerLine(r: Ruleset): string {
@@ -39,7 +46,9 @@ export function renderRuleset(r: Ruleset): string {
     "",
     "# Replace: remove the previous chains and static sets (add first: delete of an absent object fails).",
     ...ALL_CHAINS.flatMap((c) => [`add chain ${T} ${c}`, `delete chain ${T} ${c}`]),
-    ...Object.entries(STATIC_SETS).flatMap(([name, s]) => [staticSetDecl(name, s.family), `delete set ${T} ${name}`]),
+    ...REBUILT_SETS.flatMap(([name, kind, family]) => [setDecl(name, kind, family), `delete set ${T} ${name}`]),
+    "# Sets of earlier versions (the denied flows without their reason), removed the same way.",
+    ...LEGACY_DENIED_SETS.flatMap(([name, family]) => [legacyDeniedDecl(name, family), `delete set ${T} ${name}`]),
   ];
   for (const s of r.sets) out.push("", ...renderSet(s));
   for (const c of r.chains) out.push("", ...renderChain(c));
@@ -53,17 +62,25 @@ function learnedSetDecl(family: 4 | 6, timeout: number, size: number): string {
   return `add set ${T} ${name} { type ${ADDR[family]}; flags timeout; timeout ${timeout}s; size ${size}; }`;
 }
 
+/** the key ends with the reason's code (names.ts DENIAL_REASONS), typed as a mark */
 function deniedSetDecl(family: 4 | 6): string {
   const name = family === 4 ? DENIED_V4 : DENIED_V6;
+  return `add set ${T} ${name} { type ${ADDR[family]} . inet_proto . inet_service . mark; flags dynamic,timeout; timeout ${DENIED_TIMEOUT}s; size ${DENIED_SIZE}; }`;
+}
+
+/** exactly as earlier versions declared them, so `add` is a no-op where they exist */
+function legacyDeniedDecl(name: string, family: 4 | 6): string {
   return `add set ${T} ${name} { type ${ADDR[family]} . inet_proto . inet_service; flags dynamic,timeout; timeout ${DENIED_TIMEOUT}s; size ${DENIED_SIZE}; }`;
 }
 
-function staticSetDecl(name: string, family: 4 | 6): string {
-  return `add set ${T} ${name} { type ${ADDR[family]}; flags interval; }`;
+function setDecl(name: string, kind: NftSet["kind"], family: 4 | 6): string {
+  return kind === "interval"
+    ? `add set ${T} ${name} { type ${ADDR[family]}; flags interval; }`
+    : `add set ${T} ${name} { type ${ADDR[family]} . inet_service; }`;
 }
 
 function renderSet(s: NftSet): string[] {
-  const out = [`# ${STATIC_SETS[s.name].purpose}, IPv${s.family}: ${s.elements.length} element(s)`, staticSetDecl(s.name, s.family)];
+  const out = [`# ${s.purpose}, IPv${s.family}: ${s.elements.length} element(s)`, setDecl(s.name, s.kind, s.family)];
   // An empty element list is a syntax error, so an empty set gets no `add element` line.
   if (s.elements.length) out.push(`add element ${T} ${s.name} { ${s.elements.join(", ")} }`);
   return out;

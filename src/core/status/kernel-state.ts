@@ -1,7 +1,7 @@
 // Reads `nft -j list table inet egressctl` (already parsed) into the few facts serve,
 // /status and doctor care about: which policy digest the chains carry, whether the
 // filter and nat chains are hooked, and how many learned elements there are. Pure.
-import { ALWAYS_DIGEST_HEX, CHAIN_FILTER, CHAIN_NAT, LEARNED_V4, LEARNED_V6, TABLE_FAMILY, TABLE_NAME } from "../ruleset/names.ts";
+import { ALWAYS_DIGEST_HEX, CHAIN_FILTER, CHAIN_GUARD, CHAIN_NAT, LEARNED_V4, LEARNED_V6, TABLE_FAMILY, TABLE_NAME } from "../ruleset/names.ts";
 
 export interface KernelState {
   present: boolean;
@@ -10,6 +10,8 @@ export interface KernelState {
   alwaysDigest: string | null;
   filterHooked: boolean;
   natHooked: boolean;
+  /** the DNS guard (port-53 packets leave only through the proxy) is hooked to filter output */
+  guardHooked: boolean;
   learned: { 4: number; 6: number };
   /** learned addresses, for checks that one is really there */
   learnedAddresses: string[];
@@ -26,7 +28,7 @@ export interface LearnedEntry {
   expiresSec: number;
 }
 
-const ABSENT: KernelState = { present: false, digest: null, alwaysDigest: null, filterHooked: false, natHooked: false, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [], counters: {} };
+const ABSENT: KernelState = { present: false, digest: null, alwaysDigest: null, filterHooked: false, natHooked: false, guardHooked: false, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [], counters: {} };
 
 type Obj = Record<string, any>;
 
@@ -47,6 +49,7 @@ export function readKernelState(listing: unknown, chainText = ""): KernelState {
       st.alwaysDigest = digestIn(String(chain.comment ?? ""), ALWAYS_RE) ?? st.alwaysDigest;
       if (chain.name === CHAIN_FILTER && chain.hook === "output") st.filterHooked = true;
       if (chain.name === CHAIN_NAT && chain.hook === "output") st.natHooked = true;
+      if (chain.name === CHAIN_GUARD && chain.hook === "output") st.guardHooked = true;
     }
     const counter = it.counter as Obj | undefined;
     if (counter && typeof counter.name === "string") {
@@ -70,7 +73,7 @@ export function readKernelState(listing: unknown, chainText = ""): KernelState {
 }
 
 /**
- * The digest our chains carry. Both base chains carry it; if they disagree (one replaced
+ * The digest our chains carry. Every base chain carries it; if they disagree (one replaced
  * behind serve's back) the result is "mixed:…", which matches no policy digest, so the
  * self-test reports the kernel as not matching.
  */
@@ -98,6 +101,7 @@ export function kernelStateFrom(parts: { chains: string; counters: { name: strin
   const hooked = (name: string, type: string) => new RegExp(`chain ${name} \\{[^}]*type ${type} hook output\\b`).test(block);
   st.filterHooked = hooked(CHAIN_FILTER, "filter");
   st.natHooked = hooked(CHAIN_NAT, "nat");
+  st.guardHooked = hooked(CHAIN_GUARD, "filter");
   for (const c of parts.counters) st.counters[c.name] = { packets: c.packets, bytes: c.bytes };
   for (const e of parts.learned) {
     st.learned[e.family]++;

@@ -28,11 +28,16 @@ export function measureLevel(intended: Mode, c: SelfTestChecks): Measured {
     findings.push("a DNS query to port 53 did not reach the proxy: DNS is NOT intercepted");
     return { level: "disabled", findings };
   }
-  if (intended === "dns-only") return { level: "dns-only", findings };
+  const guard = "the DNS guard chain is not hooked to filter output: DNS in a flow opened from outside is not forced through the proxy";
+  if (intended === "dns-only") {
+    if (c.kernel?.present && !c.kernel.guardHooked) findings.push(guard);
+    return { level: "dns-only", findings };
+  }
   const k = c.kernel;
   if (!k || !k.present) findings.push("table inet egressctl is missing");
   else {
     if (!k.filterHooked) findings.push("the filter chain is not hooked to output");
+    if (!k.guardHooked) findings.push(guard);
     if (c.expectedDigest && k.digest !== c.expectedDigest) findings.push(`the kernel carries policy ${k.digest ?? "none"}, serve loaded ${c.expectedDigest}`);
     else if (c.expectedDigest && c.expectedAlways !== undefined && k.alwaysDigest !== c.expectedAlways) {
       findings.push(`the kernel carries always addresses ${k.alwaysDigest ?? "none"}, serve loaded ${c.expectedAlways ?? "none"}`);

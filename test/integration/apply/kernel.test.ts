@@ -78,13 +78,32 @@ describe("apply", () => {
     await nft(lab, "delete", "table", "inet", "other");
   });
 
-  test("dns-only: only the redirect chain; static sets go away", async () => {
+  test("dns-only: only the redirect and the DNS guard; static sets go away", async () => {
     await mustApply(lab, P1);
     await mustApply(lab, P1, ["--mode", "dns-only"]);
     const t = (await nft(lab, "list", "table", "inet", "egressctl")).stdout;
     expect(t).toContain("chain dns_redirect");
+    expect(t).toContain("chain dns_guard");
     expect(t).not.toContain("chain output");
     expect(t).not.toContain("set allow4");
+  });
+
+  test("a table of an earlier version (denied-flow sets without the reason) is upgraded in the same transaction", async () => {
+    await nft(lab, "add table inet egressctl; add set inet egressctl denied4 { type ipv4_addr . inet_proto . inet_service; flags dynamic,timeout; timeout 60s; size 4096; }; add set inet egressctl denied6 { type ipv6_addr . inet_proto . inet_service; flags dynamic,timeout; timeout 60s; size 4096; }; add chain inet egressctl deny; add rule inet egressctl deny meta nfproto ipv4 meta l4proto { tcp, udp } add @denied4 { ip daddr . meta l4proto . th dport }");
+    await mustApply(lab, P1);
+    const t = (await nft(lab, "list", "table", "inet", "egressctl")).stdout;
+    expect(t).not.toMatch(/set denied[46] /);
+    expect(t).toContain("set denials4");
+    expect(t).toContain("chain dns_guard");
+  });
+
+  test("--inbound-from: the sources become a set and the rules use it; a bad entry is a usage error", async () => {
+    await mustApply(lab, P1, ["--inbound-from", "198.51.100.0/25, 2001:db8:100::/64"]);
+    expect((await nft(lab, "list", "set", "inet", "egressctl", "inbound4")).stdout).toContain("198.51.100.0/25");
+    expect((await nft(lab, "list", "chain", "inet", "egressctl", "output")).stdout).toContain("ct direction reply ct original ip saddr != @inbound4 goto deny_inbound");
+    const bad = await apply(lab, P1, ["--inbound-from", "any,none"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--inbound-from");
   });
 
   test("both backends load the same state", async () => {

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { startKnot } from "../../support/knot.ts";
 import { LAB, Lab, waitFor } from "../../support/lab.ts";
 import type { Served } from "../../support/serve.ts";
-import { args, chains, curl, dig, egressctlTables, learned, loadLoop, policyText, serve, startStub, status, table, useLab, writePolicy } from "./helpers-serve.ts";
+import { args, chains, curl, FULL_CHAINS, dig, egressctlTables, learned, loadLoop, policyText, serve, startStub, status, table, useLab, writePolicy } from "./helpers-serve.ts";
 
 let lab: Lab;
 let s: Served | undefined;
@@ -57,7 +57,7 @@ describe("serve killed with SIGKILL under load, then restarted", () => {
       const st = await status(second);
       expect(st.measuredLevel).toBe("dns+nftables");
       expect(st.kernel).toMatchObject({ present: true, matches: true, filterHooked: true, natHooked: true });
-      expect(await chains(lab)).toEqual(["deny", "dns_notrack_in", "dns_notrack_out", "dns_redirect", "output"]);
+      expect(await chains(lab)).toEqual(FULL_CHAINS);
       // and serves again
       expect((await dig(lab, "api.example.com")).addresses).toEqual(["198.51.100.10"]);
       expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
@@ -173,7 +173,7 @@ describe("SIGTERM", () => {
     expect(s.events.find((e) => e.event === "stopped")?.ruleset).toMatch(/left in force/);
     expect(existsSync(ready)).toBe(false);
     expect(await egressctlTables(lab)).toBe(1);
-    expect(await chains(lab)).toEqual(["deny", "dns_notrack_in", "dns_notrack_out", "dns_redirect", "output"]);
+    expect(await chains(lab)).toEqual(FULL_CHAINS);
     expect(await curl(lab, "198.51.100.66")).toBe(7);
     expect(await curl(lab, "198.51.100.10")).toBe(0); // learned while it ran: still allowed
     expect((await dig(lab, "evil.example.com", { timeout: 2 })).addresses).toEqual([]);

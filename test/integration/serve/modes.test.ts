@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LAB, Lab } from "../../support/lab.ts";
 import type { Served } from "../../support/serve.ts";
-import { args, BIN, chains, curl, dig, getent, jsonLines, policyText, serve, serveExit, status, table, useLab, writePolicy } from "./helpers-serve.ts";
+import { args, BIN, chains, curl, DNS_ONLY_CHAINS, FULL_CHAINS, dig, getent, jsonLines, policyText, serve, serveExit, status, table, useLab, writePolicy } from "./helpers-serve.ts";
 
 let lab: Lab;
 let s: Served | undefined;
@@ -36,7 +36,7 @@ describe("serve picks the strongest mode available, for the right reason", () =>
     expect(st.kernel).toMatchObject({ present: true, matches: true, filterHooked: true, natHooked: true });
     const ev = s.events.find((e) => e.event === "mode");
     expect(ev).toMatchObject({ mode: "dns+nftables", redirect: "nftables", level: "info" });
-    expect(await chains(lab)).toEqual(["deny", "dns_notrack_in", "dns_notrack_out", "dns_redirect", "output"]);
+    expect(await chains(lab)).toEqual(FULL_CHAINS);
     // the application's view: allowed resolves and connects, denied is NXDOMAIN, an
     // address nobody resolved is refused at once
     expect((await dig(lab, "api.example.com")).addresses).toEqual(["198.51.100.10"]);
@@ -109,13 +109,15 @@ describe("serve picks the strongest mode available, for the right reason", () =>
     expect((await dig(lab, "evil.example.com")).addresses).toEqual(["198.51.100.66"]);
   });
 
-  test("--mode dns-only with nftables available: only the nat redirect chain, no filter", async () => {
+  test("--mode dns-only with nftables available: the nat redirect and the DNS guard, no Layer 2 filter", async () => {
     s = await serve(lab, args(policy, LAB.dnsV4, ["--mode", "dns-only"]));
     expect(s.events.find((e) => e.event === "mode")).toMatchObject({ mode: "dns-only", redirect: "nftables" });
     expect((await status(s)).measuredLevel).toBe("dns-only");
-    expect(await chains(lab)).toEqual(["dns_notrack_in", "dns_notrack_out", "dns_redirect"]);
+    expect(await chains(lab)).toEqual(DNS_ONLY_CHAINS);
     const nat = (await table(lab))!.find((o) => o.chain?.name === "dns_redirect")!.chain;
     expect(nat).toMatchObject({ type: "nat", hook: "output" });
+    const guard = (await table(lab))!.find((o) => o.chain?.name === "dns_guard")!.chain;
+    expect(guard).toMatchObject({ type: "filter", hook: "output", policy: "accept" });
     expect(await iptablesNat()).not.toContain("EGRESSCTL");
     expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
     expect((await dig(lab, "evil.example.com", { server: LAB.dnsV6, type: "AAAA" })).rcode).toBe("NXDOMAIN");
@@ -189,13 +191,13 @@ describe("OPENSANDBOX_EGRESS_MODE", () => {
   test("dns → dns-only", async () => {
     s = await serve(lab, args(policy), { env: { OPENSANDBOX_EGRESS_MODE: "dns" } });
     expect((await status(s)).mode).toBe("dns-only");
-    expect(await chains(lab)).toEqual(["dns_notrack_in", "dns_notrack_out", "dns_redirect"]);
+    expect(await chains(lab)).toEqual(DNS_ONLY_CHAINS);
   });
 
   test("dns+nft → dns+nftables", async () => {
     s = await serve(lab, args(policy), { env: { OPENSANDBOX_EGRESS_MODE: "dns+nft" } });
     expect((await status(s)).mode).toBe("dns+nftables");
-    expect(await chains(lab)).toEqual(["deny", "dns_notrack_in", "dns_notrack_out", "dns_redirect", "output"]);
+    expect(await chains(lab)).toEqual(FULL_CHAINS);
   });
 
   test("the --mode flag wins over the variable", async () => {

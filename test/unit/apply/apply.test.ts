@@ -10,7 +10,7 @@ const POLICY = "defaultAction: deny\negress:\n  - {action: allow, target: 192.0.
 const ISOLATED = "require_full_isolation: true\negress: []\n";
 
 function request(over: Partial<ApplyRequest> = {}): ApplyRequest {
-  return { action: "apply", text: POLICY, source: "p.yaml", mode: "dns+nftables", audit: false, dropSilently: false, proxyPort: 15353, upstreams: [], doh: { 4: [], 6: [] }, nameserverExempt: { 4: [], 6: [] }, allowHostNetwork: false, ...over };
+  return { action: "apply", text: POLICY, source: "p.yaml", mode: "dns+nftables", audit: false, dropSilently: false, proxyPort: 15353, upstreams: [], doh: { 4: [], 6: [] }, nameserverExempt: { 4: [], 6: [] }, inbound: { kind: "any" }, allowHostNetwork: false, ...over };
 }
 
 function effects(f: ProbeFacts | null) {

@@ -68,6 +68,16 @@ describe("resolveServeConfig", () => {
     }
   });
 
+  test("--inbound-from wins over EGRESSCTL_INBOUND_FROM; any by default; a bad entry is a usage error naming where", () => {
+    expect(ok({}).inbound).toEqual({ kind: "any" });
+    expect(ok({}, { EGRESSCTL_INBOUND_FROM: "none" }).inbound).toEqual({ kind: "none" });
+    expect(ok({ inboundFrom: "198.51.100.0/24" }, { EGRESSCTL_INBOUND_FROM: "none" }).inbound).toEqual({ kind: "cidrs", list: { 4: ["198.51.100.0/24"], 6: [] } });
+    const r = resolveServeConfig({}, { EGRESSCTL_INBOUND_FROM: "platform.example" });
+    expect(r.ok ? "" : r.error).toMatch(/^EGRESSCTL_INBOUND_FROM: inbound entry 'platform.example' is not an IP address or CIDR/);
+    const f = resolveServeConfig({ inboundFrom: "any,none" }, {});
+    expect(f.ok ? "" : f.error).toMatch(/^--inbound-from: /);
+  });
+
   test("EGRESSCTL_ASSUME_SANDBOX is not read here (the probe's facts read it, once)", () => {
     expect(ok({}, { EGRESSCTL_ASSUME_SANDBOX: "1" }).allowHostNetwork).toBe(false);
     expect(ok({ allowHostNetwork: true }).allowHostNetwork).toBe(true);

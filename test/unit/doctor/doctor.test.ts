@@ -28,6 +28,7 @@ const listing = {
     { set: { name: "learned6", elem: [{ elem: { val: "2001:db8:100::10", expires: 250, comment: "api.example.com" } }] } },
     { chain: { name: "output", hook: "output" } },
     { chain: { name: "dns_redirect", hook: "output" } },
+    { chain: { name: "dns_guard", hook: "output" } },
   ],
 };
 const chainText = `chain output {\n comment "egressctl policy sha256:${D}"\n}`;
@@ -62,6 +63,7 @@ const statusOf = (i: DoctorInput, check: string) => buildReport(i).findings.filt
 describe("findings", () => {
   const noNat = { nftables: listing.nftables.filter((x: any) => x.chain?.name !== "dns_redirect") };
   const noFilter = { nftables: listing.nftables.filter((x: any) => x.chain?.name !== "output") };
+  const noGuard = { nftables: listing.nftables.filter((x: any) => x.chain?.name !== "dns_guard") };
   const cases: [string, DoctorInput, string, Status[], 0 | 1][] = [
     ["all well", input(), "dns.intercepted", ["ok"], 0],
     ["serve unreachable", input({ serve: { reachable: false, error: "no such socket" } }), "serve.reachable", ["fail"], 1],
@@ -74,6 +76,8 @@ describe("findings", () => {
     ["own read: table missing", input({ kernel: { listing: null, chainText: "" } }), "kernel.table", ["fail"], 1],
     ["own read: nat not hooked", input({ kernel: { listing: noNat, chainText } }), "kernel.nat", ["fail"], 1],
     ["own read: filter not hooked", input({ kernel: { listing: noFilter, chainText } }), "kernel.filter", ["fail"], 1],
+    ["own read: DNS guard not hooked", input({ kernel: { listing: noGuard, chainText } }), "kernel.guard", ["fail"], 1],
+    ["own read: DNS guard checked in dns-only too", input({ kernel: { listing: noGuard, chainText } }, { mode: "dns-only", measuredLevel: "dns-only" }), "kernel.guard", ["fail"], 1],
     ["dns-only is a warning: addresses are not enforced", input({}, { mode: "dns-only", measuredLevel: "dns-only" }), "mode.intended", ["warn"], 0],
     ["dns+nftables is only said", input(), "mode.intended", ["info"], 0],
     ["deny webhook delivering", input({}, { webhook: { url: "http://198.51.100.80:8000/", delivered: 3, failed: 0, dropped: 0, queued: 0 } }), "serve.webhook", ["ok"], 0],
@@ -97,6 +101,11 @@ describe("findings", () => {
     ["no other process visible: said, nothing failed", input({ privileged: { examined: 0, found: [] } }), "exposure.capabilities", ["info"], 0],
     ["/proc unreadable: a warning", input({ privileged: { error: "EACCES" } }), "exposure.capabilities", ["warn"], 0],
     ["a process found also when serve is unreachable", input({ serve: { reachable: false, error: "x" }, dns: null, privileged: { examined: 1, found: [raw] } }), "exposure.capabilities", ["fail"], 1],
+    ["inbound any: a warning", input({}, { inbound: { from: "any", enforced: true } }), "exposure.inbound", ["warn"], 0],
+    ["inbound none: ok", input({}, { inbound: { from: "none", enforced: true } }), "exposure.inbound", ["ok"], 0],
+    ["inbound CIDRs in dns-only: said, not enforced", input({}, { mode: "dns-only", measuredLevel: "dns-only", inbound: { from: ["198.51.100.0/24"], enforced: false } }), "exposure.inbound", ["info"], 0],
+    ["upstreams from resolv.conf: a warning", input({}, { upstreams: { origin: "resolv.conf", pinned: true } }), "upstreams.origin", ["warn"], 0],
+    ["configured upstreams: ok", input({}, { upstreams: { origin: "configured", pinned: false } }), "upstreams.origin", ["ok"], 0],
   ];
   for (const [what, i, check, want, exit] of cases) {
     test(what, () => {

@@ -4,10 +4,10 @@ import { Ring } from "../../../src/core/events/ring.ts";
 import { createRateLimiter } from "../../../src/core/events/rate-limit.ts";
 
 // the shape nft 1.0.6 prints for a concatenated dynamic set (checked on this kernel)
-const listing = (elems: [string, string, number, number][]) => ({
+const listing = (elems: [string, string, number, number][], code = 4) => ({
   nftables: [
     { metainfo: { version: "1.0.6" } },
-    { set: { name: "denied4", elem: elems.map(([a, p, port, expires]) => ({ elem: { val: { concat: [a, p, port] }, expires } })) } },
+    { set: { name: "denials4", elem: elems.map(([a, p, port, expires]) => ({ elem: { val: { concat: [a, p, port, code] }, expires } })) } },
   ],
 });
 
@@ -15,9 +15,15 @@ describe("readDeniedFlows", () => {
   test("reads address, protocol, port and expiry; ignores what it cannot read", () => {
     const l = listing([["198.51.100.11", "tcp", 80, 59]]);
     (l.nftables[1] as any).set.elem.push({ elem: { val: "garbage" } }, null);
-    expect(readDeniedFlows(l, 4)).toEqual([{ family: 4, destination: "198.51.100.11", protocol: "tcp", port: 80, expiresSec: 59 }]);
+    expect(readDeniedFlows(l, 4)).toEqual([{ family: 4, destination: "198.51.100.11", protocol: "tcp", port: 80, reason: "default", expiresSec: 59 }]);
     expect(readDeniedFlows(null, 4)).toEqual([]);
-    expect(readDeniedFlows({ nftables: [{ set: { name: "denied6" } }] }, 6)).toEqual([]);
+    expect(readDeniedFlows({ nftables: [{ set: { name: "denials6" } }] }, 6)).toEqual([]);
+  });
+
+  test("the reason comes from the code the deny chain stored; an unknown code is null", () => {
+    expect(readDeniedFlows(listing([["198.51.100.11", "udp", 53, 59]], 5), 4)[0]!.reason).toBe("dns");
+    expect(readDeniedFlows(listing([["198.51.100.11", "udp", 53, 59]], 6), 4)[0]!.reason).toBe("inbound");
+    expect(readDeniedFlows(listing([["198.51.100.11", "udp", 53, 59]], 99), 4)[0]!.reason).toBeNull();
   });
 });
 

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { renderIptablesRedirect } from "../../../src/core/ruleset/iptables-redirect.ts";
 import { exemptMatcher, exemptUpstream, nameserverExempt } from "../../../src/core/ruleset/nameserver-exempt.ts";
-import { CHAIN_FILTER, CHAIN_NAT } from "../../../src/core/ruleset/names.ts";
+import { CHAIN_FILTER, CHAIN_GUARD, CHAIN_NAT } from "../../../src/core/ruleset/names.ts";
 import { planRuleset } from "../../../src/core/ruleset/plan.ts";
 import { env, policy } from "./env.ts";
 
@@ -60,11 +60,14 @@ describe("planned rules", () => {
     expect(out.filter((t) => t.includes("198.51.100.54"))).toHaveLength(1);
   });
 
-  test("dns-only: only the nat exemption (there is no filter)", () => {
+  test("dns-only: the nat exemption, and the DNS guard lets them out before it denies unmarked DNS (there is no filter)", () => {
     const r = planRuleset(P, env({ mode: "dns-only", nameserverExempt: exempt }));
-    expect(r.chains.filter((c) => c.base?.type !== "filter").map((c) => c.name)).toEqual([CHAIN_NAT]);
-    expect(r.chains.find((c) => c.name === CHAIN_FILTER)).toBeUndefined();
+    expect(r.chains.some((c) => c.name === CHAIN_FILTER)).toBe(false);
     expect(texts(r, CHAIN_NAT).filter((t) => t.endsWith("return"))).toHaveLength(3);
+    const guard = texts(r, CHAIN_GUARD);
+    const accept = guard.indexOf("ip daddr { 198.51.100.54/31 } meta l4proto { tcp, udp } th dport 53 accept");
+    expect(accept).toBeGreaterThan(-1);
+    expect(accept).toBeLessThan(guard.findIndex((t) => t.includes("goto deny_dns")));
   });
 
   test("no exemption: no rule mentions one", () => {

@@ -1,21 +1,27 @@
 // The planner's decisions: which chains and sets exist per mode, and the rule order that
-// carries the security argument (deny CIDRs before learned IPs, DoT before static allows,
-// static allows before the DoH block, DoH before learned, the default verdict last).
+// carries the security argument (routing headers before anything, unmarked DNS denied in
+// any conntrack state, flows from outside judged before established ones are accepted,
+// deny CIDRs before learned IPs, DoT before static allows, static allows before the DoH
+// block, DoH before learned, the default verdict last).
 import { describe, expect, test } from "bun:test";
 import { parseUpstreamList } from "../../../src/core/dns/upstreams.ts";
 import { planRuleset } from "../../../src/core/ruleset/plan.ts";
-import { CHAIN_DENY, CHAIN_FILTER, CHAIN_NAT, CHAIN_NOTRACK_IN, CHAIN_NOTRACK_OUT, EXEMPT_MARK } from "../../../src/core/ruleset/names.ts";
+import { CHAIN_DENY, CHAIN_FILTER, CHAIN_GUARD, CHAIN_NAT, CHAIN_NOTRACK_IN, CHAIN_NOTRACK_OUT, DENIAL_REASON_NAMES, EXEMPT_MARK, denialChain } from "../../../src/core/ruleset/names.ts";
+import { parseInboundFrom, type InboundFrom } from "../../../src/core/ruleset/inbound.ts";
 import { env, policy } from "./env.ts";
 
 const P = policy("defaultAction: deny\negress:\n  - {action: deny, target: 198.51.100.0/25}\n  - {action: allow, target: 198.51.100.0/24}\n");
 const filter = (r: ReturnType<typeof planRuleset>) => r.chains.find((c) => c.name === CHAIN_FILTER)!;
+const chain = (r: ReturnType<typeof planRuleset>, name: string) => r.chains.find((c) => c.name === name)!.rules.map((x) => x.text);
+const inbound = (spec: string) => parseInboundFrom(spec) as InboundFrom;
 const idx = (texts: string[], re: RegExp) => texts.findIndex((t) => re.test(t));
 
 describe("planRuleset", () => {
-  test("dns-only: the redirect chain only, no static sets", () => {
+  test("dns-only: the redirect and the DNS guard, no filter; only the upstream sets", () => {
     const r = planRuleset(P, env({ mode: "dns-only" }));
-    expect(r.chains.map((c) => c.name)).toEqual([CHAIN_NOTRACK_OUT, CHAIN_NOTRACK_IN, CHAIN_NAT]);
-    expect(r.sets).toEqual([]);
+    expect(r.chains.map((c) => c.name)).toEqual([CHAIN_DENY, denialChain("dns"), CHAIN_GUARD, CHAIN_NOTRACK_OUT, CHAIN_NOTRACK_IN, CHAIN_NAT]);
+    expect(r.chains.find((c) => c.name === CHAIN_GUARD)!.base).toMatchObject({ type: "filter", hook: "output", policy: "accept" });
+    expect(r.sets.map((s) => s.name)).toEqual(["upstreams4", "upstreams6"]);
   });
 
   test("the proxy's own DNS flows are untracked, out by its mark and back from the upstreams' ports, in every mode", () => {
@@ -39,14 +45,24 @@ describe("planRuleset", () => {
     expect(any.rules.map((x) => x.text)).toEqual(["meta l4proto { tcp, udp } th sport 53 notrack"]);
   });
 
-  test("dns+nftables: deny chain before the chains that jump to it", () => {
+
+  test("dns+nftables: the verdict, then a chain per reason, before the chains that jump to them", () => {
     const r = planRuleset(P, env());
-    expect(r.chains.map((c) => c.name)).toEqual([CHAIN_DENY, CHAIN_FILTER, CHAIN_NOTRACK_OUT, CHAIN_NOTRACK_IN, CHAIN_NAT]);
+    expect(r.chains.map((c) => c.name)).toEqual([CHAIN_DENY, ...DENIAL_REASON_NAMES.map(denialChain), CHAIN_GUARD, CHAIN_FILTER, CHAIN_NOTRACK_OUT, CHAIN_NOTRACK_IN, CHAIN_NAT]);
+  });
+
+  test("the guard: loopback (the redirected DNS) first, then every unmarked port-53 packet is denied, in any conntrack state", () => {
+    expect(chain(planRuleset(P, env()), CHAIN_GUARD)).toEqual([
+      'oif "lo" accept',
+      "ip daddr 127.0.0.0/8 accept",
+      "ip6 daddr ::1 accept",
+      "meta mark != 0x0045474c meta l4proto { tcp, udp } th dport 53 goto deny_dns",
+    ]);
   });
 
   test("rule order carries the security argument", () => {
-    const t = filter(planRuleset(P, env())).rules.map((x) => x.text);
-    const order = [/^oif "lo"/, /^ct state/, /meta mark/, /@deny4/, /th dport 853/, /@allow4/, /@doh4/, /@learned4/, /denied_default/];
+    const t = filter(planRuleset(P, env({ inbound: inbound("198.51.100.0/24") }))).rules.map((x) => x.text);
+    const order = [/^exthdr rt exists goto deny_rthdr$/, /^oif "lo"/, /^ct direction reply ct original ip saddr != @inbound4/, /^ct state/, /meta mark/, /@deny4/, /th dport 853/, /@allow4/, /@doh4/, /@learned4/, /deny_default/];
     const at = order.map((re) => idx(t, re));
     expect(at.every((i) => i >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
@@ -68,12 +84,26 @@ describe("planRuleset", () => {
     ]);
   });
 
-  test("allow default: final accept, DoT/DoH/deny still jump to deny", () => {
+  test("allow default: final accept, routing headers, DoT/DoH/deny still denied", () => {
     const c = filter(planRuleset(policy("defaultAction: allow"), env()));
     expect(c.base!.policy).toBe("accept");
     expect(c.rules[c.rules.length - 1]!.text).toBe("accept");
-    // always_deny4/6, deny4/6, DoT, doh4/6
-    expect(c.rules.filter((r) => r.text.includes(`goto ${CHAIN_DENY}`)).length).toBe(7);
+    // routing headers, always_deny4/6, deny4/6, DoT, doh4/6
+    expect(c.rules.filter((r) => r.text.includes("goto deny_")).length).toBe(8);
+  });
+
+  test("inbound any: no rule; none: every reply-direction packet outside loopback; CIDRs: per family", () => {
+    const rules = (i: InboundFrom) => filter(planRuleset(P, env({ inbound: i }))).rules.map((x) => x.text).filter((t) => t.includes("deny_inbound"));
+    expect(rules(inbound("any"))).toEqual([]);
+    expect(rules(inbound("none"))).toEqual(["ct direction reply goto deny_inbound"]);
+    expect(rules(inbound("198.51.100.0/24"))).toEqual([
+      "ct direction reply ct original ip saddr != @inbound4 goto deny_inbound",
+      "ct direction reply ct original ip6 saddr != @inbound6 goto deny_inbound",
+    ]);
+    const sets = planRuleset(P, env({ inbound: inbound("198.51.100.0/24, 198.51.100.7, 2001:db8::/32") })).sets;
+    expect(sets.find((s) => s.name === "inbound4")!.elements).toEqual(["198.51.100.0/24"]);
+    expect(sets.find((s) => s.name === "inbound6")!.elements).toEqual(["2001:db8::/32"]);
+    expect(planRuleset(P, env()).sets.some((s) => s.name.startsWith("inbound"))).toBe(false);
   });
 
   test("audit: log and accept, never drop", () => {
@@ -89,27 +119,33 @@ describe("planRuleset", () => {
     expect(verdict(r)).toEqual(["drop"]);
   });
 
-  test("every variant of the deny chain first notes TCP/UDP flows for net.denied", () => {
+  test("each reason's chain notes the TCP/UDP flow with its code, counts, then takes the one verdict", () => {
     for (const e of [env(), env({ audit: true }), env({ dropSilently: true })]) {
-      const deny = planRuleset(P, e).chains.find((x) => x.name === CHAIN_DENY)!.rules.map((x) => x.text);
-      expect(deny.slice(0, 2)).toEqual([
-        "meta nfproto ipv4 meta l4proto { tcp, udp } add @denied4 { ip daddr . meta l4proto . th dport }",
-        "meta nfproto ipv6 meta l4proto { tcp, udp } add @denied6 { ip6 daddr . meta l4proto . th dport }",
+      expect(chain(planRuleset(P, e), "deny_dns")).toEqual([
+        "meta nfproto ipv4 meta l4proto { tcp, udp } add @denials4 { ip daddr . meta l4proto . th dport . 0x00000005 }",
+        "meta nfproto ipv6 meta l4proto { tcp, udp } add @denials6 { ip6 daddr . meta l4proto . th dport . 0x00000005 }",
+        `counter name "denied_dns" goto ${CHAIN_DENY}`,
       ]);
     }
   });
 
-  test("named upstreams narrow the mark exemption", () => {
-    const t = filter(planRuleset(P, env({ upstreams: [{ family: 6, address: "2001:db8:100::53", port: 5353 }] }))).rules.map((x) => x.text);
-    expect(t).toContain("meta mark 0x0045474c ip6 daddr 2001:db8:100::53 meta l4proto { tcp, udp } th dport 5353 accept");
+  test("named upstreams narrow the mark exemption to the recorded set, in order, with their origin", () => {
+    const upstreams = [{ family: 6 as const, address: "2001:db8:100::53", port: 5353 }, { family: 4 as const, address: "198.51.100.53", port: 53 }];
+    const r = planRuleset(P, env({ upstreams, upstreamOrigin: "resolv.conf" }));
+    const t = filter(r).rules.map((x) => x.text);
+    expect(t).toContain("meta mark 0x0045474c meta l4proto { tcp, udp } ip6 daddr . th dport @upstreams6 accept");
+    expect(t).toContain("meta mark 0x0045474c meta l4proto { tcp, udp } ip daddr . th dport @upstreams4 accept");
     expect(t.some((x) => /meta mark .* th dport 53 accept$/.test(x))).toBe(false);
+    expect(r.sets.find((s) => s.name === "upstreams6")!.elements).toEqual(['2001:db8:100::53 . 5353 comment "1 resolv.conf"']);
+    expect(r.sets.find((s) => s.name === "upstreams4")!.elements).toEqual(['198.51.100.53 . 53 comment "2 resolv.conf"']);
   });
 
-  test("an IPv4-mapped upstream is exempted as the IPv4 address its packets carry", () => {
+  test("an IPv4-mapped upstream is recorded as the IPv4 address its packets carry", () => {
     const { upstreams } = parseUpstreamList("[::ffff:198.51.100.53]:5353");
-    const t = filter(planRuleset(P, env({ upstreams }))).rules.map((x) => x.text);
-    expect(t).toContain("meta mark 0x0045474c ip daddr 198.51.100.53 meta l4proto { tcp, udp } th dport 5353 accept");
-    expect(t.some((x) => x.includes("::ffff:"))).toBe(false);
+    const r = planRuleset(P, env({ upstreams }));
+    expect(r.sets.find((s) => s.name === "upstreams4")!.elements).toEqual(['198.51.100.53 . 5353 comment "1 configured"']);
+    expect(r.sets.find((s) => s.name === "upstreams6")!.elements).toEqual([]);
+    expect(filter(r).rules.some((x) => x.text.includes("@upstreams6"))).toBe(false);
   });
 
   test("proxy port and mark reach the redirect chain", () => {
@@ -118,7 +154,7 @@ describe("planRuleset", () => {
   });
 });
 
-/** the deny chain's verdict rules, after the two that note the flow */
+/** the deny chain's verdict rules */
 function verdict(r: ReturnType<typeof planRuleset>): string[] {
-  return r.chains.find((x) => x.name === CHAIN_DENY)!.rules.map((x) => x.text).slice(2);
+  return chain(r, CHAIN_DENY);
 }

@@ -13,13 +13,13 @@ const yaml = "defaultAction: deny\negress:\n  - {action: allow, target: API.GitH
 const json = '{"defaultAction":"deny","egress":[{"action":"allow","target":"api.github.com"},{"action":"allow","target":"198.51.100.0/24"}]}';
 
 describe("render", () => {
-  test("deterministic, digest in the header and the chain comments", () => {
+  test("deterministic, digest in the header and the comments of the three base chains", () => {
     const p = policy(yaml);
     const a = renderRuleset(planRuleset(p, env()));
     expect(renderRuleset(planRuleset(policy(yaml), env()))).toBe(a);
     const d = policyDigest(p);
     expect(parseHeader(a)).toEqual({ policyDigest: d });
-    expect(a.split(`comment "egressctl policy sha256:${d}"`).length).toBe(3);
+    expect(a.split(`comment "egressctl policy sha256:${d}"`).length).toBe(4);
   });
 
   test("the digest ignores spelling, not meaning", () => {

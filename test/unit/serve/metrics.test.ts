@@ -87,6 +87,10 @@ function state(): ServeState {
     nameserverExempt: [],
     layerCounts: { ...newLayerCounts(), "deny.always": { allowed: 0, denied: 6 } },
     learnBounds: DEFAULT_BOUNDS,
+    inbound: { kind: "any" },
+    upstreamOrigin: "configured",
+    upstreamsPinned: false,
+    privileged: () => null,
   };
 }
 

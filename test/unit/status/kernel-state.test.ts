@@ -12,6 +12,7 @@ const listing = {
     { chain: { name: "output", type: "filter", hook: "output" } },
     { counter: { name: "denied_default", packets: 3, bytes: 180 } },
     { chain: { name: "dns_redirect", type: "nat", hook: "output" } },
+    { chain: { name: "dns_guard", type: "filter", hook: "output" } },
   ],
 };
 const text = (d: string) => `table inet egressctl {\n\tchain output {\n\t\tcomment "egressctl policy sha256:${d}"\n`;
@@ -19,7 +20,7 @@ const text = (d: string) => `table inet egressctl {\n\tchain output {\n\t\tcomme
 describe("readKernelState", () => {
   test("hooks, learned elements with names and expiry, the digest from the text listing", () => {
     const k = readKernelState(listing, text(D1) + text(D1));
-    expect(k).toMatchObject({ present: true, digest: D1, filterHooked: true, natHooked: true, learned: { 4: 2, 6: 1 } });
+    expect(k).toMatchObject({ present: true, digest: D1, filterHooked: true, natHooked: true, guardHooked: true, learned: { 4: 2, 6: 1 } });
     expect(k.counters).toEqual({ denied_default: { packets: 3, bytes: 180 } });
     expect(k.learnedEntries).toEqual([
       { family: 4, address: "198.51.100.10", name: "api.example.com", expiresSec: 250 },
@@ -65,6 +66,14 @@ describe("measureLevel", () => {
     expect(m.level).toBe("dns-only");
     expect(m.findings[0]).toMatch(/always addresses none, serve loaded c{24}/);
     expect(measureLevel("dns+nftables", { ...ok, expectedAlways: null }).findings).toEqual([]);
+  });
+
+  test("the DNS guard unhooked: a finding; below the intended level in dns+nftables", () => {
+    const m = measureLevel("dns+nftables", { ...ok, kernel: { ...k, guardHooked: false } });
+    expect(m).toEqual({ level: "dns-only", findings: [expect.stringMatching(/DNS guard chain is not hooked/)] });
+    const d = measureLevel("dns-only", { ...ok, kernel: { ...k, guardHooked: false }, expectedDigest: null });
+    expect(d.level).toBe("dns-only");
+    expect(d.findings).toEqual([expect.stringMatching(/DNS guard chain is not hooked/)]);
   });
   test("disabled stays disabled", () => {
     expect(measureLevel("disabled", ok).level).toBe("disabled");
