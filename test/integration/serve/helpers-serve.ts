@@ -155,7 +155,7 @@ export async function table(lab: Lab): Promise<Record<string, any>[] | null> {
 }
 
 /** the chains of each mode's table, sorted as chains() lists them */
-export const FULL_CHAINS = ["deny", "deny_cidr", "deny_default", "deny_dns", "deny_doh", "deny_dot", "deny_inbound", "deny_rthdr", "dns_guard", "dns_notrack_in", "dns_notrack_out", "dns_redirect", "output"];
+export const FULL_CHAINS = ["deny", "deny_always", "deny_cidr", "deny_default", "deny_dns", "deny_doh", "deny_dot", "deny_inbound", "deny_rthdr", "dns_guard", "dns_notrack_in", "dns_notrack_out", "dns_redirect", "output"];
 export const DNS_ONLY_CHAINS = ["deny", "deny_dns", "dns_guard", "dns_notrack_in", "dns_notrack_out", "dns_redirect"];
 
 export async function chains(lab: Lab): Promise<string[]> {
