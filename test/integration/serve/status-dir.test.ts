@@ -1,6 +1,6 @@
 // The status socket's directory is serve's own: created 0700; an existing one with
 // another mode or owner is fixed, and the log says what it was; a shared one (sticky like
-// /tmp) or a symbolic link is refused before anything is loaded.
+// /tmp) or a symbolic link is refused before anything is loaded. The socket is 0600.
 import { chmodSync, chownSync, mkdirSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test } from "bun:test";
@@ -11,7 +11,7 @@ import { args, BIN, egressctlTables, jsonLines, LAB_ENV, useLab, waitUntil } fro
 let lab!: Lab;
 useLab((l) => void (lab = l));
 
-/** serve with its socket at `socket`; resolves with its log once ready, then stops it */
+/** serve with its socket at `socket`; resolves with its log once ready, then stops it; the socket's mode while it ran */
 async function serveAt(socket: string): Promise<Record<string, any>[]> {
   const ready = join(lab.dir, `ready-${Math.random().toString(36).slice(2)}`);
   const p = lab.spawn("sandbox", [BIN, ...args(null), "--status-socket", socket, "--ready-file", ready], { env: { EGRESSCTL_ASSUME_SANDBOX: "1", ...LAB_ENV } });
@@ -20,6 +20,7 @@ async function serveAt(socket: string): Promise<Record<string, any>[]> {
       if (p.exitCode !== null) throw new Error(`serve exited ${p.exitCode}`);
       return existsSync(ready);
     }, 15_000);
+    socketModes.push(mode(socket));
   } finally {
     await lab.stop(p);
   }
@@ -32,6 +33,7 @@ async function refusedAt(socket: string): Promise<{ code: number; events: Record
   return { code: r.code, events: jsonLines(r.stderr) };
 }
 
+const socketModes: string[] = [];
 const mode = (path: string) => (statSync(path).mode & 0o7777).toString(8);
 
 test("a missing directory is created 0700 (its parents too), no event", async () => {
@@ -40,6 +42,7 @@ test("a missing directory is created 0700 (its parents too), no event", async ()
   expect(mode(dir)).toBe("700");
   expect(statSync(dir).uid).toBe(0);
   expect(events.some((e) => e.event === "status.dir_fixed")).toBe(false);
+  expect(socketModes.at(-1)).toBe("600"); // the socket itself: only serve's user connects
 });
 
 test("an existing directory with another mode and owner is fixed, and the log says what it was", async () => {
