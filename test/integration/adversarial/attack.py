@@ -8,6 +8,7 @@ Plain python3 sockets, no privileges assumed.
   mark                             setsockopt(SO_MARK) on a UDP and a TCP socket
   srh FINAL FIRST PORT             UDP over IPv6 with a type-4 routing header (IPV6_RTHDR):
                                    FIRST is the first hop, FINAL the last segment
+  lsrr FINAL FIRST PORT            UDP over IPv4 with a loose source route option (IP_OPTIONS)
   reply-first PORT NAME            bind UDP PORT; when a host sends first, answer it with a
                                    DNS query for NAME (the answer leaves in conntrack's
                                    reply direction)
@@ -148,24 +149,34 @@ def mark():
             out(err(e))
 
 
+def with_option(fam, level, name, value, dest, payload):
+    """a datagram sent with a socket option set: the option refused, or what came back"""
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    try:
+        s.setsockopt(level, name, value)
+    except Exception as e:
+        return out("setsockopt", err(e))
+    try:
+        s.sendto(payload, dest)
+        out("reached", s.recvfrom(500)[0].decode().strip())
+    except Exception as e:
+        out(err(e))
+
+
 def srh(final, first, port):
     segs = [socket.inet_pton(socket.AF_INET6, final), socket.inet_pton(socket.AF_INET6, first)]
     # RFC 8754: next header (the kernel fills it), length in 8-octet units, type 4,
     # segments left, last entry, flags, tag, then the segments, the last one first
     hdr = struct.pack("!BBBBBBH", 0, 2 * len(segs), 4, len(segs) - 1, len(segs) - 1, 0, 0) + b"".join(segs)
-    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    s.settimeout(3)
-    try:
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RTHDR, hdr)
-    except Exception as e:
-        return out("setsockopt", err(e))
-    try:
-        # the kernel sends to segments[segments left] (FIRST) and puts FINAL in segments[0]
-        s.sendto(b"srh", (final, int(port)))
-        data, _ = s.recvfrom(500)
-        out("reached", data.decode().strip())
-    except Exception as e:
-        out(err(e))
+    # the kernel sends to segments[segments left] (FIRST) and puts FINAL in segments[0]
+    with_option(socket.AF_INET6, socket.IPPROTO_IPV6, socket.IPV6_RTHDR, hdr, (final, int(port)), b"srh")
+
+
+def lsrr(final, first, port):
+    # option 131: type, length, pointer 4, then the route after the first hop (the final), NOP
+    opt = bytes([131, 7, 4]) + socket.inet_aton(final) + b"\x01"
+    with_option(socket.AF_INET, socket.IPPROTO_IP, socket.IP_OPTIONS, opt, (first, int(port)), b"lsrr")
 
 
 def reply_first(port, name):
@@ -287,7 +298,7 @@ def tcp_first(src, sport, dst, dport):
     out("got", s.recv(4096).hex())
 
 
-CMDS = {"tcp": tcp, "udp": udp, "mark": mark, "srh": srh, "reply-first": reply_first, "tcp-listen": tcp_listen, "rawframe": rawframe, "flood": flood, "multi": multi, "dns": dns, "udp-first": udp_first, "tcp-first": tcp_first}
+CMDS = {"tcp": tcp, "udp": udp, "mark": mark, "srh": srh, "lsrr": lsrr, "reply-first": reply_first, "tcp-listen": tcp_listen, "rawframe": rawframe, "flood": flood, "multi": multi, "dns": dns, "udp-first": udp_first, "tcp-first": tcp_first}
 
 if __name__ == "__main__":
     CMDS[sys.argv[1]](*sys.argv[2:])

@@ -4,7 +4,8 @@
 // segment-routed packets (here the world, seg6_enabled=1) delivers it to the denied
 // address. The filter therefore drops every IPv6 packet that carries a routing header
 // (reason "rthdr"). The control shows the attack reaching the denied address once that
-// one rule is removed.
+// one rule is removed. Its IPv4 counterpart, a source route option (IP_OPTIONS with LSRR),
+// the kernel itself refuses to either identity: it needs CAP_NET_RAW.
 import { describe, expect, test } from "bun:test";
 import { IDENTITIES } from "../../support/attacker.ts";
 import { ALLOWED, attack, counter, hostFor, netDenied, useAdversarialLab } from "./support.ts";
@@ -49,6 +50,15 @@ describe("a type-4 routing header: allowed first hop, denied final segment", () 
       // the flow as the filter saw it: to the first hop
       await netDenied(served, FIRST_HOP, port, "rthdr", "udp");
       expect(await counter(lab, "denied_rthdr")).toBeGreaterThan(before);
+    });
+  }
+});
+
+describe("IPv4: a loose source route option", () => {
+  for (const who of IDENTITIES) {
+    test(`${who}: the kernel refuses the option (EPERM: it needs CAP_NET_RAW)`, async () => {
+      const { lab } = get();
+      expect(await attack(lab, who, ["lsrr", "198.51.100.66", "198.51.100.10", "9"])).toBe("setsockopt PermissionError errno=1");
     });
   }
 });
