@@ -16,8 +16,8 @@ import type { AlwaysRules } from "../../core/always/types.ts";
 import { readAlwaysRules } from "../../effects/fs/always-files.ts";
 import { alwaysSummary, logAlwaysProblems } from "./always-log.ts";
 import type { UpstreamOrigin } from "../../core/ruleset/model.ts";
-import { EXEMPT_MARK, UPSTREAMS_V4, UPSTREAMS_V6 } from "../../core/ruleset/names.ts";
-import { readRecordedUpstreams } from "../../core/ruleset/upstream-record.ts";
+import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
+import { readKernelState } from "../../core/status/kernel-state.ts";
 import { exemptMatcher, exemptUpstream, nameserverExempt } from "../../core/ruleset/nameserver-exempt.ts";
 import { readPolicyText } from "../../effects/fs/policy-file.ts";
 import type { EventLog } from "../../effects/log/events.ts";
@@ -108,7 +108,8 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   const ups = chooseUpstreams({
     spec: cfg.upstreamSpec,
     resolvConf,
-    recorded: backend ? readRecordedUpstreams([backend.listSetJson(UPSTREAMS_V4), backend.listSetJson(UPSTREAMS_V6)]) : null,
+    // the kernel state as serve reads it throughout (kernel-state.ts): the table, once
+    recorded: backend ? readKernelState(backend.listTableJson()).recordedUpstreams : null,
     self: listen,
     own: ownAddresses(interfaceAddresses()),
   });

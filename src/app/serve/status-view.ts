@@ -9,6 +9,7 @@ import { COMMIT, VERSION } from "../../version.ts";
 import type { DnsProxy } from "../../effects/dns/proxy.ts";
 import type { WebhookStats } from "./deny-webhook.ts";
 import type { PrivilegeScan } from "../../core/caps/privileged.ts";
+import { upstreamAt } from "../../core/dns/upstreams.ts";
 import { inboundView, type InboundFrom } from "../../core/ruleset/inbound.ts";
 import type { UpstreamOrigin } from "../../core/ruleset/model.ts";
 import { policyMode, type LivePolicy } from "./live-policy.ts";
@@ -70,6 +71,8 @@ export function statusJson(s: ServeState, now: number): unknown {
       filterHooked: k.filterHooked,
       natHooked: k.natHooked,
       guardHooked: k.guardHooked,
+      // what a later serve without --upstream will keep (docs/security.md, "Upstreams are pinned")
+      upstreams: k.recordedUpstreams ? { origin: k.recordedUpstreams.origin, recorded: k.recordedUpstreams.upstreams.map((u) => upstreamAt(u.family, u.address, u.port).label) } : null,
       learnedElements: k.learned[4] + k.learned[6],
       learned: { 4: k.learned[4], 6: k.learned[6] },
     },

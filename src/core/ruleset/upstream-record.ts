@@ -5,6 +5,7 @@
 // warns about the latter). Pure: the parsed `nft -j list set` output in, upstreams out.
 import { formatAddress, parseAddress, type Family } from "../net/ip.ts";
 import type { Upstream, UpstreamOrigin } from "./model.ts";
+import { UPSTREAM_SETS } from "./names.ts";
 
 export function upstreamComment(position: number, origin: UpstreamOrigin): string {
   return `${position} ${origin}`;
@@ -17,13 +18,17 @@ export interface RecordedUpstreams {
 
 type Obj = Record<string, any>;
 
-/** The recorded upstreams from the listings of both sets; null when there are none (or no table). */
+/**
+ * The recorded upstreams from listings that hold the two sets (the whole table's, as
+ * serve reads the kernel state, or each set's); null when there are none (or no table).
+ */
 export function readRecordedUpstreams(listings: readonly unknown[]): RecordedUpstreams | null {
   const found: { position: number; origin: string; u: Upstream }[] = [];
   for (const listing of listings) {
     const items: Obj[] = (listing as Obj | null)?.nftables ?? [];
     for (const it of Array.isArray(items) ? items : []) {
-      for (const e of Array.isArray(it?.set?.elem) ? it.set.elem : []) {
+      if (!(String(it?.set?.name) in UPSTREAM_SETS)) continue;
+      for (const e of Array.isArray(it.set.elem) ? it.set.elem : []) {
         const el = (e as Obj)?.elem ?? e;
         const [addr, port] = Array.isArray(el?.val?.concat) ? el.val.concat : [];
         const a = typeof addr === "string" ? parseAddress(addr) : null;

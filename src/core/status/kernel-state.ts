@@ -2,6 +2,7 @@
 // /status and doctor care about: which policy digest the chains carry, whether the
 // filter and nat chains are hooked, and how many learned elements there are. Pure.
 import { ALWAYS_DIGEST_HEX, CHAIN_FILTER, CHAIN_GUARD, CHAIN_NAT, LEARNED_V4, LEARNED_V6, TABLE_FAMILY, TABLE_NAME } from "../ruleset/names.ts";
+import { readRecordedUpstreams, type RecordedUpstreams } from "../ruleset/upstream-record.ts";
 
 export interface KernelState {
   present: boolean;
@@ -17,6 +18,8 @@ export interface KernelState {
   learnedAddresses: string[];
   /** learned elements with the name in their comment (null: none) and seconds left */
   learnedEntries: LearnedEntry[];
+  /** the upstreams recorded with the ruleset (sets upstreams4/upstreams6); null when none */
+  recordedUpstreams: RecordedUpstreams | null;
   /** named counters of the table (denied_cidr, ...): packets and bytes */
   counters: Record<string, { packets: number; bytes: number }>;
 }
@@ -28,7 +31,7 @@ export interface LearnedEntry {
   expiresSec: number;
 }
 
-const ABSENT: KernelState = { present: false, digest: null, alwaysDigest: null, filterHooked: false, natHooked: false, guardHooked: false, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [], counters: {} };
+const ABSENT: KernelState = { present: false, digest: null, alwaysDigest: null, filterHooked: false, natHooked: false, guardHooked: false, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [], recordedUpstreams: null, counters: {} };
 
 type Obj = Record<string, any>;
 
@@ -39,7 +42,7 @@ type Obj = Record<string, any>;
 export function readKernelState(listing: unknown, chainText = ""): KernelState {
   const items: Obj[] = (listing as Obj | null)?.nftables ?? [];
   if (!Array.isArray(items) || items.length === 0) return ABSENT;
-  const st: KernelState = { ...ABSENT, present: true, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [], counters: {} };
+  const st: KernelState = { ...ABSENT, present: true, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: [], counters: {}, recordedUpstreams: readRecordedUpstreams([listing]) };
   st.digest = digestIn(chainText);
   st.alwaysDigest = digestIn(chainText, ALWAYS_RE);
   for (const it of items) {

@@ -30,7 +30,9 @@ describe("the upstreams of a first start, read from resolv.conf", () => {
   test("recorded in the kernel with their origin; /status says resolv.conf; doctor warns", async () => {
     const { lab, served } = get();
     expect(served.events.some((e) => e.event === "upstream.pinned")).toBe(false);
-    expect((await status()).upstreams).toEqual({ origin: "resolv.conf", pinned: false });
+    const st = await status();
+    expect(st.upstreams).toEqual({ origin: "resolv.conf", pinned: false });
+    expect(st.kernel.upstreams).toEqual({ origin: "resolv.conf", recorded: [`${LAB.dnsV4}:53`] }); // read back from the kernel
     const set = await lab.exec("sandbox", ["nft", "list", "set", "inet", "egressctl", "upstreams4"]);
     expect(set.stdout).toContain(`${LAB.dnsV4} . 53 comment "1 resolv.conf"`);
     const d = JSON.parse((await lab.exec("sandbox", [BIN, "doctor", "--json", "--socket", served.socket])).stdout);

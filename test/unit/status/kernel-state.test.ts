@@ -13,6 +13,8 @@ const listing = {
     { counter: { name: "denied_default", packets: 3, bytes: 180 } },
     { chain: { name: "dns_redirect", type: "nat", hook: "output" } },
     { chain: { name: "dns_guard", type: "filter", hook: "output" } },
+    { set: { name: "upstreams4", elem: [{ elem: { val: { concat: ["198.51.100.53", 53] }, comment: "1 configured" } }] } },
+    { set: { name: "denials4", elem: [{ elem: { val: { concat: ["198.51.100.9", "tcp", 80, 4] }, expires: 50 } }] } },
   ],
 };
 const text = (d: string) => `table inet egressctl {\n\tchain output {\n\t\tcomment "egressctl policy sha256:${d}"\n`;
@@ -22,6 +24,8 @@ describe("readKernelState", () => {
     const k = readKernelState(listing, text(D1) + text(D1));
     expect(k).toMatchObject({ present: true, digest: D1, filterHooked: true, natHooked: true, guardHooked: true, learned: { 4: 2, 6: 1 } });
     expect(k.counters).toEqual({ denied_default: { packets: 3, bytes: 180 } });
+    // the recorded upstreams, from their own sets only (not from denials4's concatenations)
+    expect(k.recordedUpstreams).toEqual({ origin: "configured", upstreams: [{ family: 4, address: "198.51.100.53", port: 53 }] });
     expect(k.learnedEntries).toEqual([
       { family: 4, address: "198.51.100.10", name: "api.example.com", expiresSec: 250 },
       { family: 4, address: "198.51.100.11", name: null, expiresSec: 10 },
