@@ -5,10 +5,11 @@
 // (the lab shares the host's), serve and doctor find such processes and say so. The two
 // identities an application should have are found to hold neither capability, and
 // cannot open an AF_PACKET socket.
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "bun:test";
 import { as, IDENTITIES } from "../../support/attacker.ts";
 import { BIN } from "../../support/serve.ts";
-import type { Lab } from "../../support/lab.ts";
+import { waitFor, type Lab } from "../../support/lab.ts";
 import { LAB, WITH_NET_RAW, attack, attackLines, useAdversarialLab } from "./support.ts";
 
 const get = useAdversarialLab({ flags: ["--selftest-interval", "1"] });
@@ -18,6 +19,20 @@ async function doctor(): Promise<{ code: number; json: any }> {
   const { lab, served } = get();
   const r = await lab.exec("sandbox", [BIN, "doctor", "--json", "--socket", served.socket]);
   return { code: r.code, json: JSON.parse(r.stdout) };
+}
+
+/**
+ * Until `ip netns exec` and setpriv have exec'd the command: before that, for an instant,
+ * they run as full root in the sandbox, and a scan then would rightly report them.
+ */
+async function execd(pid: number, comm: string): Promise<void> {
+  await waitFor(`pid ${pid} to be ${comm}`, () => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === comm;
+    } catch {
+      return false;
+    }
+  });
 }
 
 async function link(lab: Lab, side: "sandbox" | "world"): Promise<{ name: string; mac: string }> {
@@ -31,6 +46,7 @@ describe("the identities an application should have", () => {
     const { lab } = get();
     const sleepers = IDENTITIES.map((who) => lab.spawn("sandbox", as(who, ["sleep", "300"])));
     try {
+      for (const p of sleepers) await execd(p.pid, "sleep");
       const d = await doctor();
       expect(d.json.exposure.privileged.found).toEqual([]);
       expect(d.json.exposure.privileged.examined).toBeGreaterThanOrEqual(2);
@@ -67,7 +83,10 @@ describe("an application holding CAP_NET_RAW", () => {
     // a non-root process whose bounding set still holds both: it regains them by exec
     const bounded = lab.spawn("sandbox", ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "300"]);
     try {
-      const ev = await served.waitEvent((e) => e.event === "privileged.found" && e.processes.some((p: any) => p.pid === raw.pid) && e.processes.some((p: any) => p.pid === bounded.pid));
+      await execd(raw.pid, "sleep");
+      await execd(bounded.pid, "sleep");
+      const found = (e: Record<string, any>, pid: number) => e.processes.some((p: any) => p.pid === pid && p.name === "sleep");
+      const ev = await served.waitEvent((e) => e.event === "privileged.found" && found(e, raw.pid) && found(e, bounded.pid));
       expect(ev.level).toBe("error");
       expect(ev.processes.find((p: any) => p.pid === raw.pid)).toMatchObject({ name: "sleep", uid: 0, effective: ["NET_RAW"], bounding: [] });
       expect(ev.processes.find((p: any) => p.pid === bounded.pid)).toMatchObject({ uid: 65534, effective: [], bounding: ["NET_ADMIN", "NET_RAW"] });
