@@ -50,6 +50,7 @@ Examples:
     "http-addr": { type: "string", description: "policy HTTP API address: :PORT, HOST:PORT, [IPv6]:PORT or off (default OPENSANDBOX_EGRESS_HTTP_ADDR, else :18080)" },
     "always-rules-dir": { type: "string", description: "directory of deny.always, allow.always and log_skip.always (default EGRESSCTL_ALWAYS_RULES_DIR, else /var/egress/rules)" },
     "metrics-addr": { type: "string", description: "serve /metrics and /healthz (read-only) over TCP at :PORT, HOST:PORT or [IPv6]:PORT, for Prometheus and probes (default off, or EGRESSCTL_METRICS_ADDR)" },
+    "allow-local-upstream": { type: "boolean", description: "accept a configured upstream on this namespace's own address (loopback included): the application could answer in its place (default EGRESSCTL_ALLOW_LOCAL_UPSTREAM)" },
     "inbound-from": { type: "string", description: "who may open flows into the sandbox and be answered: any (default), none, or comma-separated CIDRs (default EGRESSCTL_INBOUND_FROM)" },
     "insecure-no-auth": { type: "boolean", description: "without OPENSANDBOX_EGRESS_TOKEN, still allow POST/PUT/PATCH/DELETE on the policy API (the sandboxed application could rewrite its own policy)" },
     "learn-max-ttl": { type: "string", description: "seconds a learned address stays open at most, whatever its TTL (default 3600, or EGRESSCTL_LEARN_MAX_TTL)" },
@@ -77,6 +78,7 @@ Examples:
         learnMaxTtl: args["learn-max-ttl"],
         learnMaxElements: args["learn-max-elements"],
         inboundFrom: args["inbound-from"],
+        allowLocalUpstream: args["allow-local-upstream"],
       },
       process.env,
     );

@@ -164,6 +164,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     inbound: cfg.inbound,
     upstreamOrigin: plan.upstreamOrigin,
     upstreamsPinned: plan.upstreamsPinned,
+    upstreamsLocal: plan.upstreamsLocal,
     privileged: () => privileged.last,
   };
 

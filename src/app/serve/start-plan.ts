@@ -41,6 +41,8 @@ export interface StartPlan {
   upstreamOrigin: UpstreamOrigin;
   /** kept from the kernel's record of an earlier serve instead of re-reading resolv.conf */
   upstreamsPinned: boolean;
+  /** upstreams on the namespace's own addresses (--allow-local-upstream) */
+  upstreamsLocal: string[];
   doh: DohList;
   dohStance: DohStance;
   nameserverExempt: CidrList;
@@ -112,6 +114,7 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
     recorded: backend ? readKernelState(backend.listTableJson()).recordedUpstreams : null,
     self: listen,
     own: ownAddresses(interfaceAddresses()),
+    allowLocal: cfg.allowLocalUpstream,
   });
   for (const p of ups.problems) log.emit("upstream.ignored", { problem: p }, "warn");
   for (const n of ups.notes) log.emit(n.event, n.fields, n.level);
@@ -142,6 +145,10 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
     log.emit("serve.refused", { reason: dir.refused }, "error");
     return Exit.usage;
   }
+  if ("failed" in dir) {
+    log.emit("serve.failed", { reason: dir.failed }, "error");
+    return Exit.runtime;
+  }
   if (dir.fixed) log.emit("status.dir_fixed", { path: dir.path, was: dir.fixed, now: { mode: "0700", uid: process.getuid?.(), gid: process.getgid?.() } }, "warn");
   const mark = a.mode === "disabled" ? null : EXEMPT_MARK;
   const isExempt = exemptMatcher(exempted);
@@ -153,7 +160,7 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   const webhook = cfg.denyWebhook
     ? await planWebhook(cfg.denyWebhook, { upstreams: ups.upstreams, search, markFor, timeoutMs: cfg.upstreamTimeoutMs, ca: ca.ca, log })
     : null;
-  return { choice, always: always.rules, facts, assessment: a, listen, upstreams: ups.upstreams, upstreamOrigin: ups.origin, upstreamsPinned: ups.pinned, doh: doh.list, dohStance: doh.stance, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt, backend };
+  return { choice, always: always.rules, facts, assessment: a, listen, upstreams: ups.upstreams, upstreamOrigin: ups.origin, upstreamsPinned: ups.pinned, upstreamsLocal: ups.local, doh: doh.list, dohStance: doh.stance, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt, backend };
 }
 
 /** EGRESSCTL_WEBHOOK_CA_FILE, read and checked when an https webhook will use it */

@@ -38,6 +38,7 @@ export interface ServeState {
   inbound: InboundFrom;
   upstreamOrigin: UpstreamOrigin;
   upstreamsPinned: boolean;
+  upstreamsLocal: string[];
   /** the last scan for processes holding NET_RAW or NET_ADMIN; null before the first */
   privileged: () => PrivilegeScan | null;
 }
@@ -84,7 +85,7 @@ export function statusJson(s: ServeState, now: number): unknown {
     nameserverExempt: s.nameserverExempt,
     // enforced by the filter only: in dns-only nothing filters packets at all
     inbound: { from: inboundView(s.inbound), enforced: intended === "dns+nftables" },
-    upstreams: { origin: s.upstreamOrigin, pinned: s.upstreamsPinned },
+    upstreams: { origin: s.upstreamOrigin, pinned: s.upstreamsPinned, local: s.upstreamsLocal },
     pid: process.pid,
     privileged: s.privileged(),
   };

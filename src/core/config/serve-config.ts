@@ -5,6 +5,7 @@ import { DEFAULT_ALWAYS_DIR } from "../always/types.ts";
 import { MODE_SPELLINGS, parseMode } from "../probe/modes.ts";
 import { INBOUND_ANY, INBOUND_ENV, parseInboundFrom, type InboundFrom } from "../ruleset/inbound.ts";
 import { DEFAULT_PROXY_PORT } from "../ruleset/names.ts";
+import { envFlag } from "./env-flag.ts";
 import { parseWebhookUrl, type WebhookUrl } from "../events/webhook.ts";
 import { DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_LIFETIME_SEC, MAX_ELEMENTS_RANGE, MAX_LIFETIME_RANGE, type LearnBounds } from "../learn/bounds.ts";
 import type { PrivateAnswers } from "../learn/guard.ts";
@@ -29,6 +30,7 @@ export interface ServeFlags {
   learnMaxTtl?: string;
   learnMaxElements?: string;
   inboundFrom?: string;
+  allowLocalUpstream?: boolean;
 }
 
 /** where the policy HTTP API listens: host null = every address */
@@ -84,6 +86,8 @@ export interface ServeConfig {
   privateAnswers: PrivateAnswers;
   /** --inbound-from / EGRESSCTL_INBOUND_FROM: who may open flows into the sandbox and be answered */
   inbound: InboundFrom;
+  /** --allow-local-upstream / EGRESSCTL_ALLOW_LOCAL_UPSTREAM: a configured upstream may be the namespace's own address */
+  allowLocalUpstream: boolean;
 }
 
 export const DEFAULT_HTTP_ADDR = ":18080";
@@ -158,6 +162,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     },
     privateAnswers: "guard",
     inbound: INBOUND_ANY,
+    allowLocalUpstream: flags.allowLocalUpstream ?? envFlag(env.EGRESSCTL_ALLOW_LOCAL_UPSTREAM, false),
   };
   const pa = (env.EGRESSCTL_PRIVATE_ANSWERS ?? "").trim();
   if (pa === "learn" || pa === "guard") config.privateAnswers = pa;

@@ -25,7 +25,11 @@ export function exposureFindings(input: DoctorInput, st: ServeStatus, add: Add):
   const u = st.upstreams;
   if (u?.origin === "resolv.conf") {
     add("upstreams", "upstreams.origin", "warn", `the upstreams were read from /etc/resolv.conf at serve's first start in this namespace${u.pinned ? " and kept since (pinned)" : ""}: a root application that rewrote it before then chose them; set --upstream or OPENSANDBOX_EGRESS_DNS_UPSTREAM`);
-  } else if (u?.origin === "configured") {
+  }
+  if (u?.local?.length) {
+    add("upstreams", "upstreams.local", "warn", `${u.local.join(", ")} ${u.local.length === 1 ? "is an address" : "are addresses"} of this network namespace (--allow-local-upstream): the application could answer in the resolver's place whenever it is not listening`);
+  }
+  if (u?.origin === "configured") {
     add("upstreams", "upstreams.origin", "ok", "the upstreams are configured (--upstream or OPENSANDBOX_EGRESS_DNS_UPSTREAM)");
   }
 }

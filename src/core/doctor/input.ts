@@ -25,7 +25,7 @@ export interface ServeStatus {
   /** --inbound-from as in force; `enforced` false in dns-only (nothing filters packets) */
   inbound?: { from?: "any" | "none" | string[]; enforced?: boolean };
   /** configured, or read from resolv.conf at the first start (pinned: kept from the kernel's record since) */
-  upstreams?: { origin?: string; pinned?: boolean };
+  upstreams?: { origin?: string; pinned?: boolean; local?: string[] };
   /** serve's process id: doctor's own scan trusts it, its ancestors and its children */
   pid?: number;
   /** serve's last scan for processes holding NET_RAW or NET_ADMIN */

@@ -31,7 +31,7 @@ describe("the upstreams of a first start, read from resolv.conf", () => {
     const { lab, served } = get();
     expect(served.events.some((e) => e.event === "upstream.pinned")).toBe(false);
     const st = await status();
-    expect(st.upstreams).toEqual({ origin: "resolv.conf", pinned: false });
+    expect(st.upstreams).toEqual({ origin: "resolv.conf", pinned: false, local: [] });
     expect(st.kernel.upstreams).toEqual({ origin: "resolv.conf", recorded: [`${LAB.dnsV4}:53`] }); // read back from the kernel
     const set = await lab.exec("sandbox", ["nft", "list", "set", "inet", "egressctl", "upstreams4"]);
     expect(set.stdout).toContain(`${LAB.dnsV4} . 53 comment "1 resolv.conf"`);
@@ -58,7 +58,7 @@ describe("resolv.conf rewritten by the application, then serve SIGKILLed and res
     const ev = s.events.find((e) => e.event === "upstream.pinned")!;
     expect(ev).toMatchObject({ level: "warn", upstreams: [`${LAB.dnsV4}:53`], resolvConf: [`${EVIL_RESOLVER}:53`], origin: "resolv.conf" });
     const st = await status();
-    expect(st.upstreams).toEqual({ origin: "resolv.conf", pinned: true });
+    expect(st.upstreams).toEqual({ origin: "resolv.conf", pinned: true, local: [] });
     expect(st.dns.upstreams.map((u: any) => u.upstream)).toEqual([`${LAB.dnsV4}:53`]);
   });
 
@@ -96,7 +96,7 @@ describe("resolv.conf rewritten by the application, then serve SIGKILLed and res
     const set = await ctx.lab.exec("sandbox", ["nft", "list", "set", "inet", "egressctl", "upstreams4"]);
     expect(set.stdout).toContain(`${LAB.dns2V4} . 53 comment "1 configured"`);
     expect(set.stdout).toContain(`${LAB.dnsV4} . 53 comment "2 configured"`);
-    expect((await status()).upstreams).toEqual({ origin: "configured", pinned: false });
+    expect((await status()).upstreams).toEqual({ origin: "configured", pinned: false, local: [] });
   });
 });
 
@@ -113,5 +113,11 @@ describe("an upstream that is the namespace itself", () => {
     expect(r.code).toBe(1);
     expect(r.events.find((e) => e.event === "upstream.ignored")?.problem).toMatch(/address of this network namespace/);
     expect((await lab.exec("sandbox", ["nft", "list", "table", "inet", "egressctl"])).code).not.toBe(0);
+  });
+  test("only an explicit opt-in lets a configured one through, loudly (upstream.local, /status)", async () => {
+    const ctx = get();
+    const s = await restart(ctx, { flags: ["--upstream", `127.0.0.1:5353,${LAB.dnsV4}`, "--allow-local-upstream"] });
+    expect(s.events.find((e) => e.event === "upstream.local")).toMatchObject({ level: "warn", upstreams: ["127.0.0.1:5353"] });
+    expect((await status()).upstreams).toEqual({ origin: "configured", pinned: false, local: ["127.0.0.1:5353"] });
   });
 });

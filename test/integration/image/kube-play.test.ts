@@ -3,8 +3,9 @@
 // the fieldRef and the app's `egressctl wait -- CMD` wrapper all run for real.
 //
 // What the lab changes, and why: podman 4.3 cannot put a pod in a namespace given by path
-// (so the pod gets `--network none`: loopback only, hence the upstream is 127.0.0.1 and
-// the containerPorts, which podman would publish, are dropped); the Secret becomes a
+// (so the pod gets `--network none`: loopback only, hence the upstream is 127.0.0.1, let
+// through by EGRESSCTL_ALLOW_LOCAL_UPSTREAM since serve refuses the namespace's own
+// addresses otherwise, and the containerPorts, which podman would publish, are dropped); the Secret becomes a
 // literal value; the app's image is egressctl's own, its command after `--` prints the
 // version. The native-sidecar variant cannot be played at all: podman 4.3 refuses init
 // containers that have probes (its startupProbe is the point of that variant), so that
@@ -41,6 +42,7 @@ describe.skipIf(problem !== null)("deploy/kubernetes/no-native-sidecar under pod
       c.image = img.ref;
       delete c.ports;
     }
+    sidecar.env.push({ name: "EGRESSCTL_ALLOW_LOCAL_UPSTREAM", value: "1" });
     for (const e of sidecar.env) {
       if (e.name === "OPENSANDBOX_EGRESS_DNS_UPSTREAM") e.value = "127.0.0.1";
       if (e.valueFrom?.secretKeyRef) {

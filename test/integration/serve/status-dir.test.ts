@@ -1,6 +1,7 @@
 // The status socket's directory is serve's own: created 0700; an existing one with
-// another mode or owner is fixed, and the log says what it was; a shared one (sticky like
-// /tmp) or a symbolic link is refused before anything is loaded. The socket is 0600.
+// another mode or owner is fixed (a tmpfs comes 1777), and the log says what it was; a
+// system directory others share (/tmp, /run) or a symbolic link is refused, and one that
+// cannot be made is a failure, both before anything is loaded. The socket is 0600.
 import { chmodSync, chownSync, mkdirSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test } from "bun:test";
@@ -59,17 +60,28 @@ test("an existing directory with another mode and owner is fixed, and the log sa
   expect((await serveAt(join(dir, "s.sock"))).some((e) => e.event === "status.dir_fixed")).toBe(false);
 });
 
-test("a sticky (shared) directory or a symbolic link is refused with exit 2, nothing loaded", async () => {
-  const sticky = join(lab.dir, "shared");
-  mkdirSync(sticky);
-  chmodSync(sticky, 0o1777);
+test("a world-writable sticky directory of its own (a tmpfs' default) is fixed like any other", async () => {
+  const dir = join(lab.dir, "tmpfs-like");
+  mkdirSync(dir);
+  chmodSync(dir, 0o1777);
+  const events = await serveAt(join(dir, "s.sock"));
+  expect(mode(dir)).toBe("700");
+  expect(events.find((e) => e.event === "status.dir_fixed")).toMatchObject({ was: { mode: "1777", uid: 0 } });
+});
+
+test("a shared system directory or a symbolic link is refused with exit 2; one that cannot be made fails with exit 1; nothing loaded", async () => {
   const link = join(lab.dir, "link");
   symlinkSync(lab.dir, link);
-  for (const [dir, why] of [[sticky, /sticky/], [link, /symbolic link/], ["/tmp", /shared with others/]] as const) {
+  for (const [dir, why] of [[link, /symbolic link/], ["/tmp", /shared with others/], ["/run", /shared with others/]] as const) {
     const r = await refusedAt(join(dir, "s.sock"));
     expect(r.code).toBe(2);
     expect(r.events.find((e) => e.event === "serve.refused")?.reason).toMatch(why);
     expect(await egressctlTables(lab)).toBe(0);
   }
-  expect(mode(sticky)).toBe("1777");
+  // its parent is a file: the directory cannot be made (as on a read-only root)
+  const file = lab.file("not-a-dir", "");
+  const r = await refusedAt(join(file, "sub", "s.sock"));
+  expect(r.code).toBe(1);
+  expect(r.events.find((e) => e.event === "serve.failed")?.reason).toMatch(/status socket's directory/);
+  expect(await egressctlTables(lab)).toBe(0);
 });

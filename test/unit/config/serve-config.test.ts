@@ -78,6 +78,12 @@ describe("resolveServeConfig", () => {
     expect(f.ok ? "" : f.error).toMatch(/^--inbound-from: /);
   });
 
+  test("--allow-local-upstream, or EGRESSCTL_ALLOW_LOCAL_UPSTREAM=1; off by default", () => {
+    expect(ok({}).allowLocalUpstream).toBe(false);
+    expect(ok({}, { EGRESSCTL_ALLOW_LOCAL_UPSTREAM: "1" }).allowLocalUpstream).toBe(true);
+    expect(ok({ allowLocalUpstream: true }).allowLocalUpstream).toBe(true);
+  });
+
   test("EGRESSCTL_ASSUME_SANDBOX is not read here (the probe's facts read it, once)", () => {
     expect(ok({}, { EGRESSCTL_ASSUME_SANDBOX: "1" }).allowHostNetwork).toBe(false);
     expect(ok({ allowHostNetwork: true }).allowHostNetwork).toBe(true);

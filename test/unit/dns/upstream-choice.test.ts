@@ -49,6 +49,21 @@ describe("chooseUpstreams", () => {
     expect(typeof parseUpstream("fe80::1", [], own)).toBe("string");
   });
 
+  test("--allow-local-upstream: a configured local upstream is let through, said (upstream.local); resolv.conf's never", () => {
+    const c = chooseUpstreams({ ...base, spec: "127.0.0.1:5353, 198.51.100.53", allowLocal: true });
+    expect(labels(c)).toEqual(["127.0.0.1:5353", "198.51.100.53:53"]);
+    expect(c.local).toEqual(["127.0.0.1:5353"]);
+    expect(c.notes).toEqual([expect.objectContaining({ event: "upstream.local", level: "warn", fields: expect.objectContaining({ upstreams: ["127.0.0.1:5353"] }) })]);
+    const f = chooseUpstreams({ ...base, resolvConf: conf("nameserver 127.0.0.53\nnameserver 198.51.100.53\n"), allowLocal: true });
+    expect(labels(f)).toEqual(["198.51.100.53:53"]);
+    expect(f.local).toEqual([]);
+    // a recorded configured one is kept under the opt-in, a recorded resolv.conf one is not
+    const rec = (origin: "configured" | "resolv.conf") => ({ upstreams: [{ family: 4 as const, address: "127.0.0.1", port: 5353 }], origin });
+    expect(labels(chooseUpstreams({ ...base, recorded: rec("configured"), allowLocal: true }))).toEqual(["127.0.0.1:5353"]);
+    expect(labels(chooseUpstreams({ ...base, recorded: rec("resolv.conf"), allowLocal: true }))).toEqual(["198.51.100.53:53"]);
+    expect(chooseUpstreams({ ...base, spec: "127.0.0.1:5353" }).upstreams).toEqual([]);
+  });
+
   test("a recorded upstream that became the namespace's own is refused; resolv.conf is then read", () => {
     const c = chooseUpstreams({ ...base, recorded: { upstreams: [{ family: 4, address: "192.0.2.2", port: 53 }], origin: "configured" } });
     expect(labels(c)).toEqual(["198.51.100.53:53"]);

@@ -106,6 +106,7 @@ describe("findings", () => {
     ["inbound CIDRs in dns-only: said, not enforced", input({}, { mode: "dns-only", measuredLevel: "dns-only", inbound: { from: ["198.51.100.0/24"], enforced: false } }), "exposure.inbound", ["info"], 0],
     ["upstreams from resolv.conf: a warning", input({}, { upstreams: { origin: "resolv.conf", pinned: true } }), "upstreams.origin", ["warn"], 0],
     ["configured upstreams: ok", input({}, { upstreams: { origin: "configured", pinned: false } }), "upstreams.origin", ["ok"], 0],
+    ["a local upstream let through: a warning", input({}, { upstreams: { origin: "configured", pinned: false, local: ["127.0.0.1:5353"] } }), "upstreams.local", ["warn"], 0],
   ];
   for (const [what, i, check, want, exit] of cases) {
     test(what, () => {
