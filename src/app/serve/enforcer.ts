@@ -225,7 +225,10 @@ function nftables(
           const chains = nft.run("list chains");
           const counters = reader.counters();
           const learned = learning && opts?.learned !== false ? reader.learned() : { ok: true as const, value: [] };
-          if (chains.ok && counters.ok && learned.ok) return kernelStateFrom({ chains: chains.output, counters: counters.value, learned: learned.value });
+          const upstreams = reader.upstreams();
+          if (chains.ok && counters.ok && learned.ok && upstreams.ok) {
+            return kernelStateFrom({ chains: chains.output, counters: counters.value, learned: learned.value, upstreams: upstreams.value });
+          }
         }
         return readKernelState(nft.listTableJson(), chainsText(nft, learning));
       } catch {

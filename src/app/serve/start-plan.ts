@@ -16,8 +16,9 @@ import type { AlwaysRules } from "../../core/always/types.ts";
 import { readAlwaysRules } from "../../effects/fs/always-files.ts";
 import { alwaysSummary, logAlwaysProblems } from "./always-log.ts";
 import type { UpstreamOrigin } from "../../core/ruleset/model.ts";
-import { EXEMPT_MARK } from "../../core/ruleset/names.ts";
-import { readKernelState } from "../../core/status/kernel-state.ts";
+import { EXEMPT_MARK, UPSTREAMS_V4, UPSTREAMS_V6 } from "../../core/ruleset/names.ts";
+import { readRecordedUpstreams, type RecordedUpstreams } from "../../core/ruleset/upstream-record.ts";
+import { openNetlinkReader } from "../../effects/nft/netlink-reader.ts";
 import { exemptMatcher, exemptUpstream, nameserverExempt } from "../../core/ruleset/nameserver-exempt.ts";
 import { readPolicyText } from "../../effects/fs/policy-file.ts";
 import type { EventLog } from "../../effects/log/events.ts";
@@ -110,8 +111,7 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   const ups = chooseUpstreams({
     spec: cfg.upstreamSpec,
     resolvConf,
-    // the kernel state as serve reads it throughout (kernel-state.ts): the table, once
-    recorded: backend ? readKernelState(backend.listTableJson()).recordedUpstreams : null,
+    recorded: backend ? recordedUpstreamsIn(backend) : null,
     self: listen,
     own: ownAddresses(interfaceAddresses()),
     allowLocal: cfg.allowLocalUpstream,
@@ -161,6 +161,24 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
     ? await planWebhook(cfg.denyWebhook, { upstreams: ups.upstreams, search, markFor, timeoutMs: cfg.upstreamTimeoutMs, ca: ca.ca, log })
     : null;
   return { choice, always: always.rules, facts, assessment: a, listen, upstreams: ups.upstreams, upstreamOrigin: ups.origin, upstreamsPinned: ups.pinned, upstreamsLocal: ups.local, doh: doh.list, dohStance: doh.stance, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt, backend };
+}
+
+/**
+ * What an earlier serve recorded: over netlink, as serve reads the kernel throughout
+ * (libnftables fetches every learned element before listing any set, a second and more
+ * with full sets, and DNS is not answered yet); through libnftables where netlink fails.
+ */
+function recordedUpstreamsIn(nft: NftBackend): RecordedUpstreams | null {
+  const reader = openNetlinkReader();
+  if (!("unavailable" in reader)) {
+    try {
+      const r = reader.upstreams();
+      if (r.ok) return r.value;
+    } finally {
+      reader.close();
+    }
+  }
+  return readRecordedUpstreams([nft.listSetJson(UPSTREAMS_V4), nft.listSetJson(UPSTREAMS_V6)]);
 }
 
 /** EGRESSCTL_WEBHOOK_CA_FILE, read and checked when an https webhook will use it */

@@ -75,6 +75,8 @@ export function counterDumpRequest(seq: number): Uint8Array {
 
 export interface DumpedElement {
   address: string;
+  /** the port of an `address . inet_service` key (the recorded upstreams); absent for an address key */
+  port?: number;
   /** the element's comment (the name it was learned under), null when it has none */
   comment: string | null;
   /** milliseconds left, 0 for an element without a timeout */
@@ -133,6 +135,7 @@ const ATTR_TYPE = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 
 function parseElement(buf: Uint8Array, dv: Dv, from: number, to: number): DumpedElement | null {
   let address: string | null = null;
+  let port: number | null = null;
   let comment: string | null = null;
   let expiresMs = 0;
   for (let a = from; a + NLA_HDRLEN <= to; ) {
@@ -148,8 +151,11 @@ function parseElement(buf: Uint8Array, dv: Dv, from: number, to: number): Dumped
       const n = klen - NLA_HDRLEN;
       if (kt === NFTA_DATA_VALUE && f + klen <= e) {
         const k = f + NLA_HDRLEN;
-        if (n === 4) address = `${buf[k]}.${buf[k + 1]}.${buf[k + 2]}.${buf[k + 3]}`;
-        else if (n === 16) address = formatV6(buf, k);
+        if (n === 4 || n === 8) address = `${buf[k]}.${buf[k + 1]}.${buf[k + 2]}.${buf[k + 3]}`;
+        else if (n === 16 || n === 20) address = formatV6(buf, k);
+        // address . inet_service: each part of a concatenation fills whole 4-byte
+        // registers, the port (network order) in the first two bytes of the last
+        if (n === 8 || n === 20) port = (buf[k + n - 4]! << 8) | buf[k + n - 3]!;
       }
     } else if (type === NFTA_SET_ELEM_EXPIRATION && e - f === 8) {
       expiresMs = dv.getUint32(f, false) * 2 ** 32 + dv.getUint32(f + 4, false);
@@ -158,7 +164,8 @@ function parseElement(buf: Uint8Array, dv: Dv, from: number, to: number): Dumped
     }
     a += align4(len);
   }
-  return address === null ? null : { address, comment, expiresMs };
+  if (address === null) return null;
+  return port === null ? { address, comment, expiresMs } : { address, port, comment, expiresMs };
 }
 
 /** libnftnl's udata: TLVs of (type u8, length u8, value); the comment is type 0, NUL-ended. */

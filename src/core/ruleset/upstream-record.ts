@@ -18,12 +18,20 @@ export interface RecordedUpstreams {
 
 type Obj = Record<string, any>;
 
+/** one element of upstreams4/upstreams6, however it was read */
+export interface RecordedElement {
+  family: Family;
+  address: string;
+  port: number;
+  comment: string | null;
+}
+
 /**
- * The recorded upstreams from listings that hold the two sets (the whole table's, as
- * serve reads the kernel state, or each set's); null when there are none (or no table).
+ * The recorded upstreams from listings that hold the two sets (`nft -j list`, the whole
+ * table's or each set's); null when there are none (or no table).
  */
 export function readRecordedUpstreams(listings: readonly unknown[]): RecordedUpstreams | null {
-  const found: { position: number; origin: string; u: Upstream }[] = [];
+  const found: RecordedElement[] = [];
   for (const listing of listings) {
     const items: Obj[] = (listing as Obj | null)?.nftables ?? [];
     for (const it of Array.isArray(items) ? items : []) {
@@ -32,11 +40,22 @@ export function readRecordedUpstreams(listings: readonly unknown[]): RecordedUps
         const el = (e as Obj)?.elem ?? e;
         const [addr, port] = Array.isArray(el?.val?.concat) ? el.val.concat : [];
         const a = typeof addr === "string" ? parseAddress(addr) : null;
-        if (!a || !Number.isInteger(port) || port < 1 || port > 65535) continue;
-        const m = /^(\d+) (\S+)$/.exec(typeof el.comment === "string" ? el.comment : "");
-        found.push({ position: m ? Number(m[1]) : Number.MAX_SAFE_INTEGER, origin: m ? m[2]! : "", u: { family: a.family as Family, address: formatAddress(a.family, a.value), port } });
+        if (!a || !Number.isInteger(port)) continue;
+        found.push({ family: a.family as Family, address: addr, port, comment: typeof el.comment === "string" ? el.comment : null });
       }
     }
+  }
+  return recordedUpstreams(found);
+}
+
+/** The recorded upstreams from the sets' elements (a netlink dump's, or a listing's); null when none. */
+export function recordedUpstreams(elements: readonly RecordedElement[]): RecordedUpstreams | null {
+  const found: { position: number; origin: string; u: Upstream }[] = [];
+  for (const el of elements) {
+    const a = parseAddress(el.address);
+    if (!a || a.family !== el.family || !Number.isInteger(el.port) || el.port < 1 || el.port > 65535) continue;
+    const m = /^(\d+) (\S+)$/.exec(el.comment ?? "");
+    found.push({ position: m ? Number(m[1]) : Number.MAX_SAFE_INTEGER, origin: m ? m[2]! : "", u: { family: el.family, address: formatAddress(a.family, a.value), port: el.port } });
   }
   if (found.length === 0) return null;
   found.sort((x, y) => x.position - y.position);

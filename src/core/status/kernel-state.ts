@@ -95,7 +95,7 @@ function digestIn(text: string, re: RegExp = POLICY_RE): string | null {
  * dumped over netlink (src/core/ruleset/netlink-dump.ts). A listing of the whole table
  * costs a second and more once the learned sets are full; these cost what they hold.
  */
-export function kernelStateFrom(parts: { chains: string; counters: { name: string; packets: number; bytes: number }[]; learned: LearnedEntry[] }): KernelState {
+export function kernelStateFrom(parts: { chains: string; counters: { name: string; packets: number; bytes: number }[]; learned: LearnedEntry[]; upstreams?: RecordedUpstreams | null }): KernelState {
   const block = tableBlock(parts.chains);
   if (block === null) return ABSENT;
   const st: KernelState = { ...ABSENT, present: true, learned: { 4: 0, 6: 0 }, learnedAddresses: [], learnedEntries: parts.learned, counters: {} };
@@ -105,6 +105,7 @@ export function kernelStateFrom(parts: { chains: string; counters: { name: strin
   st.filterHooked = hooked(CHAIN_FILTER, "filter");
   st.natHooked = hooked(CHAIN_NAT, "nat");
   st.guardHooked = hooked(CHAIN_GUARD, "filter");
+  st.recordedUpstreams = parts.upstreams ?? null;
   for (const c of parts.counters) st.counters[c.name] = { packets: c.packets, bytes: c.bytes };
   for (const e of parts.learned) {
     st.learned[e.family]++;

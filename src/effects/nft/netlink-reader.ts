@@ -11,7 +11,8 @@
 import { DUMP_TYPES, counterDumpRequest, dumpChunk, elementRequest, parseCounter, parseSetElems, setDumpRequest, type DumpedCounter, type DumpedElement } from "../../core/ruleset/netlink-dump.ts";
 import { Errno, errnoText } from "../../core/errors/errno.ts";
 import { addressKey } from "../../core/ruleset/netlink-elements.ts";
-import { LEARNED_V4, LEARNED_V6 } from "../../core/ruleset/names.ts";
+import { LEARNED_V4, LEARNED_V6, UPSTREAMS_V4, UPSTREAMS_V6 } from "../../core/ruleset/names.ts";
+import { recordedUpstreams, type RecordedElement, type RecordedUpstreams } from "../../core/ruleset/upstream-record.ts";
 import type { LearnedEntry } from "../../core/status/kernel-state.ts";
 import { MSG_DONTWAIT, openNetlinkSocket, RECV_TIMEOUT_MS, type NetlinkSocket } from "./netlink-socket.ts";
 
@@ -27,6 +28,8 @@ export interface NetlinkReader {
   learnedAsync(): Promise<ReadResult<LearnedEntry[]>>;
   /** the table's named counters */
   counters(): ReadResult<DumpedCounter[]>;
+  /** the upstreams recorded in upstreams4 and upstreams6 (null: none recorded) */
+  upstreams(): ReadResult<RecordedUpstreams | null>;
   /** the elements of any one set of the table */
   set(name: string): ReadResult<DumpedElement[]>;
   /** whether a learned set holds `address` (one element asked for, not the set read) */
@@ -94,8 +97,20 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
     }
     return { ok: true, value: entries, absent };
   }
+  function* upstreams(): Steps<RecordedUpstreams | null> {
+    const found: RecordedElement[] = [];
+    let absent = false;
+    for (const [family, name] of [[4, UPSTREAMS_V4], [6, UPSTREAMS_V6]] as const) {
+      const r = yield* set(name);
+      if (!r.ok) return r;
+      absent ||= r.absent;
+      for (const e of r.value) if (e.port !== undefined) found.push({ family, address: e.address, port: e.port, comment: e.comment });
+    }
+    return { ok: true, value: recordedUpstreams(found), absent };
+  }
   return {
     set: (name) => runSync(set(name)),
+    upstreams: () => runSync(upstreams()),
     learned: () => runSync(learned()),
     learnedAsync: () => runAsync(learned()),
     hasLearned(family, address) {

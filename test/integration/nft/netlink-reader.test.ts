@@ -55,6 +55,23 @@ test("reads back what nft wrote: addresses of both families, comments, expiry", 
   expect(out.has.map((h: any) => h.value)).toEqual([true, false, true]);
 });
 
+test("the recorded upstreams (address . port keys, both families), in their recorded order; none recorded is null", async () => {
+  await mustApply(lab, POLICY);
+  expect((await run(READER, { upstreams: true })).upstreams).toEqual({ ok: true, value: null, absent: false });
+  const add = await lab.exec("sandbox", ["nft", "-f", "-"], {
+    stdin: [
+      'add element inet egressctl upstreams4 { 198.51.100.53 . 5353 comment "2 resolv.conf" }',
+      'add element inet egressctl upstreams6 { 2001:db8:100::53 . 53 comment "1 resolv.conf" }',
+      "",
+    ].join("\n"),
+  });
+  expect(add.stderr).toBe("");
+  expect((await run(READER, { upstreams: true })).upstreams.value).toEqual({
+    origin: "resolv.conf",
+    upstreams: [{ family: 6, address: "2001:db8:100::53", port: 53 }, { family: 4, address: "198.51.100.53", port: 5353 }],
+  });
+});
+
 test("named counters match nft's", async () => {
   await mustApply(lab, POLICY);
   const out = await run(READER, { counters: true });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { readKernelState } from "../../../src/core/status/kernel-state.ts";
+import { kernelStateFrom, readKernelState } from "../../../src/core/status/kernel-state.ts";
 import { measureLevel } from "../../../src/core/status/level.ts";
 
 const D1 = "a".repeat(64);
@@ -47,6 +47,16 @@ describe("readKernelState", () => {
   test("absent or unreadable: not present", () => {
     expect(readKernelState(null).present).toBe(false);
     expect(readKernelState({ nftables: "x" }).present).toBe(false);
+  });
+});
+
+describe("kernelStateFrom (serve's cheaper reads)", () => {
+  const chains = (d: string) => `table inet egressctl {\n\tchain dns_guard {\n\t\ttype filter hook output priority -5; policy accept;\n\t\tcomment "egressctl policy sha256:${d}"\n\t}\n\tchain dns_redirect {\n\t\ttype nat hook output priority -100; policy accept;\n\t\tcomment "egressctl policy sha256:${d}"\n\t}\n}\n`;
+  test("the guard's hook from the chains' text, the recorded upstreams as read", () => {
+    const ups = { origin: "configured" as const, upstreams: [{ family: 4 as const, address: "198.51.100.53", port: 53 }] };
+    const k = kernelStateFrom({ chains: chains(D1), counters: [], learned: [], upstreams: ups });
+    expect(k).toMatchObject({ present: true, digest: D1, guardHooked: true, natHooked: true, filterHooked: false, recordedUpstreams: ups });
+    expect(kernelStateFrom({ chains: chains(D1).replace("type filter hook output priority -5; ", ""), counters: [], learned: [] })).toMatchObject({ guardHooked: false, recordedUpstreams: null });
   });
 });
 
