@@ -90,6 +90,7 @@ function state(): ServeState {
     inbound: { kind: "any" },
     upstreamOrigin: "configured",
     upstreamsPinned: false,
+    upstreamsLocal: [],
     privileged: () => null,
   };
 }
