@@ -6,39 +6,27 @@ import { Errno } from "../core/errors/errno.ts";
 import { loadPolicyText, syntaxOfFile, type Problem } from "../core/policy/load.ts";
 import { assess } from "../core/probe/assess.ts";
 import type { ProbeFacts } from "../core/probe/types.ts";
-import type { CidrList } from "../core/ruleset/cidr-list.ts";
-import type { DohList, DohStance } from "../core/ruleset/doh.ts";
 import { noAlwaysRules, type AlwaysProblem, type AlwaysRules } from "../core/always/types.ts";
-import type { InboundFrom } from "../core/ruleset/inbound.ts";
-import type { Mode, Upstream } from "../core/ruleset/model.ts";
-import { EXEMPT_MARK } from "../core/ruleset/names.ts";
+import type { ApplyConfig } from "../core/config/apply-config.ts";
+import { literalWebhook, planEnvOf } from "../core/config/ruleset-settings.ts";
 import { planRuleset } from "../core/ruleset/plan.ts";
 import { renderDelete, renderRuleset } from "../core/ruleset/render.ts";
 import type { NftBackend } from "../effects/nft/backend.ts";
 
 export type ApplyAction = "apply" | "check" | "dry-run" | "delete";
 
-export interface ApplyRequest {
+/**
+ * What to do, with the configuration resolved from flags and environment
+ * (src/core/config/apply-config.ts) minus how the kernel is reached (the effects').
+ */
+export type ApplyRequest = Omit<ApplyConfig, "kernel"> & {
   action: ApplyAction;
   /** policy text and where it came from (unused for delete) */
   text?: string;
   source?: string;
-  mode: Mode;
-  audit: boolean;
-  dropSilently: boolean;
-  proxyPort: number;
-  upstreams: Upstream[];
-  doh: DohList;
-  dohStance?: DohStance;
   /** the operator's always lists, laid over the policy as serve lays them */
   always?: AlwaysRules;
-  /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT */
-  nameserverExempt: CidrList;
-  /** --inbound-from / EGRESSCTL_INBOUND_FROM */
-  inbound: InboundFrom;
-  /** --allow-host-network: touch the kernel even where the namespace looks like the host's */
-  allowHostNetwork: boolean;
-}
+};
 
 export interface ApplyEffects {
   /**
@@ -73,20 +61,9 @@ export async function applyPolicy(req: ApplyRequest, fx: ApplyEffects): Promise<
     if (req.action !== "dry-run" && policy.requireFullIsolation && req.mode !== "dns+nftables") {
       return { kind: "unavailable", reason: `the policy has require_full_isolation: true, but --mode ${req.mode} filters no packets; use --mode dns+nftables (nothing was loaded)` };
     }
-    const plan = planRuleset(policy, {
-      mode: req.mode,
-      proxyPort: req.proxyPort,
-      upstreams: req.upstreams,
-      upstreamOrigin: "configured",
-      exemptMark: EXEMPT_MARK,
-      doh: req.doh,
-      dohStance: req.dohStance,
-      nameserverExempt: req.nameserverExempt,
-      webhook: [], // serve's own: it resolves and adds the receiver itself
-      inbound: req.inbound,
-      audit: req.audit,
-      dropSilently: req.dropSilently,
-    }, always);
+    // the same planner input serve builds (ruleset-settings.ts planEnvOf); a webhook
+    // receiver named by address is let out as serve lets it out
+    const plan = planRuleset(policy, planEnvOf(req, { mode: req.mode, upstreams: req.upstreams, upstreamOrigin: "configured", webhook: literalWebhook(req.denyWebhook) }), always);
     script = renderRuleset(plan);
     digest = plan.policyDigest;
     if (req.action === "dry-run") return { kind: "ok", action: req.action, ruleset: script, digest, warnings, alwaysProblems };

@@ -6,16 +6,10 @@ import { defineCommand } from "citty";
 import { applyPolicy, type ApplyAction, type ApplyOutcome } from "../app/apply.ts";
 import { readPolicyText } from "../effects/fs/policy-file.ts";
 import { humanLine } from "../core/policy/report.ts";
-import { parseUpstreamList } from "../core/dns/upstreams.ts";
-import { dohFromSettings, STRICT_443_WARNING } from "../core/ruleset/doh.ts";
-import { DEFAULT_ALWAYS_DIR } from "../core/always/types.ts";
+import { STRICT_443_WARNING } from "../core/ruleset/doh.ts";
 import { readAlwaysRules } from "../effects/fs/always-files.ts";
-import { NAMESERVER_EXEMPT_ENV, nameserverExempt } from "../core/ruleset/nameserver-exempt.ts";
-import { INBOUND_ENV, parseInboundFrom, type InboundFrom } from "../core/ruleset/inbound.ts";
-import { envFlag } from "../core/config/env-flag.ts";
-import { parseMode } from "../core/probe/modes.ts";
-import type { Mode } from "../core/ruleset/model.ts";
-import { DEFAULT_PROXY_PORT, DOH_BLOCKLIST_ENV } from "../core/ruleset/names.ts";
+import { resolveApplyConfig } from "../core/config/apply-config.ts";
+import { DEFAULT_PROXY_PORT } from "../core/ruleset/names.ts";
 import { openNftBackend } from "../effects/nft/backend.ts";
 import { gatherFacts } from "../effects/probe/facts.ts";
 import { ActionableError, Exit } from "./exit.ts";
@@ -43,6 +37,8 @@ the list before every allow, or without a list all of port 443),
 OPENSANDBOX_EGRESS_DNS_UPSTREAM (limit the proxy's exemption to these resolvers),
 OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT (comma-separated addresses: DNS to these servers is
 not redirected and is let out, port 53 only), EGRESSCTL_INBOUND_FROM (as --inbound-from),
+EGRESSCTL_LEARN_MAX_ELEMENTS (the learned sets' size), OPENSANDBOX_EGRESS_DENY_WEBHOOK (a
+receiver named by address is let out, as serve does),
 EGRESSCTL_ASSUME_SANDBOX=1 (this namespace is a sandbox whatever the host-network
 signals say), EGRESSCTL_NFT_BACKEND=library|binary.
 
@@ -70,30 +66,21 @@ Examples:
     if ([args.delete, args["dry-run"], args.check].filter(Boolean).length > 1) usage("use at most one of --dry-run, --check, --delete");
     const file = args._[0];
     if (action !== "delete" && !file) usage("no policy file given; usage: egressctl apply FILE [--dry-run|--check]");
-    // apply loads a ruleset, so only the two modes that have one make sense here
-    const parsed = parseMode(args.mode ?? "dns+nftables");
-    if (parsed !== "dns-only" && parsed !== "dns+nftables") usage(`unknown --mode "${args.mode}"; use dns+nftables or dns-only (aliases dns+nft, dns)`);
-    const mode: Mode = parsed;
-    const proxyPort = Number(args["proxy-port"] ?? DEFAULT_PROXY_PORT);
-    if (!Number.isInteger(proxyPort) || proxyPort < 1 || proxyPort > 65535) usage(`--proxy-port must be 1-65535, got '${args["proxy-port"]}'`);
-    const env = process.env;
-    const doh = dohFromSettings(env.OPENSANDBOX_EGRESS_BLOCK_DOH_443, env[DOH_BLOCKLIST_ENV]);
-    if (doh.stance === "strict") log.warn(STRICT_443_WARNING);
+    const r = resolveApplyConfig(
+      { mode: args.mode, proxyPort: args["proxy-port"], audit: args.audit, dropSilently: args["drop-silently"], alwaysRulesDir: args["always-rules-dir"], inboundFrom: args["inbound-from"], allowHostNetwork: args["allow-host-network"] },
+      process.env,
+    );
+    if (!r.ok) usage(r.error);
+    const { kernel, ...config } = r.config;
+    if (config.doh.stance === "strict") log.warn(STRICT_443_WARNING);
     // the same always lists serve would lay over this policy, so both render one ruleset
-    const alwaysDir = args["always-rules-dir"] ?? (env.EGRESSCTL_ALWAYS_RULES_DIR || DEFAULT_ALWAYS_DIR);
-    const always = action === "delete" ? null : readAlwaysRules(alwaysDir);
+    const always = action === "delete" ? null : readAlwaysRules(config.alwaysRulesDir);
     if (always && !always.ok) usage(always.errors.map((e) => `cannot read ${e.path}: ${e.error}`).join("\n"));
-    const up = parseUpstreamList(env.OPENSANDBOX_EGRESS_DNS_UPSTREAM ?? "");
-    const exempt = nameserverExempt(env[NAMESERVER_EXEMPT_ENV]);
-    const inbound = parseInboundFrom(args["inbound-from"] ?? env[INBOUND_ENV]);
-    if ("error" in inbound) usage(`${args["inbound-from"] !== undefined ? "--inbound-from" : INBOUND_ENV}: ${inbound.error}`);
-    const bad = [...doh.problems.map((p) => `${DOH_BLOCKLIST_ENV}: ${p}`), ...up.problems.map((p) => `OPENSANDBOX_EGRESS_DNS_UPSTREAM: ${p}`), ...exempt.problems];
-    if (bad.length) usage(bad.join("\n"));
 
     const outcome = await applyPolicy(
       {
-        action, mode, proxyPort, doh: doh.list, dohStance: doh.stance, upstreams: up.upstreams, nameserverExempt: exempt.list, inbound: inbound as InboundFrom,
-        audit: !!args.audit, dropSilently: !!args["drop-silently"], allowHostNetwork: !!args["allow-host-network"],
+        ...config,
+        action,
         ...(file ? { text: readPolicy(file), source: file } : {}),
         ...(always?.ok ? { always: always.rules } : {}),
       },
@@ -102,8 +89,8 @@ Examples:
         // (or wanted) before the refusal, so on the host nothing reaches the kernel
         // only the namespace's identity matters here: no nftables check transaction, and
         // no iptables listing (with iptables-nft that is a netlink conversation too)
-        gatherFacts: () => gatherFacts({ openNftBackend: () => ({ unavailable: "not checked by apply" }), env: { ...process.env, EGRESSCTL_IPTABLES: "none" } }),
-        openBackend: () => openNftBackend(),
+        gatherFacts: () => gatherFacts({ openNftBackend: () => ({ unavailable: "not checked by apply" }), kernel: { ...kernel, iptables: "none" } }),
+        openBackend: () => openNftBackend(kernel),
       },
     );
     report(outcome, file ?? "");

@@ -5,7 +5,8 @@
 // weaker than intended, 2 usage, 3 an invalid --policy file.
 import { defineCommand } from "citty";
 import { ActionableError, Exit } from "./exit.ts";
-import { DEFAULT_STATUS_SOCKET } from "../core/config/serve-config.ts";
+import { DEFAULT_STATUS_SOCKET, statusSocketFrom } from "../core/config/serve-config.ts";
+import { kernelSettings } from "../core/config/kernel-settings.ts";
 import { loadPolicyText, syntaxOfFile } from "../core/policy/load.ts";
 import { humanLine } from "../core/policy/report.ts";
 import { policyDigest } from "../core/ruleset/digest.ts";
@@ -43,10 +44,10 @@ Examples:
     policy: { type: "string", valueHint: "FILE", description: "the policy serve runs, to name the rule (and line) that decides each NAME or IP" },
   },
   async run({ args }) {
-    const socket = args.socket ?? process.env.EGRESSCTL_STATUS_SOCKET ?? DEFAULT_STATUS_SOCKET;
+    const socket = statusSocketFrom(args.socket, process.env);
     if (socket === "") throw new ActionableError("--socket needs a path", Exit.usage);
     const opts: DoctorOptions = { socket, targets: args._.map(String), policy: args.policy === undefined ? null : loadPolicy(args.policy) };
-    const report = await runDoctor(opts, realEffects(socket));
+    const report = await runDoctor(opts, realEffects(socket, kernelSettings(process.env)));
     process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : reportText(report));
     process.exitCode = report.exitCode;
   },

@@ -9,6 +9,7 @@ import { assess } from "../core/probe/assess.ts";
 import { MODE_SPELLINGS, parseMode } from "../core/probe/modes.ts";
 import { toJson, toText } from "../core/probe/report.ts";
 import { gatherFacts } from "../effects/probe/facts.ts";
+import { kernelSettings } from "../core/config/kernel-settings.ts";
 
 export default defineCommand({
   meta: {
@@ -37,7 +38,7 @@ Examples:
     if (want === null) {
       throw new ActionableError(`unknown --require "${args.require}"; use one of: ${MODE_SPELLINGS.join(", ")}`, Exit.usage);
     }
-    const facts = await gatherFacts();
+    const facts = await gatherFacts({ kernel: kernelSettings(process.env) });
     const result = assess(facts, { wantMode: want, allowHostNetwork: args["allow-host-network"] === true });
     process.stdout.write(args.json ? JSON.stringify(toJson(facts, result, VERSION), null, 2) + "\n" : toText(facts, result));
     if (result.mode === "disabled") log.warn("enforcement would be DISABLED here: nothing would be filtered");

@@ -3,7 +3,7 @@
 // measured the level serve intends; exit 1 on timeout, saying what it still waited for.
 // The image's health check, a Kubernetes startup probe, and an entrypoint wrapper.
 import { defineCommand } from "citty";
-import { DEFAULT_STATUS_SOCKET, parseHttpAddr } from "../core/config/serve-config.ts";
+import { DEFAULT_STATUS_SOCKET, parseHttpAddr, statusSocketFrom } from "../core/config/serve-config.ts";
 import { parseDuration } from "../core/config/duration.ts";
 import { metricsAddrCheck, statusSocketCheck, waitReady } from "../app/wait.ts";
 import { ActionableError, Exit } from "./exit.ts";
@@ -67,7 +67,7 @@ Examples:
 });
 
 function socketPath(flag: string | undefined): string {
-  const p = flag ?? process.env.EGRESSCTL_STATUS_SOCKET ?? DEFAULT_STATUS_SOCKET;
+  const p = statusSocketFrom(flag, process.env);
   if (p === "") throw new ActionableError("--socket needs a path", Exit.usage);
   return p;
 }

@@ -53,7 +53,7 @@ async function prober(): Promise<void> {
 /** in the sandbox namespace: the two ways to read the learned sets, timed */
 async function inside(): Promise<void> {
   const { openNftBackend } = await import("../../src/effects/nft/backend.ts");
-  const nft = openNftBackend({ EGRESSCTL_NFT_BACKEND: "library" });
+  const nft = openNftBackend({ nftBackend: "library" });
   if ("unavailable" in nft) throw new Error(nft.unavailable);
   let t0 = performance.now();
   const listing = nft.listTableJson();

@@ -24,7 +24,7 @@ function ms(t0: number): number {
 }
 
 function backend(kind: "library" | "binary"): NftBackend {
-  const b = openNftBackend({ EGRESSCTL_NFT_BACKEND: kind });
+  const b = openNftBackend({ nftBackend: kind });
   if ("unavailable" in b) throw new Error(b.unavailable);
   return b;
 }

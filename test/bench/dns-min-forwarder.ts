@@ -12,7 +12,7 @@ const upstream = process.argv[3]!;
 const learn = process.argv.includes("--learn");
 let nft: NftBackend | null = null;
 if (learn) {
-  const b = openNftBackend({ EGRESSCTL_NFT_BACKEND: "library" });
+  const b = openNftBackend({ nftBackend: "library" });
   if ("unavailable" in b) throw new Error(b.unavailable);
   nft = b;
 }

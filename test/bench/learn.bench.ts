@@ -21,7 +21,7 @@ if (process.argv.includes("--inside")) await inside();
 else await runInLab(import.meta.path);
 
 async function inside(): Promise<void> {
-  const lib = openNftBackend({ EGRESSCTL_NFT_BACKEND: "library" });
+  const lib = openNftBackend({ nftBackend: "library" });
   if ("unavailable" in lib) throw new Error(lib.unavailable);
   const nl = openNetlinkWriter();
   if ("unavailable" in nl) throw new Error(nl.unavailable);

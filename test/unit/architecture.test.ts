@@ -44,3 +44,33 @@ test("the import scanner sees the forms it must", () => {
   const src = `import { a } from "node:fs";\nimport type { B } from '../../effects/x.ts';\nconst m = await import("bun:ffi");\nexport * from "./y.ts";\nimport "node:net";`;
   expect(imports(src)).toEqual(["node:fs", "../../effects/x.ts", "bun:ffi", "./y.ts", "node:net"]);
 });
+
+// Configuration is resolved once, by the command, from flags and environment
+// (src/core/config/: serve-config.ts, apply-config.ts, kernel-settings.ts), and handed
+// down as a value: below src/cli nothing reads the environment, so apply, serve and
+// doctor cannot read one variable two ways.
+const ENV_READ = /\bprocess\.env\b|\bBun\.env\b|\bimport\.meta\.env\b/;
+
+/** the code of a file without its comments (a comment may name process.env to say why not) */
+function code(src: string): string {
+  return src.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`\\])\/\/.*$/gm, "$1");
+}
+
+test("src/core, src/effects and src/app never read the environment themselves", () => {
+  const bad: string[] = [];
+  for (const dir of ["src/core", "src/effects", "src/app"]) {
+    for (const f of walk(join(ROOT, dir))) {
+      const lines = code(readFileSync(f, "utf8")).split("\n");
+      lines.forEach((l, i) => {
+        if (ENV_READ.test(l)) bad.push(`${relative(ROOT, f)}:${i + 1}: ${l.trim()}`);
+      });
+    }
+  }
+  expect(bad).toEqual([]);
+});
+
+test("the environment check sees a read and ignores a comment that names it", () => {
+  expect(ENV_READ.test(code("const x = process.env.HOME;"))).toBe(true);
+  expect(ENV_READ.test(code("const y = Bun.env.PATH;"))).toBe(true);
+  expect(ENV_READ.test(code("// never process.env here\n/* nor process.env */ const z = 1;"))).toBe(false);
+});

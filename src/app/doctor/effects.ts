@@ -3,13 +3,14 @@
 // kernel), one DNS query from an ordinary, unmarked UDP socket, and a read of /proc.
 import dnsPacket from "dns-packet";
 import { openNftBackend } from "../../effects/nft/backend.ts";
+import type { KernelSettings } from "../../core/config/kernel-settings.ts";
 import { chainsText } from "../../effects/nft/chain-text.ts";
 import { EDNS_OPTION_EDE, OUR_UDP_SIZE } from "../../core/dns/build.ts";
 import type { DnsProbe, KernelRead } from "../../core/doctor/input.ts";
 import type { DoctorEffects } from "./doctor.ts";
 import { scanPrivileged } from "../../effects/sys/proc-scan.ts";
 
-export function realEffects(socket: string, timeoutMs = 3000): DoctorEffects {
+export function realEffects(socket: string, kernel: KernelSettings, timeoutMs = 3000): DoctorEffects {
   return {
     async get(path) {
       try {
@@ -19,7 +20,7 @@ export function realEffects(socket: string, timeoutMs = 3000): DoctorEffects {
         throw new Error(socketError(e));
       }
     },
-    readKernel,
+    readKernel: () => readKernel(kernel),
     queryDns: (address, family, name) => queryDns(address, family, name, timeoutMs),
     scanPrivileged,
     nonce: () => crypto.randomUUID().slice(0, 8),
@@ -37,8 +38,8 @@ export function socketError(e: unknown): string {
   return (e as Error).message ?? String(e);
 }
 
-function readKernel(): KernelRead {
-  const nft = openNftBackend();
+function readKernel(kernel: KernelSettings): KernelRead {
+  const nft = openNftBackend(kernel);
   if ("unavailable" in nft) return { error: `nftables unavailable: ${nft.unavailable}` };
   const listing = nft.listTableJson();
   if (listing === null) return { listing: null, chainText: "" };

@@ -6,6 +6,7 @@
 //                 redirect, through iptables; learning is a no-op
 //   disabled:     nothing at all
 import { release } from "node:os";
+import { DEFAULT_KERNEL, type KernelSettings } from "../../core/config/kernel-settings.ts";
 import { DEFAULT_BOUNDS, isSetFull, type LearnBounds } from "../../core/learn/bounds.ts";
 import { KernelExpiry } from "../../core/learn/kernel-expiry.ts";
 import type { LearnElement } from "../../core/learn/table.ts";
@@ -84,10 +85,11 @@ export function createEnforcer(
   onNote?: (note: string) => void,
   openNetlink: OpenNetlinkWriter = openNetlinkWriter,
   bounds: LearnBounds = DEFAULT_BOUNDS,
+  kernel: Pick<KernelSettings, "learnWriter" | "elementRefresh"> = DEFAULT_KERNEL,
 ): Enforcer {
   if (mode === "disabled") return nothing();
   if (via === "iptables" || !backend) return iptablesRedirect(env.proxyPort, ipv6, env.nameserverExempt);
-  return nftables(mode, backend, { ...env, learnedMax: bounds.maxElements }, onNote, openNetlink, bounds);
+  return nftables(mode, backend, { ...env, learnedMax: bounds.maxElements }, onNote, openNetlink, bounds, kernel);
 }
 
 function nftables(
@@ -97,6 +99,7 @@ function nftables(
   onNote: ((note: string) => void) | undefined,
   openNetlink: OpenNetlinkWriter,
   bounds: LearnBounds,
+  kernel: Pick<KernelSettings, "learnWriter" | "elementRefresh">,
 ): Enforcer {
   const learning = mode === "dns+nftables";
   // Reading the learned sets and counters over netlink: libnftables fetches every element
@@ -165,10 +168,10 @@ function nftables(
       // what the writer believes the kernel holds, so the next answers write again
       if (r.ok) writer.forgetAll();
       if (r.ok && learning && !refresh) {
-        refresh = detectElementRefresh(nft, process.env, release());
+        refresh = detectElementRefresh(nft, kernel.elementRefresh, release());
         // only where a re-add refreshes may covered answers skip their write (with headroom)
         if (refresh.method === "refresh") deps.kernel = new KernelExpiry({ maxLifetimeSec: bounds.maxLifetimeSec });
-        const w = refresh.method === "refresh" ? learnNetlink(process.env, openNetlink) : { unavailable: `not used with ${refresh.method}` };
+        const w = refresh.method === "refresh" ? learnNetlink(kernel.learnWriter, openNetlink) : { unavailable: `not used with ${refresh.method}` };
         netlink = "unavailable" in w ? null : w;
         netlinkNote = "unavailable" in w ? w.unavailable : null;
       }
@@ -254,8 +257,8 @@ function nftables(
 }
 
 /** the netlink learn writer unless EGRESSCTL_LEARN_WRITER=nft, or why not */
-function learnNetlink(env: Record<string, string | undefined>, open: OpenNetlinkWriter): NetlinkWriter | { unavailable: string } {
-  if (env.EGRESSCTL_LEARN_WRITER === "nft") return { unavailable: "EGRESSCTL_LEARN_WRITER=nft" };
+function learnNetlink(writer: KernelSettings["learnWriter"], open: OpenNetlinkWriter): NetlinkWriter | { unavailable: string } {
+  if (writer === "nft") return { unavailable: "EGRESSCTL_LEARN_WRITER=nft" };
   return open();
 }
 

@@ -77,7 +77,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
     inbound: cfg.inbound,
     audit: cfg.audit,
     dropSilently: cfg.dropSilently,
-  }, facts.ipv6.enabled, (note) => log.emit("learn.writer", { note }, "warn"), undefined, cfg.learnBounds);
+  }, facts.ipv6.enabled, (note) => log.emit("learn.writer", { note }, "warn"), undefined, cfg.learnBounds, cfg.kernel);
 
   // The address guard needs the namespace's own addresses and gateways: read now, and
   // again every second (local-watch.ts), so an address added later counts too.
@@ -141,7 +141,7 @@ export async function serve(cfg: ServeConfig, log: EventLog): Promise<number> {
   log.emit("policy.applied", { source: live.source, digest: live.digest, rules: live.policy.rules.length, via: enforcer.via });
   // only once our own state is in force: a refused install must not also have removed
   // what the previous mode left (that would enforce less than before)
-  if (a.mode !== "disabled" || facts.capabilities.netAdmin) removeStaleState(a.redirect, iptablesNatExists(facts.iptables), log);
+  if (a.mode !== "disabled" || facts.capabilities.netAdmin) removeStaleState(a.redirect, iptablesNatExists(facts.iptables), cfg.kernel, log);
   const refresh = enforcer.refreshMethod();
   if (refresh) log.emit("learn.refresh", refresh);
   const pending = new PendingRemovals();

@@ -7,10 +7,11 @@ import { renderDelete } from "../../core/ruleset/render.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import { iptablesRedirectPresent, removeIptablesRedirect } from "../../effects/iptables/redirect.ts";
 import { openNftBackend } from "../../effects/nft/backend.ts";
+import type { KernelSettings } from "../../core/config/kernel-settings.ts";
 
-export function removeStaleState(redirect: "nftables" | "iptables" | null, iptablesUsable: boolean, log: EventLog): void {
+export function removeStaleState(redirect: "nftables" | "iptables" | null, iptablesUsable: boolean, kernel: KernelSettings, log: EventLog): void {
   if (redirect !== "nftables") {
-    const nft = openNftBackend(process.env);
+    const nft = openNftBackend(kernel);
     if (!("unavailable" in nft) && nft.listTableJson() !== null) {
       const r = nft.run(renderDelete());
       log.emit("stale.removed", { what: "table inet egressctl", ok: r.ok, ...(r.ok ? {} : { error: r.error }) }, r.ok ? "warn" : "error");

@@ -11,7 +11,7 @@ import { assess, type Assessment } from "../../core/probe/assess.ts";
 import { MODE_SPELLINGS, parseMode } from "../../core/probe/modes.ts";
 import type { ProbeFacts } from "../../core/probe/types.ts";
 import type { CidrList } from "../../core/ruleset/cidr-list.ts";
-import { dohFromSettings, STRICT_443_WARNING, type DohList, type DohStance } from "../../core/ruleset/doh.ts";
+import { STRICT_443_WARNING, type DohList, type DohStance } from "../../core/ruleset/doh.ts";
 import type { AlwaysRules } from "../../core/always/types.ts";
 import { readAlwaysRules } from "../../effects/fs/always-files.ts";
 import { alwaysSummary, logAlwaysProblems } from "./always-log.ts";
@@ -19,7 +19,7 @@ import type { UpstreamOrigin } from "../../core/ruleset/model.ts";
 import { EXEMPT_MARK, UPSTREAMS_V4, UPSTREAMS_V6 } from "../../core/ruleset/names.ts";
 import { readRecordedUpstreams, type RecordedUpstreams } from "../../core/ruleset/upstream-record.ts";
 import { openNetlinkReader } from "../../effects/nft/netlink-reader.ts";
-import { exemptMatcher, exemptUpstream, nameserverExempt } from "../../core/ruleset/nameserver-exempt.ts";
+import { exemptMatcher, exemptUpstream } from "../../core/ruleset/nameserver-exempt.ts";
 import { readPolicyText } from "../../effects/fs/policy-file.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import { openNftBackend, type NftBackend } from "../../effects/nft/backend.ts";
@@ -92,7 +92,7 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   log.emit("always", alwaysSummary(always.rules));
   logAlwaysProblems(log, always.rules);
 
-  const facts = await gatherFacts({ openNftBackend: () => openNftBackend(process.env) });
+  const facts = await gatherFacts({ kernel: cfg.kernel });
   const a = assess(facts, { wantMode, requireFullIsolation: choice.policy.requireFullIsolation, allowHostNetwork: cfg.allowHostNetwork });
   if (a.refusal) {
     log.emit("serve.refused", { reason: a.refusal.message, available: a.available }, "error");
@@ -101,7 +101,7 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   log.emit("mode", { mode: a.mode, redirect: a.redirect, reasons: a.reasons }, a.mode === "disabled" ? "error" : "info");
   logPolicyWarnings(log, choice.source, choice.warnings, choice.policy, a.mode);
 
-  const backend = a.redirect === "nftables" ? openNftBackend(process.env) : null;
+  const backend = a.redirect === "nftables" ? openNftBackend(cfg.kernel) : null;
   if (backend && "unavailable" in backend) {
     log.emit("serve.refused", { reason: backend.unavailable }, "error");
     return Exit.unavailable;
@@ -122,11 +122,11 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
     log.emit("serve.refused", { reason: "no usable upstream resolver: set --upstream or OPENSANDBOX_EGRESS_DNS_UPSTREAM" }, "error");
     return Exit.runtime;
   }
-  const doh = dohFromSettings(cfg.blockDoh443, cfg.dohBlocklist);
+  const doh = cfg.doh;
   for (const p of doh.problems) log.emit("doh.ignored", { problem: p }, "warn");
   if (doh.stance === "strict") log.emit("doh.strict", { warning: STRICT_443_WARNING }, "warn");
   // A bad entry fails closed (DNS to it is judged like any other), so warn and go on.
-  const exempt = nameserverExempt(cfg.nameserverExempt);
+  const exempt = cfg.nameserverExempt;
   for (const p of exempt.problems) log.emit("exempt.ignored", { problem: p }, "warn");
   const exempted = [...exempt.list[4], ...exempt.list[6]];
   if (exempted.length && a.mode === "dns-only") {

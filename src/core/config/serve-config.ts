@@ -1,35 +1,25 @@
-// Turns serve's flags and environment into one ServeConfig. Pure: the caller passes
-// process.env and the parsed flags. Flags win over environment (docs/serve.md, "Environment");
+// Turns serve's flags and environment into one ServeConfig. Pure: the command passes
+// the environment and the parsed flags. Flags win over environment (docs/serve.md, "Environment");
 // the OPENSANDBOX_EGRESS_* names keep their OpenSandbox meaning.
-import { DEFAULT_ALWAYS_DIR } from "../always/types.ts";
 import { MODE_SPELLINGS, parseMode } from "../probe/modes.ts";
-import { INBOUND_ANY, INBOUND_ENV, parseInboundFrom, type InboundFrom } from "../ruleset/inbound.ts";
-import { DEFAULT_PROXY_PORT } from "../ruleset/names.ts";
 import { envFlag } from "./env-flag.ts";
-import { parseWebhookUrl, type WebhookUrl } from "../events/webhook.ts";
-import { DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_LIFETIME_SEC, MAX_ELEMENTS_RANGE, MAX_LIFETIME_RANGE, type LearnBounds } from "../learn/bounds.ts";
 import type { PrivateAnswers } from "../learn/guard.ts";
+import { kernelSettings, type KernelSettings } from "./kernel-settings.ts";
+import { numberSetting } from "./number-setting.ts";
+import { resolveRulesetSettings, type RulesetFlags, type RulesetSettings } from "./ruleset-settings.ts";
 
-export interface ServeFlags {
+export interface ServeFlags extends RulesetFlags {
   file?: string;
   mode?: string;
-  upstream?: string;
-  dnsPort?: string;
   statusSocket?: string;
   readyFile?: string;
-  audit?: boolean;
-  dropSilently?: boolean;
   cleanupOnExit?: boolean;
   allowHostNetwork?: boolean;
   logFormat?: string;
   selftestInterval?: string;
   httpAddr?: string;
   insecureNoAuth?: boolean;
-  alwaysRulesDir?: string;
   metricsAddr?: string;
-  learnMaxTtl?: string;
-  learnMaxElements?: string;
-  inboundFrom?: string;
   allowLocalUpstream?: boolean;
 }
 
@@ -39,29 +29,23 @@ export interface HttpAddr {
   port: number;
 }
 
-export interface ServeConfig {
+/**
+ * serve's whole configuration: what shapes the ruleset (shared with apply), how the
+ * kernel is reached (shared with probe, apply and doctor), and serve's own settings.
+ */
+export interface ServeConfig extends RulesetSettings {
   policyFile?: string;
   envPolicyFile?: string;
   envRules?: string;
   mode: string; // "auto" or a mode name/alias, parsed by the probe's parseMode
-  upstreamSpec?: string; // comma-separated literal addresses; resolv.conf when absent
   upstreamTimeoutMs: number;
-  dnsPort: number;
   statusSocket: string;
   readyFile?: string;
-  audit: boolean;
-  dropSilently: boolean;
   cleanupOnExit: boolean;
   allowHostNetwork: boolean;
-  dohBlocklist?: string;
-  /** OPENSANDBOX_EGRESS_BLOCK_DOH_443, raw (doh.ts reads it with the blocklist) */
-  blockDoh443?: string;
-  /** OPENSANDBOX_EGRESS_DENY_WEBHOOK: where denied names are POSTed; undefined = nowhere */
-  denyWebhook?: WebhookUrl;
   /** EGRESSCTL_WEBHOOK_CA_FILE: PEM the https receiver's certificate is verified against */
   webhookCaFile?: string;
-  /** OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT, unparsed (start-plan reports bad entries) */
-  nameserverExempt?: string;
+  kernel: KernelSettings;
   logFormat: "json" | "pretty";
   logLevel: string;
   sandboxId?: string;
@@ -74,18 +58,12 @@ export interface ServeConfig {
   insecureNoAuth: boolean;
   /** OPENSANDBOX_EGRESS_MAX_RULES; 0 = no cap */
   maxRules: number;
-  /** where deny.always, allow.always and log_skip.always are read from */
-  alwaysRulesDir: string;
   /** settings read leniently, as OpenSandbox reads them: logged at start (config.warning) */
   warnings: string[];
   /** --metrics-addr / EGRESSCTL_METRICS_ADDR: /metrics and /healthz over TCP; null = off */
   metricsAddr: HttpAddr | null;
-  /** how long a learned element lives at most, and how many each learned set holds */
-  learnBounds: LearnBounds;
   /** EGRESSCTL_PRIVATE_ANSWERS: "guard" (default) never learns non-public answers; "learn" does */
   privateAnswers: PrivateAnswers;
-  /** --inbound-from / EGRESSCTL_INBOUND_FROM: who may open flows into the sandbox and be answered */
-  inbound: InboundFrom;
   /** --allow-local-upstream / EGRESSCTL_ALLOW_LOCAL_UPSTREAM: a configured upstream may be the namespace's own address */
   allowLocalUpstream: boolean;
 }
@@ -109,42 +87,34 @@ export function parseHttpAddr(spec: string): HttpAddr | null | string {
 
 export const DEFAULT_STATUS_SOCKET = "/run/egressctl/egressctl.sock";
 
+/** --status-socket (serve), --socket (doctor, wait), else EGRESSCTL_STATUS_SOCKET */
+export function statusSocketFrom(flag: string | undefined, env: Record<string, string | undefined>): string {
+  return flag ?? env.EGRESSCTL_STATUS_SOCKET ?? DEFAULT_STATUS_SOCKET;
+}
+
 export type ConfigResult = { ok: true; config: ServeConfig } | { ok: false; error: string };
 
 export function resolveServeConfig(flags: ServeFlags, env: Record<string, string | undefined>): ConfigResult {
   const errors: string[] = [];
-  const num = (what: string, s: string | undefined, dflt: number, min: number, max: number, integer = false): number => {
-    if (s === undefined || s === "") return dflt;
-    const n = Number(s);
-    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      errors.push(`${what} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}, got '${s}'`);
-      return dflt;
-    }
-    return n;
-  };
+  const num = (what: string, v: string | undefined, dflt: number, min: number, max: number, integer = false) => numberSetting(errors, what, v, dflt, min, max, integer);
+  const ruleset = resolveRulesetSettings(flags, env, errors);
 
   const logFormat = flags.logFormat ?? "json";
   if (logFormat !== "json" && logFormat !== "pretty") errors.push(`--log-format must be json or pretty, got '${logFormat}'`);
 
   const config: ServeConfig = {
+    ...ruleset,
+    kernel: kernelSettings(env),
     policyFile: flags.file,
     envPolicyFile: env.OPENSANDBOX_EGRESS_POLICY_FILE || undefined,
     envRules: env.OPENSANDBOX_EGRESS_RULES,
     mode: (flags.mode ?? env.OPENSANDBOX_EGRESS_MODE ?? "auto").trim() || "auto",
-    upstreamSpec: flags.upstream ?? (env.OPENSANDBOX_EGRESS_DNS_UPSTREAM || undefined),
     upstreamTimeoutMs: num("OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT", env.OPENSANDBOX_EGRESS_DNS_UPSTREAM_TIMEOUT, 2, 0.05, 60) * 1000,
-    dnsPort: num("--dns-port", flags.dnsPort, DEFAULT_PROXY_PORT, 1, 65535, true),
-    statusSocket: flags.statusSocket ?? env.EGRESSCTL_STATUS_SOCKET ?? DEFAULT_STATUS_SOCKET,
+    statusSocket: statusSocketFrom(flags.statusSocket, env),
     readyFile: flags.readyFile,
-    audit: flags.audit ?? false,
-    dropSilently: flags.dropSilently ?? false,
     cleanupOnExit: flags.cleanupOnExit ?? false,
     // EGRESSCTL_ASSUME_SANDBOX is read once, by the probe's facts (assess honours it)
     allowHostNetwork: flags.allowHostNetwork ?? false,
-    // set-but-empty is meaningful: it turns the built-in DoH list off
-    dohBlocklist: env.OPENSANDBOX_EGRESS_DOH_BLOCKLIST,
-    blockDoh443: env.OPENSANDBOX_EGRESS_BLOCK_DOH_443,
-    nameserverExempt: env.OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT || undefined,
     logFormat: logFormat === "pretty" ? "pretty" : "json",
     logLevel: env.OPENSANDBOX_EGRESS_LOG_LEVEL ?? "info",
     sandboxId: env.OPENSANDBOX_EGRESS_SANDBOX_ID || undefined,
@@ -153,15 +123,9 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     token: env.OPENSANDBOX_EGRESS_TOKEN || undefined,
     insecureNoAuth: flags.insecureNoAuth ?? false,
     maxRules: DEFAULT_MAX_RULES,
-    alwaysRulesDir: flags.alwaysRulesDir ?? (env.EGRESSCTL_ALWAYS_RULES_DIR || DEFAULT_ALWAYS_DIR),
     warnings: [],
     metricsAddr: null,
-    learnBounds: {
-      maxLifetimeSec: num(flags.learnMaxTtl !== undefined ? "--learn-max-ttl" : "EGRESSCTL_LEARN_MAX_TTL", flags.learnMaxTtl ?? env.EGRESSCTL_LEARN_MAX_TTL, DEFAULT_MAX_LIFETIME_SEC, ...MAX_LIFETIME_RANGE, true),
-      maxElements: num(flags.learnMaxElements !== undefined ? "--learn-max-elements" : "EGRESSCTL_LEARN_MAX_ELEMENTS", flags.learnMaxElements ?? env.EGRESSCTL_LEARN_MAX_ELEMENTS, DEFAULT_MAX_ELEMENTS, ...MAX_ELEMENTS_RANGE, true),
-    },
     privateAnswers: "guard",
-    inbound: INBOUND_ANY,
     allowLocalUpstream: flags.allowLocalUpstream ?? envFlag(env.EGRESSCTL_ALLOW_LOCAL_UPSTREAM, false),
   };
   const pa = (env.EGRESSCTL_PRIVATE_ANSWERS ?? "").trim();
@@ -177,15 +141,6 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
   const max = maxRulesFrom(env.OPENSANDBOX_EGRESS_MAX_RULES);
   config.maxRules = max.value;
   if (max.warning) config.warnings.push(max.warning);
-  const inbound = parseInboundFrom(flags.inboundFrom ?? env[INBOUND_ENV]);
-  if ("error" in inbound) errors.push(`${flags.inboundFrom !== undefined ? "--inbound-from" : INBOUND_ENV}: ${inbound.error}`);
-  else config.inbound = inbound;
-  const hook = env.OPENSANDBOX_EGRESS_DENY_WEBHOOK?.trim();
-  if (hook) {
-    const u = parseWebhookUrl(hook);
-    if (typeof u === "string") errors.push(`OPENSANDBOX_EGRESS_DENY_WEBHOOK: ${u}`);
-    else config.denyWebhook = u;
-  }
   config.webhookCaFile = env.EGRESSCTL_WEBHOOK_CA_FILE || undefined;
   const addr = parseHttpAddr(flags.httpAddr ?? env.OPENSANDBOX_EGRESS_HTTP_ADDR ?? DEFAULT_HTTP_ADDR);
   if (typeof addr === "string") errors.push(flags.httpAddr !== undefined ? `--http-addr: ${addr}` : `OPENSANDBOX_EGRESS_HTTP_ADDR: ${addr}`);

@@ -2,7 +2,9 @@
 // process (about 40x cheaper per call than spawning `nft`, which matters when serve adds
 // learned addresses per DNS answer) and falls back to the `nft` binary.
 // EGRESSCTL_NFT_BACKEND=library|binary|none forces a choice (tests, probe, benchmarks);
-// EGRESSCTL_LIBNFTABLES_PATH points at another libnftables.so.
+// EGRESSCTL_LIBNFTABLES_PATH points at another libnftables.so; both arrive resolved, as
+// KernelSettings (src/core/config/kernel-settings.ts).
+import { kernelWith, type KernelSettings } from "../../core/config/kernel-settings.ts";
 import { openBinaryBackend } from "./binary.ts";
 import { openLibraryBackend } from "./libnftables.ts";
 import type { NftResult } from "./result.ts";
@@ -19,20 +21,21 @@ export interface NftBackend {
   listSetJson(name: string): unknown | null;
 }
 
-export function openNftBackend(env: Record<string, string | undefined> = process.env): NftBackend | { unavailable: string } {
-  const want = (env.EGRESSCTL_NFT_BACKEND ?? "auto").trim() || "auto";
+export function openNftBackend(settings: Partial<KernelSettings> = {}): NftBackend | { unavailable: string } {
+  const k = kernelWith(settings);
+  const want = k.nftBackend;
   if (want === "none") return { unavailable: "nftables disabled by EGRESSCTL_NFT_BACKEND=none" };
   if (!["auto", "library", "binary"].includes(want)) {
     return { unavailable: `EGRESSCTL_NFT_BACKEND must be auto, library, binary or none, got '${want}'` };
   }
   const reasons: string[] = [];
   if (want !== "binary") {
-    const lib = openLibraryBackend(env.EGRESSCTL_LIBNFTABLES_PATH || "libnftables.so.1");
+    const lib = openLibraryBackend(k.libnftablesPath);
     if ("unavailable" in lib) reasons.push(lib.unavailable);
     else return lib;
   }
   if (want !== "library") {
-    const bin = openBinaryBackend();
+    const bin = openBinaryBackend(k.path);
     if ("unavailable" in bin) reasons.push(bin.unavailable);
     else return bin;
   }

@@ -5,8 +5,8 @@ import { TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
 import type { NftBackend } from "./backend.ts";
 import { nftFailure, parseListing, type NftResult } from "./result.ts";
 
-export function openBinaryBackend(): NftBackend | { unavailable: string } {
-  const nft = Bun.which("nft") ?? Bun.which("nft", { PATH: "/usr/sbin:/sbin" });
+export function openBinaryBackend(path: string): NftBackend | { unavailable: string } {
+  const nft = Bun.which("nft", { PATH: path }) ?? Bun.which("nft", { PATH: "/usr/sbin:/sbin" });
   if (!nft) return { unavailable: "the nft binary is not on PATH" };
   const exec = (args: string[], stdin?: string): NftResult => {
     const p = Bun.spawnSync([nft, ...args], { stdin: stdin === undefined ? "ignore" : Buffer.from(stdin), stdout: "pipe", stderr: "pipe" });

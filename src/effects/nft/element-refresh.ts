@@ -17,9 +17,8 @@ export type RefreshMethod = "refresh" | "replace";
 const SENTINEL = "0.0.0.1";
 const SET = `${TABLE_FAMILY} ${TABLE_NAME} ${REFRESH_PROBE_SET}`;
 
-export function detectElementRefresh(nft: NftBackend, env: Record<string, string | undefined>, release: string): { method: RefreshMethod; how: string } {
-  const forced = env.EGRESSCTL_ELEMENT_REFRESH;
-  if (forced === "refresh" || forced === "replace") return { method: forced, how: "EGRESSCTL_ELEMENT_REFRESH" };
+export function detectElementRefresh(nft: NftBackend, forced: RefreshMethod | undefined, release: string): { method: RefreshMethod; how: string } {
+  if (forced) return { method: forced, how: "EGRESSCTL_ELEMENT_REFRESH" };
   try {
     if (!nft.run(`add set ${SET} { type ipv4_addr; flags timeout; }`).ok) throw new Error("add set");
     if (!nft.run(`add element ${SET} { ${SENTINEL} timeout 2s }`).ok) throw new Error("add");

@@ -10,17 +10,19 @@ import { binaryFact, kernelFact, libraryFact, type OpenNftBackend } from "./nfta
 import { netnsFacts } from "./netns.ts";
 import { readText } from "./read.ts";
 import { openNftBackend } from "../nft/backend.ts";
+import { kernelWith, type KernelSettings } from "../../core/config/kernel-settings.ts";
 
 const CAP_NET_ADMIN = 12n;
 
 export interface GatherDeps {
-  /** defaults to the real backend, honouring EGRESSCTL_NFT_BACKEND from `env` */
+  /** defaults to the real backend, as `kernel` chooses it */
   openNftBackend?: OpenNftBackend;
-  env?: Record<string, string | undefined>;
+  /** how the kernel is reached (EGRESSCTL_NFT_BACKEND, ...); the defaults when absent */
+  kernel?: Partial<KernelSettings>;
 }
 
 export async function gatherFacts(deps: GatherDeps = {}): Promise<ProbeFacts> {
-  const env = deps.env ?? process.env;
+  const env = kernelWith(deps.kernel);
   const open = deps.openNftBackend ?? (() => openNftBackend(env));
   return {
     kernel: kernelRelease(),

@@ -2,14 +2,15 @@
 // only: with the nft variant, `iptables -t nat -L -n` lists without creating anything;
 // with the legacy variant, listing would instantiate an empty nat table in this
 // namespace (visible, and hooks attached), so it is listed only if it already exists.
+import type { KernelSettings } from "../../core/config/kernel-settings.ts";
 import type { IptablesFacts } from "../../core/probe/types.ts";
 import { firstLine, readText, run, which } from "./read.ts";
 
-export function iptablesFacts(env: Record<string, string | undefined>): IptablesFacts {
-  if (env.EGRESSCTL_IPTABLES === "none") {
+export function iptablesFacts(env: Pick<KernelSettings, "iptables" | "path">): IptablesFacts {
+  if (env.iptables === "none") {
     return { available: false, variant: null, natUsable: false, error: "unavailable (disabled by EGRESSCTL_IPTABLES=none)" };
   }
-  const path = which("iptables", env.PATH);
+  const path = which("iptables", env.path);
   if (!path) return { available: false, variant: null, natUsable: false, error: "no iptables binary on PATH" };
   const v = run([path, "-V"]);
   const version = v.ok ? v.value.stdout + v.value.stderr : "";

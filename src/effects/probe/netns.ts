@@ -2,14 +2,13 @@
 // Interface names come from /proc/net/dev, which always follows the reader's network
 // namespace; /sys/class/net only does when sysfs was mounted in this namespace (as
 // `ip netns exec` and container runtimes do), so the two are cross-checked.
-import { envFlag } from "../../core/config/env-flag.ts";
 import { existsSync } from "node:fs";
 import type { NetnsFacts } from "../../core/probe/types.ts";
 import { listDir, readLink, readText } from "./read.ts";
 
 const RTF_REJECT = 0x0200;
 
-export function netnsFacts(env: Record<string, string | undefined>): NetnsFacts {
+export function netnsFacts(env: { assumeSandbox: boolean }): NetnsFacts {
   const errors: string[] = [];
   const dev = readText("/proc/net/dev");
   const names = dev.ok ? parseProcNetDev(dev.value) : (errors.push(`/proc/net/dev: ${dev.error}`), []);
@@ -37,7 +36,7 @@ export function netnsFacts(env: Record<string, string | undefined>): NetnsFacts 
     pid1Netns: pid1.ok ? pid1.value : null,
     selfPidns: pidns.ok ? pidns.value : null,
     sysfsMatchesNetns,
-    assumeSandbox: envFlag(env.EGRESSCTL_ASSUME_SANDBOX, false),
+    assumeSandbox: env.assumeSandbox,
     errors,
   };
   if (!pid1.ok) facts.pid1NetnsError = `/proc/1/ns/net: ${pid1.error}`;

@@ -4,9 +4,10 @@
 // so the kernel validates the whole batch and then aborts it: nothing is committed.
 import { dlopen, FFIType } from "bun:ffi";
 import type { NftKernelFact, ToolFact } from "../../core/probe/types.ts";
+import type { KernelSettings } from "../../core/config/kernel-settings.ts";
 import { which } from "./read.ts";
 
-type Env = Record<string, string | undefined>;
+type Env = Pick<KernelSettings, "nftBackend" | "libnftablesPath" | "path">;
 
 /** The part of the nftables backend (src/effects/nft/backend.ts) that probe needs. */
 export interface NftCheckBackend {
@@ -27,7 +28,7 @@ add set inet egressctl_probe learned4 { type ipv4_addr; flags timeout; }
 `;
 
 function overridden(env: Env, which: "library" | "binary"): string | null {
-  const v = env.EGRESSCTL_NFT_BACKEND;
+  const v = env.nftBackend;
   if (v === "none") return "unavailable (disabled by EGRESSCTL_NFT_BACKEND=none)";
   if (v && v !== which && (v === "library" || v === "binary")) return `not used (EGRESSCTL_NFT_BACKEND=${v})`;
   return null;
@@ -36,7 +37,7 @@ function overridden(env: Env, which: "library" | "binary"): string | null {
 export function libraryFact(env: Env): ToolFact {
   const off = overridden(env, "library");
   if (off) return { available: false, error: off };
-  const path = env.EGRESSCTL_LIBNFTABLES_PATH || "libnftables.so.1";
+  const path = env.libnftablesPath;
   try {
     // asking for the symbols we call makes a wrong library fail here, not in serve
     const lib = dlopen(path, {
@@ -54,7 +55,7 @@ export function libraryFact(env: Env): ToolFact {
 export function binaryFact(env: Env): ToolFact {
   const off = overridden(env, "binary");
   if (off) return { available: false, error: off };
-  const path = which("nft", env.PATH);
+  const path = which("nft", env.path);
   return path ? { available: true, path } : { available: false, error: "no nft binary on PATH" };
 }
 

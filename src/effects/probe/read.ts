@@ -18,7 +18,7 @@ export function listDir(path: string): Read<string[]> {
 }
 
 /** The first executable file called `name` on PATH, or null. */
-export function which(name: string, path = process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"): string | null {
+export function which(name: string, path: string): string | null {
   for (const dir of path.split(":")) {
     if (!dir) continue;
     const full = join(dir, name);

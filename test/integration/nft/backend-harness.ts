@@ -2,10 +2,11 @@
 // (library | binary), runs each script read as a JSON list on stdin, and prints each
 // result as JSON, with listTableJson's answer last. bun:ffi acts on the namespace of
 // this process, which is why this is a separate script.
+import { kernelSettings } from "../../../src/core/config/kernel-settings.ts";
 import { openNftBackend } from "../../../src/effects/nft/backend.ts";
 
 const kind = process.argv[2]!;
-const backend = openNftBackend({ ...process.env, EGRESSCTL_NFT_BACKEND: kind });
+const backend = openNftBackend({ ...kernelSettings(process.env), nftBackend: kind });
 if ("unavailable" in backend) {
   console.log(JSON.stringify({ unavailable: backend.unavailable }));
   process.exit(0);

@@ -41,7 +41,7 @@ function inNetns<T>(path: string, fn: () => T): T {
 type Address = { family: 4 | 6; address: string };
 type Req = { policy: string; writerNetns?: string; rounds: { name: string; elements: LearnElement[] }[][]; forget?: Address[] };
 const req: Req = JSON.parse(await Bun.stdin.text());
-const backend = openNftBackend({ EGRESSCTL_NFT_BACKEND: "library" });
+const backend = openNftBackend({ nftBackend: "library" });
 if ("unavailable" in backend) throw new Error(backend.unavailable);
 const notes: string[] = [];
 let opened = 0;

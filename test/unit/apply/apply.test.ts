@@ -3,6 +3,7 @@
 // it through; --dry-run gathers nothing; require_full_isolation refuses dns-only.
 import { expect, test } from "bun:test";
 import { applyPolicy, type ApplyRequest } from "../../../src/app/apply.ts";
+import { resolveApplyConfig } from "../../../src/core/config/apply-config.ts";
 import type { ProbeFacts } from "../../../src/core/probe/types.ts";
 import { assumeSandbox, facts, hostNs } from "../probe/fixtures.ts";
 
@@ -10,7 +11,10 @@ const POLICY = "defaultAction: deny\negress:\n  - {action: allow, target: 192.0.
 const ISOLATED = "require_full_isolation: true\negress: []\n";
 
 function request(over: Partial<ApplyRequest> = {}): ApplyRequest {
-  return { action: "apply", text: POLICY, source: "p.yaml", mode: "dns+nftables", audit: false, dropSilently: false, proxyPort: 15353, upstreams: [], doh: { 4: [], 6: [] }, nameserverExempt: { 4: [], 6: [] }, inbound: { kind: "any" }, allowHostNetwork: false, ...over };
+  const r = resolveApplyConfig({}, { OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "" });
+  if (!r.ok) throw new Error(r.error);
+  const { kernel: _k, ...config } = r.config;
+  return { ...config, action: "apply", text: POLICY, source: "p.yaml", ...over };
 }
 
 function effects(f: ProbeFacts | null) {

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { resolveServeConfig } from "../../../src/core/config/serve-config.ts";
 import { envFlag } from "../../../src/core/config/env-flag.ts";
+import { resolveApplyConfig } from "../../../src/core/config/apply-config.ts";
+import { literalWebhook, type RulesetSettings } from "../../../src/core/config/ruleset-settings.ts";
 
 const ok = (flags: Parameters<typeof resolveServeConfig>[0], env: Record<string, string> = {}) => {
   const r = resolveServeConfig(flags, env);
@@ -12,8 +14,8 @@ describe("resolveServeConfig", () => {
   test("defaults", () => {
     const c = ok({});
     expect(c).toMatchObject({ mode: "auto", dnsPort: 15353, upstreamTimeoutMs: 2000, statusSocket: "/run/egressctl/egressctl.sock", audit: false, logFormat: "json", allowHostNetwork: false });
-    expect(c.dohBlocklist).toBeUndefined();
-    expect(c.blockDoh443).toBeUndefined();
+    expect(c.doh).toMatchObject({ stance: "listed", problems: [] });
+    expect(c.doh.list[4].length).toBeGreaterThan(0); // the built-in DoH list
     expect(c.alwaysRulesDir).toBe("/var/egress/rules");
   });
 
@@ -34,7 +36,9 @@ describe("resolveServeConfig", () => {
       OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: "192.0.2.53",
       OPENSANDBOX_EGRESS_DENY_WEBHOOK: "http://hook.example.com:8000/x",
     });
-    expect(c).toMatchObject({ upstreamTimeoutMs: 500, blockDoh443: "false", dohBlocklist: "", sandboxId: "sb-1", logLevel: "debug", envPolicyFile: "/etc/p.json", nameserverExempt: "192.0.2.53" });
+    expect(c).toMatchObject({ upstreamTimeoutMs: 500, sandboxId: "sb-1", logLevel: "debug", envPolicyFile: "/etc/p.json" });
+    expect(c.doh).toEqual({ list: { 4: [], 6: [] }, stance: "off", problems: [] });
+    expect(c.nameserverExempt).toEqual({ list: { 4: ["192.0.2.53/32"], 6: [] }, problems: [] });
     expect(c.denyWebhook).toMatchObject({ host: "hook.example.com", port: 8000, path: "/x" });
     expect(ok({}).denyWebhook).toBeUndefined();
     expect(ok({}, { OPENSANDBOX_EGRESS_DENY_WEBHOOK: " " }).denyWebhook).toBeUndefined();
@@ -132,5 +136,37 @@ describe("--metrics-addr", () => {
     expect(!env.ok && env.error).toMatch(/^EGRESSCTL_METRICS_ADDR: /);
     const clash = resolveServeConfig({ metricsAddr: ":18080" }, {});
     expect(!clash.ok && clash.error).toMatch(/cannot share port 18080/);
+  });
+});
+
+describe("one resolution for apply and serve", () => {
+  test("the same environment gives both the same ruleset settings", () => {
+    const env = {
+      OPENSANDBOX_EGRESS_DNS_UPSTREAM: "192.0.2.53",
+      OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "203.0.113.143,2001:db8::143",
+      OPENSANDBOX_EGRESS_BLOCK_DOH_443: "true",
+      OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: "192.0.2.54",
+      OPENSANDBOX_EGRESS_DENY_WEBHOOK: "https://198.51.100.80:8443/x",
+      EGRESSCTL_INBOUND_FROM: "none",
+      EGRESSCTL_ALWAYS_RULES_DIR: "/etc/egress-always",
+      EGRESSCTL_LEARN_MAX_ELEMENTS: "1024",
+      EGRESSCTL_NFT_BACKEND: "binary",
+    };
+    const s = ok({}, env);
+    const a = resolveApplyConfig({}, env);
+    if (!a.ok) throw new Error(a.error);
+    const pick = (c: RulesetSettings & { kernel: unknown }) => ({ doh: c.doh, nameserverExempt: c.nameserverExempt, inbound: c.inbound, alwaysRulesDir: c.alwaysRulesDir, denyWebhook: c.denyWebhook, learnBounds: c.learnBounds, dnsPort: c.dnsPort, kernel: c.kernel });
+    expect(pick(a.config)).toEqual(pick(s));
+    expect(s.doh.stance).toBe("operator");
+    expect(s.kernel.nftBackend).toBe("binary");
+    expect(literalWebhook(s.denyWebhook)).toEqual([{ family: 4, address: "198.51.100.80", port: 8443 }]);
+    expect(literalWebhook(ok({}, { OPENSANDBOX_EGRESS_DENY_WEBHOOK: "http://hook.example.com/" }).denyWebhook)).toEqual([]);
+  });
+
+  test("apply refuses entries serve only warns about", () => {
+    const env = { OPENSANDBOX_EGRESS_NAMESERVER_EXEMPT: "192.0.2.54,not-an-address" };
+    expect(ok({}, env).nameserverExempt.problems.length).toBe(1);
+    const a = resolveApplyConfig({}, env);
+    expect(a.ok).toBe(false);
   });
 });
