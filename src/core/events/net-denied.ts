@@ -4,6 +4,7 @@
 // Pure: the parsed `nft -j list set` output in, flows out. The kernel does the rate
 // limiting: a flow stays in its set for DENIED_TIMEOUT seconds and a repeat does not
 // refresh it, so each flow is new at most once a minute.
+import { formatV6 } from "../dns/answer.ts";
 import { reasonOfCode, type DenialReason } from "../ruleset/names.ts";
 
 export interface DeniedFlow {
@@ -34,6 +35,25 @@ export function readDeniedFlows(listing: unknown, family: 4 | 6): DeniedFlow[] {
     }
   }
   return out;
+}
+
+const PROTOCOLS: Record<number, string> = { 6: "tcp", 17: "udp" };
+
+/**
+ * One element of a denied-flow set as a netlink dump gives it (the key's bytes, and the
+ * milliseconds left): `address . inet_proto . inet_service . mark`, each part in whole
+ * 4-byte registers; the protocol in the first byte of its register, the port in network
+ * order, the reason's code (a mark) in host order (little-endian on every target
+ * egressctl is built for). null for a key of another shape.
+ */
+export function deniedFlowOfKey(family: 4 | 6, key: Uint8Array, expiresMs: number): DeniedFlow | null {
+  const a = family === 4 ? 4 : 16;
+  if (key.length !== a + 12) return null;
+  const destination = family === 4 ? `${key[0]}.${key[1]}.${key[2]}.${key[3]}` : formatV6(key, 0);
+  const proto = key[a]!;
+  const port = (key[a + 4]! << 8) | key[a + 5]!;
+  const code = new DataView(key.buffer, key.byteOffset + a + 8, 4).getUint32(0, true);
+  return { family, destination, protocol: PROTOCOLS[proto] ?? String(proto), port, reason: reasonOfCode(code), expiresSec: expiresMs / 1000 };
 }
 
 /** Remembers what the last look saw; a flow is new when absent then, or re-added since. */

@@ -81,6 +81,8 @@ export interface DumpedElement {
   comment: string | null;
   /** milliseconds left, 0 for an element without a timeout */
   expiresMs: number;
+  /** the key's bytes as the kernel holds them, when asked for (keys of other shapes: the denied flows) */
+  key?: Uint8Array;
 }
 
 export interface DumpedCounter {
@@ -110,7 +112,7 @@ const payload = (at: number) => at + NLMSG_HDRLEN + NFGENMSG_LEN;
  * length). A full set is tens of thousands of elements, read while DNS waits (adoption
  * at start): plain loops, no closure or decoder per element.
  */
-export function parseSetElems(buf: Uint8Array, at: number, len: number, out: DumpedElement[]): void {
+export function parseSetElems(buf: Uint8Array, at: number, len: number, out: DumpedElement[], keys = false): void {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const end = at + len;
   for (let a = payload(at); a + NLA_HDRLEN <= end; ) {
@@ -121,7 +123,7 @@ export function parseSetElems(buf: Uint8Array, at: number, len: number, out: Dum
         const elen = dv.getUint16(e, true);
         if (elen < NLA_HDRLEN || e + elen > a + alen) break;
         if ((dv.getUint16(e + 2, true) & ATTR_TYPE) === NFTA_LIST_ELEM) {
-          const el = parseElement(buf, dv, e + NLA_HDRLEN, e + elen);
+          const el = parseElement(buf, dv, e + NLA_HDRLEN, e + elen, keys);
           if (el) out.push(el);
         }
         e += align4(elen);
@@ -133,8 +135,9 @@ export function parseSetElems(buf: Uint8Array, at: number, len: number, out: Dum
 
 const ATTR_TYPE = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 
-function parseElement(buf: Uint8Array, dv: Dv, from: number, to: number): DumpedElement | null {
+function parseElement(buf: Uint8Array, dv: Dv, from: number, to: number, keys: boolean): DumpedElement | null {
   let address: string | null = null;
+  let key: Uint8Array | null = null;
   let port: number | null = null;
   let comment: string | null = null;
   let expiresMs = 0;
@@ -151,7 +154,8 @@ function parseElement(buf: Uint8Array, dv: Dv, from: number, to: number): Dumped
       const n = klen - NLA_HDRLEN;
       if (kt === NFTA_DATA_VALUE && f + klen <= e) {
         const k = f + NLA_HDRLEN;
-        if (n === 4 || n === 8) address = `${buf[k]}.${buf[k + 1]}.${buf[k + 2]}.${buf[k + 3]}`;
+        if (keys) key = buf.slice(k, k + n);
+        else if (n === 4 || n === 8) address = `${buf[k]}.${buf[k + 1]}.${buf[k + 2]}.${buf[k + 3]}`;
         else if (n === 16 || n === 20) address = formatV6(buf, k);
         // address . inet_service: each part of a concatenation fills whole 4-byte
         // registers, the port (network order) in the first two bytes of the last
@@ -164,6 +168,7 @@ function parseElement(buf: Uint8Array, dv: Dv, from: number, to: number): Dumped
     }
     a += align4(len);
   }
+  if (key) return { address: "", comment, expiresMs, key };
   if (address === null) return null;
   return port === null ? { address, comment, expiresMs } : { address, port, comment, expiresMs };
 }

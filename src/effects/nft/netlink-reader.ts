@@ -11,7 +11,8 @@
 import { DUMP_TYPES, counterDumpRequest, dumpChunk, elementRequest, parseCounter, parseSetElems, setDumpRequest, type DumpedCounter, type DumpedElement } from "../../core/ruleset/netlink-dump.ts";
 import { Errno, errnoText } from "../../core/errors/errno.ts";
 import { addressKey } from "../../core/ruleset/netlink-elements.ts";
-import { LEARNED_V4, LEARNED_V6, UPSTREAMS_V4, UPSTREAMS_V6 } from "../../core/ruleset/names.ts";
+import { DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6, UPSTREAMS_V4, UPSTREAMS_V6 } from "../../core/ruleset/names.ts";
+import { deniedFlowOfKey, type DeniedFlow } from "../../core/events/net-denied.ts";
 import { recordedUpstreams, type RecordedElement, type RecordedUpstreams } from "../../core/ruleset/upstream-record.ts";
 import type { LearnedEntry } from "../../core/status/kernel-state.ts";
 import { MSG_DONTWAIT, openNetlinkSocket, RECV_TIMEOUT_MS, type NetlinkSocket } from "./netlink-socket.ts";
@@ -32,6 +33,8 @@ export interface NetlinkReader {
   upstreams(): ReadResult<RecordedUpstreams | null>;
   /** the elements of any one set of the table */
   set(name: string): ReadResult<DumpedElement[]>;
+  /** the flows in the denied-flow sets (net.denied), both families */
+  deniedFlows(): ReadResult<DeniedFlow[]>;
   /** whether a learned set holds `address` (one element asked for, not the set read) */
   hasLearned(family: 4 | 6, address: string): ReadResult<boolean>;
   close(): void;
@@ -82,10 +85,24 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
       yield;
     }
   }
-  const set = (name: string): Steps<DumpedElement[]> => {
+  const set = (name: string, keys = false): Steps<DumpedElement[]> => {
     const out: DumpedElement[] = [];
-    return dump((s) => setDumpRequest(name, s), DUMP_TYPES.setElems, (b, at, len) => parseSetElems(b, at, len, out), () => out);
+    return dump((s) => setDumpRequest(name, s), DUMP_TYPES.setElems, (b, at, len) => parseSetElems(b, at, len, out, keys), () => out);
   };
+  function* denied(): Steps<DeniedFlow[]> {
+    const flows: DeniedFlow[] = [];
+    let absent = false;
+    for (const [family, name] of [[4, DENIED_V4], [6, DENIED_V6]] as const) {
+      const r = yield* set(name, true);
+      if (!r.ok) return r;
+      absent ||= r.absent;
+      for (const e of r.value) {
+        const f = e.key ? deniedFlowOfKey(family, e.key, e.expiresMs) : null;
+        if (f) flows.push(f);
+      }
+    }
+    return { ok: true, value: flows, absent };
+  }
   function* learned(): Steps<LearnedEntry[]> {
     const entries: LearnedEntry[] = [];
     let absent = false;
@@ -113,6 +130,7 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
     upstreams: () => runSync(upstreams()),
     learned: () => runSync(learned()),
     learnedAsync: () => runAsync(learned()),
+    deniedFlows: () => runSync(denied()),
     hasLearned(family, address) {
       let key: Uint8Array;
       try {

@@ -5,6 +5,7 @@
 // ENFILE, which the writer reports as full (by errno) while a re-add still lands.
 import { Errno } from "../../../src/core/errors/errno.ts";
 import { isSetFull } from "../../../src/core/learn/bounds.ts";
+import { readDeniedFlows } from "../../../src/core/events/net-denied.ts";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Lab } from "../../support/lab.ts";
@@ -17,6 +18,12 @@ const POLICY = "defaultAction: deny\negress:\n  - {action: allow, target: \"*.ex
 
 let lab!: Lab;
 useBareLab((l) => void (lab = l), requireBinary);
+
+/** nft script lines loaded in one go in the sandbox; nft must say nothing */
+async function nftLines(...lines: string[]): Promise<void> {
+  const r = await lab.exec("sandbox", ["nft", "-f", "-"], { stdin: `${lines.join("\n")}\n` });
+  expect(r.stderr).toBe("");
+}
 
 async function run(script: string, req: object): Promise<any> {
   const r = await lab.exec("sandbox", [process.execPath, script], { stdin: JSON.stringify(req), timeoutMs: 30_000 });
@@ -33,14 +40,10 @@ test("no table: the learned sets read as absent and empty, a lookup as not held"
 
 test("reads back what nft wrote: addresses of both families, comments, expiry", async () => {
   await mustApply(lab, POLICY);
-  const add = await lab.exec("sandbox", ["nft", "-f", "-"], {
-    stdin: [
-      'add element inet egressctl learned4 { 198.51.100.10 timeout 300s comment "api.example.com", 198.51.100.11 timeout 60s }',
-      'add element inet egressctl learned6 { 2001:db8:100::10 timeout 3600s comment "api.example.com" }',
-      "",
-    ].join("\n"),
-  });
-  expect(add.stderr).toBe("");
+  await nftLines(
+    'add element inet egressctl learned4 { 198.51.100.10 timeout 300s comment "api.example.com", 198.51.100.11 timeout 60s }',
+    'add element inet egressctl learned6 { 2001:db8:100::10 timeout 3600s comment "api.example.com" }',
+  );
   const out = await run(READER, { learned: true, has: [{ family: 4, address: "198.51.100.10" }, { family: 4, address: "198.51.100.99" }, { family: 6, address: "2001:db8:100::10" }] });
   const got = [...out.learned.value].sort((a: any, b: any) => a.address.localeCompare(b.address));
   expect(got.map((e: any) => [e.family, e.address, e.name])).toEqual([
@@ -58,18 +61,37 @@ test("reads back what nft wrote: addresses of both families, comments, expiry", 
 test("the recorded upstreams (address . port keys, both families), in their recorded order; none recorded is null", async () => {
   await mustApply(lab, POLICY);
   expect((await run(READER, { upstreams: true })).upstreams).toEqual({ ok: true, value: null, absent: false });
-  const add = await lab.exec("sandbox", ["nft", "-f", "-"], {
-    stdin: [
-      'add element inet egressctl upstreams4 { 198.51.100.53 . 5353 comment "2 resolv.conf" }',
-      'add element inet egressctl upstreams6 { 2001:db8:100::53 . 53 comment "1 resolv.conf" }',
-      "",
-    ].join("\n"),
-  });
-  expect(add.stderr).toBe("");
+  await nftLines(
+    'add element inet egressctl upstreams4 { 198.51.100.53 . 5353 comment "2 resolv.conf" }',
+    'add element inet egressctl upstreams6 { 2001:db8:100::53 . 53 comment "1 resolv.conf" }',
+  );
   expect((await run(READER, { upstreams: true })).upstreams.value).toEqual({
     origin: "resolv.conf",
     upstreams: [{ family: 6, address: "2001:db8:100::53", port: 53 }, { family: 4, address: "198.51.100.53", port: 5353 }],
   });
+});
+
+test("the denied flows read over netlink are the flows nft lists, reason codes and all (net.denied's source)", async () => {
+  await mustApply(lab, POLICY);
+  await nftLines(
+    "add element inet egressctl denials4 { 198.51.100.66 . tcp . 443 . 0x00000004, 203.0.113.153 . tcp . 853 . 0x00000002, 198.51.100.7 . udp . 53 . 0x00000005 }",
+    "add element inet egressctl denials6 { 2001:db8:100::66 . tcp . 80 . 0x00000001 }",
+  );
+  const listed: { family: number; destination: string; protocol: string; port: number; reason: string | null }[] = [];
+  for (const [family, set] of [[4, "denials4"], [6, "denials6"]] as const) {
+    const l = JSON.parse((await nft(lab, "-j", "list", "set", "inet", "egressctl", set)).stdout);
+    listed.push(...readDeniedFlows(l, family).map(({ expiresSec: _e, ...f }) => f));
+  }
+  const out = await run(READER, { denied: true });
+  const key = (f: { destination: string; port: number }) => `${f.destination} ${f.port}`;
+  const read = out.denied.value.map(({ expiresSec, ...f }: any) => (expect(expiresSec).toBeGreaterThan(50), f));
+  expect(read.sort((a: any, b: any) => key(a).localeCompare(key(b)))).toEqual(listed.sort((a, b) => key(a).localeCompare(key(b))));
+  expect(read.map((f: any) => `${f.destination} ${f.protocol} ${f.port} ${f.reason}`).sort()).toEqual([
+    "198.51.100.66 tcp 443 default",
+    "198.51.100.7 udp 53 dns",
+    "2001:db8:100::66 tcp 80 cidr",
+    "203.0.113.153 tcp 853 dot",
+  ]);
 });
 
 test("named counters match nft's", async () => {
