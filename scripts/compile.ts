@@ -18,7 +18,9 @@ export async function commitId(): Promise<string> {
 export async function compile(outfile: string, target?: string): Promise<number> {
   const commit = await commitId();
   const targetArgs = target ? [`--target=${target}`] : [];
-  const result = await $`bun build --compile src/main.ts --outfile ${outfile} ${targetArgs} \
+  // the kernel I/O worker is an entry point of its own: a worker's code must be in the
+  // binary to be started (src/effects/kernel/kernel-io.ts finds it under the bundle's root)
+  const result = await $`bun build --compile src/main.ts src/effects/kernel/kernel-worker.ts --outfile ${outfile} ${targetArgs} \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
     --define EGRESSCTL_VERSION=${JSON.stringify(VERSION)} \

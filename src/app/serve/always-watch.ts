@@ -19,8 +19,8 @@ export interface AlwaysKeeperDeps {
   read(dir: string): AlwaysRead;
   /** the lists in force */
   current(): AlwaysRules;
-  /** applies changed lists; false when that was refused (the previous lists stay) */
-  apply(next: AlwaysRules, why: string): boolean;
+  /** applies changed lists (refused: the previous lists stay, and it was said) */
+  apply(next: AlwaysRules, why: string): Promise<unknown>;
   log: EventLog;
   pollMs?: number;
 }
@@ -56,7 +56,7 @@ export function keepAlways(d: AlwaysKeeperDeps): AlwaysKeeper {
     logAlwaysProblems(d.log, next);
     // a refused change is not retried until the files change again (or SIGHUP)
     last = fp;
-    d.apply(next, why);
+    d.apply(next, why).catch((e) => d.log.emit("serve.error", { what: "always rules", why, error: (e as Error).message }, "error"));
   };
   const guarded = (why: string) => {
     try {

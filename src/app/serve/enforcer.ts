@@ -1,181 +1,195 @@
-// The kernel side of serve, one object per enforcement mode, so serve's logic never asks
-// "which mode am I in" again: install a policy (one transaction), write learned
-// addresses, forget addresses, read the kernel state back, clean up.
+// The kernel enforcer part of serve, one object per enforcement mode, so serve's logic
+// never asks "which mode am I in" again: install a policy (one transaction), write
+// learned addresses, forget addresses, read the kernel state back, clean up.
 //   dns+nftables: the full table (redirect + filter + learned sets)
 //   dns-only:     the redirect and the DNS guard, through nftables, or else only the
 //                 redirect, through iptables; learning is a no-op
 //   disabled:     nothing at all
-import { release } from "node:os";
-import { DEFAULT_KERNEL, type KernelSettings } from "../../core/config/kernel-settings.ts";
-import { DEFAULT_BOUNDS, isSetFull, type LearnBounds } from "../../core/learn/bounds.ts";
+//
+// The nftables enforcer never talks to the kernel on the thread that answers DNS: its
+// kernel I/O is a KernelIo (src/effects/kernel/kernel-io.ts; serve's runs in a worker
+// thread), and every change goes through one lane (src/core/lifecycle/lane.ts), one at
+// a time, in the order decided: learn writes (coalesced, src/core/learn/writer.ts),
+// removals, installs. A compound change (a reload: install, swap, prune) holds the lane
+// for all of it (`exclusive`), so no learn write falls between its steps.
+import type { AlwaysRules } from "../../core/always/types.ts";
+import type { RulesetSettings } from "../../core/config/ruleset-settings.ts";
+import { planEnvOf } from "../../core/config/ruleset-settings.ts";
+import type { DeniedFlow } from "../../core/events/net-denied.ts";
+import { DEFAULT_BOUNDS, type LearnBounds } from "../../core/learn/bounds.ts";
 import { KernelExpiry } from "../../core/learn/kernel-expiry.ts";
 import type { LearnElement } from "../../core/learn/table.ts";
-import { isTransient } from "../../core/errors/errno.ts";
-import { LearnWriter, type LearnGroup, type LearnWriterDeps, type WriteResult } from "../../core/learn/writer.ts";
-import { detectElementRefresh, type RefreshMethod } from "../../effects/nft/element-refresh.ts";
+import { LearnWriter, type LearnWriterDeps } from "../../core/learn/writer.ts";
+import { Lane } from "../../core/lifecycle/lane.ts";
 import type { Policy } from "../../core/policy/types.ts";
-import type { AlwaysRules } from "../../core/always/types.ts";
 import type { Mode as ProbeMode } from "../../core/probe/modes.ts";
-import { renderForget, renderLearn } from "../../core/ruleset/learn.ts";
-import { DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6, TABLE_FAMILY, TABLE_NAME } from "../../core/ruleset/names.ts";
-import { readDeniedFlows, type DeniedFlow } from "../../core/events/net-denied.ts";
 import type { CidrList } from "../../core/ruleset/cidr-list.ts";
-import type { PlanEnv } from "../../core/ruleset/model.ts";
+import type { Upstream, UpstreamOrigin } from "../../core/ruleset/model.ts";
 import { planRuleset } from "../../core/ruleset/plan.ts";
-import { renderDelete, renderRuleset } from "../../core/ruleset/render.ts";
-import { kernelStateFrom, readKernelState, type KernelState, type LearnedEntry } from "../../core/status/kernel-state.ts";
+import { renderRuleset } from "../../core/ruleset/render.ts";
+import type { KernelState, LearnedEntry } from "../../core/status/kernel-state.ts";
 import { installIptablesRedirect, removeIptablesRedirect } from "../../effects/iptables/redirect.ts";
-import type { NftBackend } from "../../effects/nft/backend.ts";
-import { chainsText } from "../../effects/nft/chain-text.ts";
-import { openNetlinkWriter, type NetlinkWriter } from "../../effects/nft/netlink-writer.ts";
-import { openNetlinkReader, type NetlinkReader } from "../../effects/nft/netlink-reader.ts";
+import type { KernelIo } from "../../effects/kernel/kernel-io.ts";
+import type { RefreshInfo } from "../../effects/kernel/kernel-ops.ts";
 
 export type ForgetResult = { ok: true } | { ok: false; error: string; flushed: boolean };
 const FORGOT: ForgetResult = { ok: true };
 
 export type InstallResult = { ok: true; digest: string | null } | { ok: false; error: string; line?: number; text?: string };
 
-export interface Enforcer {
+type Address = { family: 4 | 6; address: string };
+
+/** What a compound change may do while it holds the kernel lane. */
+export interface KernelSession {
+  /** the policy with the operator's always lists (their addresses get sets of their own) */
+  install(policy: Policy, always?: AlwaysRules): Promise<InstallResult>;
+  /**
+   * Removes learned addresses from the kernel. When that fails (after one retry of a
+   * transient error) the learned sets are emptied instead: an address a reload denied must
+   * not stay open; every allowed name is learned again on its next answer.
+   */
+  forget(addresses: Address[]): Promise<ForgetResult>;
+}
+
+export interface Enforcer extends KernelSession {
   readonly mode: ProbeMode;
   readonly via: "nftables" | "iptables" | null;
-  /** the policy with the operator's always lists (their addresses get sets of their own) */
-  install(policy: Policy, always?: AlwaysRules): InstallResult;
+  /** runs `job` alone on the kernel lane: no learn write, removal or install in between */
+  exclusive<T>(job: (k: KernelSession) => Promise<T>): Promise<T>;
+  /**
+   * Lets serve's own connections reach the deny webhook's receiver at these addresses:
+   * the ruleset last installed, installed again with them let out. On failure they are
+   * not kept (the next attempt adds them again).
+   */
+  letOut(destinations: readonly Upstream[]): Promise<InstallResult>;
   /**
    * Puts learned addresses into the kernel. Nothing returned: the kernel already holds
    * them long enough, answer now. A promise: answer only once it resolves (a rejection
    * means SERVFAIL). `stillWanted` is asked again right before the kernel write.
    */
   learn(elements: LearnElement[], name: string, stillWanted?: () => boolean): Promise<void> | void;
-  /**
-   * Removes learned addresses from the kernel. When that fails (after one retry of a
-   * transient error) the learned sets are emptied instead: an address a reload denied must
-   * not stay open; every allowed name is learned again on its next answer.
-   */
-  forget(addresses: { family: 4 | 6; address: string }[]): ForgetResult;
   /** learned elements found in the kernel at start, now in serve's name table: counted toward the bound */
   adopted(elements: LearnElement[]): void;
   /**
    * What the kernel holds. `learned: false` leaves the learned sets' elements out (their
    * counts read 0): they are the costly part once the sets are full.
    */
-  kernelState(opts?: { learned?: boolean }): KernelState | null;
-  /**
-   * The learned sets' elements (adoption), read with a turn of the event loop between
-   * datagrams so that DNS is answered meanwhile; null when they cannot be read.
-   */
+  kernelState(opts?: { learned?: boolean }): Promise<KernelState | null>;
+  /** The learned sets' elements (adoption); null when they cannot be read. */
   learnedEntries(): Promise<LearnedEntry[] | null>;
   /** whether the kernel's learned set holds `address`; null when it cannot be told */
-  holdsLearned(family: 4 | 6, address: string): boolean | null;
+  holdsLearned(family: 4 | 6, address: string): Promise<boolean | null>;
   /** how learned elements get longer life, and which writer puts them in the kernel */
-  refreshMethod(): { method: RefreshMethod; how: string; writer: string } | null;
+  refreshMethod(): RefreshInfo | null;
   /** flows the kernel denied recently (net.denied); empty where nothing filters */
-  deniedFlows(): DeniedFlow[];
-  cleanup(): void;
+  deniedFlows(): Promise<DeniedFlow[]>;
+  /** removes everything serve put into the kernel (--cleanup-on-exit) */
+  cleanup(): Promise<void>;
+  /** ends the kernel I/O (the worker thread); the ruleset stays */
+  close(): Promise<void>;
 }
 
-/** opens the netlink learn writer (a parameter so tests can hand serve one that fails) */
-export type OpenNetlinkWriter = () => NetlinkWriter | { unavailable: string };
-
-export function createEnforcer(
-  mode: ProbeMode,
-  via: "nftables" | "iptables" | null,
-  backend: NftBackend | null,
-  env: Omit<PlanEnv, "mode">,
-  ipv6: boolean,
-  onNote?: (note: string) => void,
-  openNetlink: OpenNetlinkWriter = openNetlinkWriter,
-  bounds: LearnBounds = DEFAULT_BOUNDS,
-  kernel: Pick<KernelSettings, "learnWriter" | "elementRefresh"> = DEFAULT_KERNEL,
-): Enforcer {
-  if (mode === "disabled") return nothing();
-  if (via === "iptables" || !backend) return iptablesRedirect(env.proxyPort, ipv6, env.nameserverExempt);
-  return nftables(mode, backend, { ...env, learnedMax: bounds.maxElements }, onNote, openNetlink, bounds, kernel);
+/** What the enforcer needs to know; every field a value, resolved before it starts. */
+export interface EnforcerInputs {
+  mode: ProbeMode;
+  via: "nftables" | "iptables" | null;
+  /** the nftables enforcer's kernel I/O; null for iptables and disabled */
+  io: KernelIo | null;
+  ruleset: RulesetSettings;
+  upstreams: readonly Upstream[];
+  upstreamOrigin: UpstreamOrigin;
+  /** where the deny webhook's receiver is already known to be (a literal address, or resolved at start) */
+  webhook: readonly Upstream[];
+  ipv6: boolean;
+  bounds?: LearnBounds;
 }
 
-function nftables(
-  mode: "dns-only" | "dns+nftables",
-  nft: NftBackend,
-  env: Omit<PlanEnv, "mode">,
-  onNote: ((note: string) => void) | undefined,
-  openNetlink: OpenNetlinkWriter,
-  bounds: LearnBounds,
-  kernel: Pick<KernelSettings, "learnWriter" | "elementRefresh">,
-): Enforcer {
+export function createEnforcer(i: EnforcerInputs): Enforcer {
+  if (i.mode === "disabled") return nothing();
+  if (i.via === "iptables" || !i.io) return iptablesRedirect(i.ruleset.dnsPort, i.ipv6, i.ruleset.nameserverExempt.list);
+  return nftables(i.mode, i.io, i);
+}
+
+function nftables(mode: "dns-only" | "dns+nftables", io: KernelIo, i: EnforcerInputs): Enforcer {
   const learning = mode === "dns+nftables";
-  // Reading the learned sets and counters over netlink: libnftables fetches every element
-  // of the table before any listing (seconds once the sets are full). The listing stays
-  // the fallback where the socket does not open or a read fails.
-  const opened = openNetlinkReader();
-  const reader: NetlinkReader | null = "unavailable" in opened ? null : opened;
+  const bounds = i.bounds ?? DEFAULT_BOUNDS;
+  const lane = new Lane();
+  let webhook: Upstream[] = [...i.webhook];
+  let installed: { policy: Policy; always?: AlwaysRules } | null = null;
+  let refresh: RefreshInfo | null = null;
   // Writes coalesced per event-loop turn, and skipped when the kernel already holds the
-  // addresses long enough (src/core/learn/writer.ts, docs/dns.md "Kernel writes").
-  // How a learned element's life is extended is measured after the first install (the
-  // sets must exist): re-add (Linux >= 6.10), or replace in one transaction. Only with
-  // re-add does a record of what the kernel holds let writes be skipped.
-  let refresh: { method: RefreshMethod; how: string } | null = null;
-  // With re-add, writes go straight to the kernel over netlink where that socket opens:
-  // libnftables re-reads every interval set before each command (docs/ruleset.md
-  // "Learning cost"). Any netlink failure is retried once through libnftables, which
-  // also carries every replace write. EGRESSCTL_LEARN_WRITER=nft keeps libnftables only.
-  let netlink: NetlinkWriter | null = null;
-  let netlinkNote: string | null = null;
-  const viaNft = (script: string): WriteResult => {
-    const r = nft.run(script);
-    return r.ok ? { ok: true } : { ok: false, error: r.error, errno: r.errno };
-  };
-  const learnScript = (groups: readonly LearnGroup[], replace: boolean) => groups.map((g) => renderLearn(g.elements, g.name, { replace })).join("");
-  /**
-   * A kernel write over netlink, done again through libnftables when that fails: all of
-   * it, since a write split into batches may have committed its first ones, and adding
-   * or removing those again changes nothing (netlink-batches.ts). When libnftables
-   * succeeds where netlink failed, the socket, not the data, is the problem (a missing
-   * ack costs a 2 s wait each time), so it is dropped for good and that is said.
-   * `netlink` is set only where re-adding refreshes timeouts (the first install).
-   */
-  const viaNetlink = (op: (w: NetlinkWriter) => WriteResult, script: () => string): WriteResult => {
-    if (!netlink) return viaNft(script());
-    const r = op(netlink);
-    // a full set is the data's answer, not the socket's: libnftables would get the same
-    if (r.ok || isSetFull(r.errno)) return r;
-    const again = viaNft(script());
-    if (!again.ok) return { ok: false, error: `${r.error}; then libnftables: ${again.error}`, errno: again.errno };
-    netlink.close();
-    netlink = null;
-    netlinkNote = `netlink writes failed (${r.error}); libnftables from now on`;
-    onNote?.(netlinkNote);
-    return again;
+  // addresses long enough (src/core/learn/writer.ts, docs/dns.md "Kernel writes"). Only
+  // where a re-add refreshes an element (measured at the first install) may a covered
+  // answer skip its write; until then the record only counts (adoption comes first).
+  /** a write that gave netlink up says what writes now: /status and learn.refresh show it */
+  const noteWriter = <T extends { writer?: string }>(r: T): T => {
+    if (r.writer && refresh) refresh = { ...refresh, writer: r.writer };
+    return r;
   };
   const deps: LearnWriterDeps = {
-    write(groups) {
-      if (refresh?.method !== "refresh") return viaNft(learnScript(groups, refresh?.method === "replace"));
-      return viaNetlink((w) => w.write(groups), () => learnScript(groups, false));
-    },
+    write: async (groups) => noteWriter(await io.write(groups)),
     schedule: (flush) => void setImmediate(flush),
     now: () => performance.now(),
-    // counts elements from the start (adoption comes before the first answer); skipping
-    // covered answers is decided with the refresh method at the first install
     kernel: new KernelExpiry({ maxLifetimeSec: bounds.maxLifetimeSec, skip: false, headroomSec: 0 }),
     maxElements: bounds.maxElements,
+    lane,
   };
   const writer = new LearnWriter(deps);
+
+  const installNow = async (policy: Policy, always?: AlwaysRules): Promise<InstallResult> => {
+    const plan = planRuleset(policy, planEnvOf(i.ruleset, { mode, upstreams: i.upstreams, upstreamOrigin: i.upstreamOrigin, webhook }), always);
+    const r = await io.install(renderRuleset(plan));
+    if (!r.ok) return r;
+    installed = { policy, always };
+    // the learned sets may have been created anew (a re-install after drift): forget
+    // what the writer believes the kernel holds, so the next answers write again
+    writer.forgetAll();
+    if (r.refresh && !refresh) {
+      refresh = r.refresh;
+      // only where a re-add refreshes may covered answers skip their write (with headroom)
+      if (refresh.method === "refresh") deps.kernel = new KernelExpiry({ maxLifetimeSec: bounds.maxLifetimeSec });
+    }
+    return { ok: true, digest: plan.policyDigest };
+  };
+  /** the removal's mark is made by the caller, when it decides; undone here, when it is over */
+  const forgetMarked = async (addresses: Address[]): Promise<ForgetResult> => {
+    try {
+      // what waits is written first, asking stillWanted under the policy now in force
+      await writer.flush();
+      const r = noteWriter(await io.remove(addresses));
+      if (r.ok) return FORGOT;
+      const flushed = await io.flushLearned();
+      if (flushed) writer.emptied();
+      else writer.forgetAll();
+      return { ok: false, error: r.error, flushed };
+    } finally {
+      writer.removed(addresses);
+    }
+  };
+  const session: KernelSession = {
+    install: installNow,
+    forget(addresses) {
+      if (!learning || addresses.length === 0) return Promise.resolve(FORGOT);
+      writer.removing(addresses);
+      return forgetMarked(addresses);
+    },
+  };
+  const exclusive = <T>(job: (k: KernelSession) => Promise<T>) => lane.run(() => job(session));
+
   return {
     mode,
     via: "nftables",
-    install(policy, always) {
-      const plan = planRuleset(policy, { ...env, mode }, always);
-      const r = nft.run(renderRuleset(plan));
-      // the learned sets may have been created anew (a re-install after drift): forget
-      // what the writer believes the kernel holds, so the next answers write again
-      if (r.ok) writer.forgetAll();
-      if (r.ok && learning && !refresh) {
-        refresh = detectElementRefresh(nft, kernel.elementRefresh, release());
-        // only where a re-add refreshes may covered answers skip their write (with headroom)
-        if (refresh.method === "refresh") deps.kernel = new KernelExpiry({ maxLifetimeSec: bounds.maxLifetimeSec });
-        const w = refresh.method === "refresh" ? learnNetlink(kernel.learnWriter, openNetlink) : { unavailable: `not used with ${refresh.method}` };
-        netlink = "unavailable" in w ? null : w;
-        netlinkNote = "unavailable" in w ? w.unavailable : null;
-      }
-      return r.ok ? { ok: true, digest: plan.policyDigest } : r;
+    exclusive,
+    install: (policy, always) => exclusive((k) => k.install(policy, always)),
+    letOut(destinations) {
+      return exclusive(async (k) => {
+        if (!installed) return { ok: false, error: "no ruleset installed yet" };
+        const before = webhook;
+        webhook = [...webhook, ...destinations];
+        const r = await k.install(installed.policy, installed.always);
+        if (!r.ok) webhook = before;
+        return r;
+      });
     },
     learn(elements, name, stillWanted) {
       if (!learning || elements.length === 0) return;
@@ -183,118 +197,62 @@ function nftables(
       return writer.learn(elements, name, stillWanted);
     },
     forget(addresses) {
-      if (!learning || addresses.length === 0) return FORGOT;
-      writer.beforeRemoval();
-      // over netlink where learned writes go that way, as they do (viaNetlink)
-      let r = viaNetlink((w) => w.remove(addresses), () => renderForget(addresses));
-      if (!r.ok && isTransient(r.errno)) r = viaNft(renderForget(addresses));
-      if (r.ok) {
-        writer.removed(addresses);
-        return FORGOT;
-      }
-      const flushed = nft.run(`flush set ${TABLE_FAMILY} ${TABLE_NAME} ${LEARNED_V4}\nflush set ${TABLE_FAMILY} ${TABLE_NAME} ${LEARNED_V6}`).ok;
-      if (flushed) writer.emptied();
-      else writer.forgetAll();
-      return { ok: false, error: r.error, flushed };
+      if (!learning || addresses.length === 0) return Promise.resolve(FORGOT);
+      // marked now, when it is decided: an answer from here on writes these again, after
+      writer.removing(addresses);
+      return lane.run(() => forgetMarked(addresses));
     },
     adopted(elements) {
       if (learning) writer.adopted(elements);
     },
-    async learnedEntries() {
-      if (!learning) return [];
-      // a reader of its own: another read on the shared one (a /status) would take its datagrams
-      const own = openNetlinkReader();
-      if (!("unavailable" in own)) {
-        try {
-          const r = await own.learnedAsync();
-          if (r.ok) return r.value;
-        } finally {
-          own.close();
-        }
-      }
-      return this.kernelState()?.learnedEntries ?? null;
+    kernelState: (opts) => io.kernelState({ learned: opts?.learned !== false }),
+    learnedEntries: async () => (learning ? io.learnedEntries() : []),
+    holdsLearned: async (family, address) => (learning ? io.holdsLearned(family, address) : null),
+    refreshMethod: () => refresh,
+    deniedFlows: () => io.deniedFlows(),
+    async cleanup() {
+      await lane.run(() => io.cleanup());
     },
-    holdsLearned(family, address) {
-      if (!learning) return null;
-      if (reader) {
-        const r = reader.hasLearned(family, address);
-        if (r.ok) return r.value;
-      }
-      return this.kernelState()?.learnedAddresses.includes(address) ?? null;
-    },
-    kernelState(opts) {
-      try {
-        if (reader) {
-          const chains = nft.run("list chains");
-          const counters = reader.counters();
-          const learned = learning && opts?.learned !== false ? reader.learned() : { ok: true as const, value: [] };
-          const upstreams = reader.upstreams();
-          if (chains.ok && counters.ok && learned.ok && upstreams.ok) {
-            return kernelStateFrom({ chains: chains.output, counters: counters.value, learned: learned.value, upstreams: upstreams.value });
-          }
-        }
-        return readKernelState(nft.listTableJson(), chainsText(nft, learning));
-      } catch {
-        return null;
-      }
-    },
-    refreshMethod: () => (refresh ? { ...refresh, writer: netlink ? "netlink" : `libnftables${netlinkNote ? ` (${netlinkNote})` : ""}` } : null),
-    deniedFlows() {
-      // dns-only has them too: its guard denies DNS that bypasses the proxy
-      try {
-        return [...readDeniedFlows(nft.listSetJson(DENIED_V4), 4), ...readDeniedFlows(nft.listSetJson(DENIED_V6), 6)];
-      } catch {
-        return []; // table gone or unreadable: the self-test reports that
-      }
-    },
-    cleanup() {
-      netlink?.close();
-      netlink = null;
-      reader?.close();
-      nft.run(renderDelete());
-    },
+    close: () => io.close(),
   };
 }
 
-/** the netlink learn writer unless EGRESSCTL_LEARN_WRITER=nft, or why not */
-function learnNetlink(writer: KernelSettings["learnWriter"], open: OpenNetlinkWriter): NetlinkWriter | { unavailable: string } {
-  if (writer === "nft") return { unavailable: "EGRESSCTL_LEARN_WRITER=nft" };
-  return open();
-}
-
 function iptablesRedirect(port: number, ipv6: boolean, exempt: CidrList): Enforcer {
+  const install = async (): Promise<InstallResult> => {
+    const r = installIptablesRedirect(port, ipv6, exempt);
+    return r.ok ? { ok: true, digest: null } : r;
+  };
   return {
-    mode: "dns-only",
-    via: "iptables",
-    install() {
-      const r = installIptablesRedirect(port, ipv6, exempt);
-      return r.ok ? { ok: true, digest: null } : r;
-    },
-    learn() {},
-    forget: () => FORGOT,
-    adopted() {},
-    kernelState: () => null,
-    learnedEntries: async () => [],
-    holdsLearned: () => null,
-    refreshMethod: () => null,
-    deniedFlows: () => [],
-    cleanup: removeIptablesRedirect,
+    ...inert("dns-only", "iptables"),
+    install,
+    exclusive: (job) => job({ install, forget: async () => FORGOT }),
+    cleanup: async () => removeIptablesRedirect(),
   };
 }
 
 function nothing(): Enforcer {
+  return inert("disabled", null);
+}
+
+/** an enforcer that learns, forgets and reads nothing */
+function inert(mode: ProbeMode, via: Enforcer["via"]): Enforcer {
+  const install = async (): Promise<InstallResult> => ({ ok: true, digest: null });
+  const forget = async () => FORGOT;
   return {
-    mode: "disabled",
-    via: null,
-    install: () => ({ ok: true, digest: null }),
+    mode,
+    via,
+    install,
+    forget,
+    exclusive: (job) => job({ install, forget }),
+    letOut: install,
     learn() {},
-    forget: () => FORGOT,
     adopted() {},
-    kernelState: () => null,
+    kernelState: async () => null,
     learnedEntries: async () => [],
-    holdsLearned: () => null,
+    holdsLearned: async () => null,
     refreshMethod: () => null,
-    deniedFlows: () => [],
-    cleanup() {},
+    deniedFlows: async () => [],
+    cleanup: async () => {},
+    close: async () => {},
   };
 }

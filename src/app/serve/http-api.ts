@@ -28,7 +28,7 @@ export interface PolicyApiSource {
   insecureNoAuth: boolean;
   maxRules: number;
   /** applies a validated policy: kernel, memory, persisted file, or none of them */
-  apply(p: Policy): ApplyResult;
+  apply(p: Policy): Promise<ApplyResult>;
   /** what a body that is accepted still has odd about it ("Allow", a target that matches nothing) */
   warn(method: string, warnings: readonly Problem[]): void;
 }
@@ -72,20 +72,20 @@ async function handle(req: Request, src: PolicyApiSource): Promise<Response> {
       if (!r.ok) return invalid(r.error, r.problems);
       src.warn(method, r.warnings);
       // an empty body is OpenSandbox's reset, which it answers with this reason
-      return commit(src, r.value, text.trim() === "" ? "policy reset to default deny-all" : undefined);
+      return await commit(src, r.value, text.trim() === "" ? "policy reset to default deny-all" : undefined);
     }
     case "PATCH": {
       const r = parseRulesBody(text);
       if (!r.ok) return invalid(r.error, r.problems);
       src.warn(method, r.warnings);
-      return commitDoc(src, mergeRules(base, r.value));
+      return await commitDoc(src, mergeRules(base, r.value));
     }
     default: {
       const r = parseTargetsBody(text);
       if (!r.ok) return invalid(r.error, r.problems);
       const d = deleteTargets(base, r.value);
       if (d.removed === 0) return json(200, view(src, base, "no matching targets found"));
-      return commitDoc(src, d.doc);
+      return await commitDoc(src, d.doc);
     }
   }
 }
@@ -94,17 +94,17 @@ const view = (src: PolicyApiSource, p: Policy, reason?: string) => policyView(p,
 const invalid = (error: string, problems: ApiProblem[]) => json(400, errorView(error, problems));
 
 /** an edited document is validated again like a posted one (indexes, lints, digest: one way) */
-function commitDoc(src: PolicyApiSource, doc: PolicyDocument): Response {
+async function commitDoc(src: PolicyApiSource, doc: PolicyDocument): Promise<Response> {
   const r = parsePolicyBody(JSON.stringify(doc));
   return r.ok ? commit(src, r.value) : invalid(r.error, r.problems);
 }
 
-function commit(src: PolicyApiSource, raw: Policy, reason?: string): Response {
+async function commit(src: PolicyApiSource, raw: Policy, reason?: string): Promise<Response> {
   const cap = overRuleCap(raw.rules.length, src.maxRules);
   if (cap) return json(413, errorView(cap));
   // the policy as the persisted file will hold it, so re-reading that file is a no-op
   const policy = loadPolicyText(JSON.stringify(apiDocument(raw)), { syntax: "json", profile: "run" }).policy ?? raw;
-  const r = src.apply(policy);
+  const r = await src.apply(policy);
   if (r.ok) return json(200, view(src, src.current(), reason));
   if (r.kind === "isolation") return json(409, errorView(r.error));
   return json(500, errorView(r.error));

@@ -36,7 +36,7 @@ export async function adopt(enforcer: Enforcer, table: LearnTable, live: () => L
   const { adopted, remove } = adoption.finish((name) => policy.decide(name).action === "allow");
   const removing = new Set(remove.map((r) => r.address));
   enforcer.adopted(entries.filter((e) => !removing.has(e.address)).map((e) => ({ family: e.family, address: e.address, timeoutSec: e.expiresSec })));
-  removeLearned(enforcer, table, remove, log, "adoption", pending);
+  await removeLearned((a) => enforcer.forget(a), table, remove, log, "adoption", pending);
   log.emit("learned.adopted", { adopted, removed: remove.length, ms: Math.round(performance.now() - t0) });
 }
 
@@ -44,13 +44,19 @@ export async function adopt(enforcer: Enforcer, table: LearnTable, live: () => L
  * net.denied events: once a second, the flows the kernel noted in its denied sets that
  * were not there at the last look, with the name the address was learned under when
  * serve knows it (an address learned, then cut off by a deny CIDR, DoT or DoH rule).
+ * The sets are read over netlink by the kernel I/O thread; a read still under way (a
+ * slow kernel) makes the next tick wait its turn rather than pile up.
  */
-export function watchNetDenied(enforcer: Enforcer, table: LearnTable, log: EventLog, violations: Ring<Record<string, unknown>>): ReturnType<typeof setInterval> {
+export function watchNetDenied(enforcer: Pick<Enforcer, "deniedFlows">, table: LearnTable, log: EventLog, violations: Ring<Record<string, unknown>>, everyMs = 1000): ReturnType<typeof setInterval> {
   const tracker = new DeniedFlowTracker();
-  return setInterval(() => {
+  let reading = false;
+  return setInterval(async () => {
+    if (reading) return;
+    reading = true;
     try {
+      const flows = await enforcer.deniedFlows();
       const now = Date.now();
-      for (const f of tracker.newFlows(enforcer.deniedFlows())) {
+      for (const f of tracker.newFlows(flows)) {
         const name = table.namesOf(f.destination, now)[0];
         const rec = { destination: f.destination, port: f.port, protocol: f.protocol, reason: f.reason ?? "unknown", ...(name ? { name } : {}) };
         violations.push({ event: "net.denied", at: new Date(now).toISOString(), ...rec });
@@ -59,8 +65,10 @@ export function watchNetDenied(enforcer: Enforcer, table: LearnTable, log: Event
     } catch (e) {
       // a timer's exception would end serve; the events are worth less than the process
       log.emitLimited("net.denied", "serve.error", { what: "net.denied", error: (e as Error).message }, "error");
+    } finally {
+      reading = false;
     }
-  }, 1000);
+  }, everyMs);
 }
 
 /** An address the table holds for a while yet, so the kernel must hold it too. */

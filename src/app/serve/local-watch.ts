@@ -1,9 +1,10 @@
 // Keeps the address guard's view of this namespace's own addresses and gateways current:
 // re-read from /proc/net every second (cheap: a few small text files; netlink route
 // notifications would need a socket polled on a timer all the same). When they changed,
-// the policy in force gets a guard for the new set (one object swap, as a reload), the
-// change is logged, and learned addresses the guard now rejects (an address that became
-// the namespace's own) are removed from the kernel. An address added between two reads
+// the policy in force gets a guard for the new set (one object swap, as a reload, and in
+// the kernel lane like one, so neither undoes the other), the change is logged, and
+// learned addresses the guard now rejects (an address that became the namespace's own)
+// are removed from the kernel. An address added between two reads
 // counts from the next read: at most a second later.
 import type { LearnTable } from "../../core/learn/table.ts";
 import { localSignature } from "../../core/net/local-addresses.ts";
@@ -21,7 +22,7 @@ export interface LocalWatchContext {
   live(): LivePolicy;
   swap(next: LivePolicy): void;
   table: LearnTable;
-  enforcer: Enforcer;
+  enforcer: Pick<Enforcer, "exclusive">;
   log: EventLog;
   pending: PendingRemovals;
 }
@@ -34,10 +35,14 @@ export function watchLocalAddresses(initial: LocalAddresses, ctx: LocalWatchCont
       const next = localSignature(local);
       if (next === signature) return;
       signature = next;
-      const live = withLocal(ctx.live(), local);
-      ctx.swap(live);
-      ctx.log.emit("guard.local", { addresses: localList(local) });
-      removeGuarded(ctx.enforcer, ctx.table, live.guard, ctx.log, "guard", ctx.pending);
+      void ctx.enforcer
+        .exclusive(async (k) => {
+          const live = withLocal(ctx.live(), local);
+          ctx.swap(live);
+          ctx.log.emit("guard.local", { addresses: localList(local) });
+          await removeGuarded(k.forget, ctx.table, live.guard, ctx.log, "guard", ctx.pending);
+        })
+        .catch((e) => ctx.log.emitLimited("guard.local", "serve.error", { what: "local addresses", error: (e as Error).message }, "error"));
     } catch (e) {
       // a timer's exception would end serve; the guard keeps the previous set meanwhile
       ctx.log.emitLimited("guard.local", "serve.error", { what: "local addresses", error: (e as Error).message }, "error");

@@ -9,18 +9,18 @@ import { listenTcp } from "./tcp-listen.ts";
 export interface MetricsSource {
   /** enforcing as intended, or what serve still waits for */
   readiness(): Readiness;
-  metrics(): string;
+  metrics(): Promise<string>;
 }
 
 const ALLOW = "GET, HEAD";
 
 export function startMetricsServer(addr: HttpAddr, src: MetricsSource): { stop(): void; port: number } {
   const server = listenTcp(addr, {
-    fetch(req) {
+    async fetch(req) {
       const path = new URL(req.url).pathname;
       if (path !== "/metrics" && path !== "/healthz") return new Response("not found\n", { status: 404 });
       if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405, headers: { Allow: ALLOW } });
-      if (path === "/metrics") return new Response(src.metrics(), { headers: { "content-type": "text/plain; version=0.0.4" } });
+      if (path === "/metrics") return new Response(await src.metrics(), { headers: { "content-type": "text/plain; version=0.0.4" } });
       const r = src.readiness();
       return r.ok ? new Response(`ok ${r.level}\n`) : new Response(`waiting for ${r.waitingFor}\n`, { status: 503 });
     },

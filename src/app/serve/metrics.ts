@@ -77,7 +77,7 @@ export const DNS_STATS: readonly [MetricName, DnsStat][] = Object.entries(SERVE_
   "stat" in spec && spec.stat ? [[name as MetricName, spec.stat]] : [],
 );
 
-export function metricValues(s: ServeState): Partial<Record<MetricName, MetricValue>> {
+export async function metricValues(s: ServeState): Promise<Partial<Record<MetricName, MetricValue>>> {
   const v: Partial<Record<MetricName, MetricValue>> = {
     egressctl_build_info: [{ labels: { version: VERSION, commit: COMMIT }, value: 1 }],
     egressctl_enforcement_level: LEVELS.indexOf(s.measured?.level ?? s.assessment.mode),
@@ -92,7 +92,7 @@ export function metricValues(s: ServeState): Partial<Record<MetricName, MetricVa
     ]),
   };
   // what the kernel refused, per reason (the table's named counters)
-  const denied = Object.entries(s.kernel({ learned: false })?.counters ?? {}).filter(([n]) => n.startsWith("denied_"));
+  const denied = Object.entries((await s.kernel({ learned: false }))?.counters ?? {}).filter(([n]) => n.startsWith("denied_"));
   if (denied.length) {
     v.egressctl_denied_packets_total = denied.map(([n, c]) => ({ labels: { reason: n.slice(7) }, value: c.packets }));
     v.egressctl_denied_bytes_total = denied.map(([n, c]) => ({ labels: { reason: n.slice(7) }, value: c.bytes }));
@@ -114,6 +114,6 @@ export function metricValues(s: ServeState): Partial<Record<MetricName, MetricVa
   return v;
 }
 
-export function metricsText(s: ServeState): string {
-  return renderExposition(SERVE_METRICS, metricValues(s));
+export async function metricsText(s: ServeState): Promise<string> {
+  return renderExposition(SERVE_METRICS, await metricValues(s));
 }

@@ -4,10 +4,13 @@
 // SIGHUP also re-installs an unchanged policy: it is how an operator repairs a kernel
 // state that drifted (the self-test reports drift; it does not repair it by itself).
 // The HTTP API applies its policies through the same applyPolicy.
+// Every step runs in one job of the kernel lane (enforcer.ts `exclusive`): the policy in
+// force is read there, so two changes never both start from the same one, and no learn
+// write falls between the install, the swap and the prune.
 import type { LearnTable } from "../../core/learn/table.ts";
 import type { Mode } from "../../core/probe/modes.ts";
 import type { EventLog } from "../../effects/log/events.ts";
-import type { Enforcer } from "./enforcer.ts";
+import type { Enforcer, KernelSession } from "./enforcer.ts";
 import { compilePolicy, withAlways, type LivePolicy } from "./live-policy.ts";
 import type { AlwaysRules } from "../../core/always/types.ts";
 import { alwaysSummary } from "./always-log.ts";
@@ -17,7 +20,7 @@ import { removeGuarded, removeLearned, type PendingRemovals } from "./remove-lea
 
 export interface ReloadContext {
   mode: Mode;
-  enforcer: Enforcer;
+  enforcer: Pick<Enforcer, "exclusive">;
   table: LearnTable;
   log: EventLog;
   read: ReadText;
@@ -46,8 +49,12 @@ export interface ApplyOptions {
  * swap, prune learned addresses. Any failure keeps the old policy, in memory and kernel,
  * and counts as a failed reload.
  */
-export function applyPolicy(ctx: ReloadContext, next: LivePolicy, why: string, opts: ApplyOptions = {}): ApplyResult {
-  const { enforcer, log } = ctx;
+export function applyPolicy(ctx: ReloadContext, next: LivePolicy | ((live: LivePolicy) => LivePolicy), why: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  return ctx.enforcer.exclusive((k) => applyIn(k, ctx, typeof next === "function" ? next(ctx.live()) : next, why, opts));
+}
+
+async function applyIn(k: KernelSession, ctx: ReloadContext, next: LivePolicy, why: string, opts: ApplyOptions): Promise<ApplyResult> {
+  const { log } = ctx;
   const live = ctx.live();
   const fail = (kind: "isolation" | "kernel" | "persist", error: string, extra: Record<string, unknown> = {}): ApplyResult => {
     rejected(ctx, why, live, error, extra);
@@ -61,11 +68,11 @@ export function applyPolicy(ctx: ReloadContext, next: LivePolicy, why: string, o
     return e ? fail("persist", `cannot persist the policy: ${e}`) : { ok: true, changed: false };
   }
   if (next.policy.requireFullIsolation && ctx.mode !== "dns+nftables") return fail("isolation", `require_full_isolation is set but serve runs in ${ctx.mode}`);
-  const k = enforcer.install(next.policy, next.always);
-  if (!k.ok) return fail("kernel", `the kernel rejected the ruleset: ${k.error}`, { line: k.line });
+  const installed = await k.install(next.policy, next.always);
+  if (!installed.ok) return fail("kernel", `the kernel rejected the ruleset: ${installed.error}`, { line: installed.line });
   const e = opts.persist?.(next);
   if (e) {
-    const back = enforcer.install(live.policy, live.always);
+    const back = await k.install(live.policy, live.always);
     return fail("persist", `cannot persist the policy: ${e}${back.ok ? "" : `; re-installing the previous ruleset failed too: ${back.error}`}`);
   }
   if (!changed) {
@@ -75,9 +82,9 @@ export function applyPolicy(ctx: ReloadContext, next: LivePolicy, why: string, o
   ctx.swap(next);
   ctx.counts.ok++;
   // only what is no longer allowed goes: deny.always, allow.always and the policy together
-  removeLearned(enforcer, ctx.table, ctx.table.prune((name) => next.decide(name).action === "allow", Date.now()), log, "reload", ctx.pending);
+  await removeLearned(k.forget, ctx.table, ctx.table.prune((name) => next.decide(name).action === "allow", Date.now()), log, "reload", ctx.pending);
   // and what the address guard no longer lets stay open (an allow rule for a private range gone)
-  removeGuarded(enforcer, ctx.table, next.guard, log, "reload", ctx.pending);
+  await removeGuarded(k.forget, ctx.table, next.guard, log, "reload", ctx.pending);
   if (policyChanged) log.emit("policy.applied", { why, source: next.source, digest: next.digest, rules: next.policy.rules.length });
   if (alwaysChanged) log.emit("always.applied", { why, ...alwaysSummary(next.always), digest: next.alwaysDigest });
   return { ok: true, changed: true };
@@ -89,9 +96,9 @@ function rejected(ctx: ReloadContext, why: string, live: LivePolicy, error: stri
   ctx.log.emit("policy.reload.rejected", { why, source: live.path ?? live.source, error, kept: live.digest, ...extra }, "error");
 }
 
-export function createReloader(ctx: ReloadContext): (why: string) => void {
+export function createReloader(ctx: ReloadContext): (why: string) => Promise<void> {
   const { log } = ctx;
-  return (why) => {
+  return (why) => ctx.enforcer.exclusive(async (k) => {
     const live = ctx.live();
     const sighup = why === "SIGHUP";
     let next = live;
@@ -105,9 +112,9 @@ export function createReloader(ctx: ReloadContext): (why: string) => void {
     }
     // an unchanged policy without SIGHUP: the directory changed, the policy did not. Said
     // so, so that "this change did nothing" can be seen (and waited for) like any reload
-    const r = applyPolicy(ctx, next, why, { reinstall: sighup });
+    const r = await applyIn(k, ctx, next, why, { reinstall: sighup });
     if (r.ok && !r.changed && !sighup && live.path) log.emit("policy.unchanged", { why, digest: live.digest });
-  };
+  });
 }
 
 /**
@@ -115,6 +122,6 @@ export function createReloader(ctx: ReloadContext): (why: string) => void {
  * reload (one transaction, swap, prune of what is no longer allowed); learned addresses
  * the new lists still allow stay. Unchanged lists change nothing.
  */
-export function applyAlways(ctx: ReloadContext, always: AlwaysRules, why: string): ApplyResult {
-  return applyPolicy(ctx, withAlways(ctx.live(), always), why);
+export function applyAlways(ctx: ReloadContext, always: AlwaysRules, why: string): Promise<ApplyResult> {
+  return applyPolicy(ctx, (live) => withAlways(live, always), why);
 }

@@ -7,9 +7,12 @@
 import type { AddressGuard } from "../../core/learn/guard.ts";
 import type { LearnTable } from "../../core/learn/table.ts";
 import type { EventLog } from "../../effects/log/events.ts";
-import type { Enforcer, ForgetResult } from "./enforcer.ts";
+import type { ForgetResult } from "./enforcer.ts";
 
 type Address = { family: 4 | 6; address: string };
+
+/** the kernel removal: the enforcer's `forget`, or a session's inside a reload */
+export type Forget = (addresses: Address[]) => Promise<ForgetResult>;
 
 export class PendingRemovals {
   private left = new Map<string, Address>();
@@ -23,22 +26,22 @@ export class PendingRemovals {
   }
 
   /** Tries again; true when nothing is pending any more. */
-  retry(enforcer: Enforcer, table: LearnTable, log: EventLog): boolean {
+  async retry(forget: Forget, table: LearnTable, log: EventLog): Promise<boolean> {
     if (this.left.size === 0) return true;
     const list = [...this.left.values()];
     this.left.clear();
-    removeLearned(enforcer, table, list, log, "retry", this);
+    await removeLearned(forget, table, list, log, "retry", this);
     return this.left.size === 0;
   }
 }
 
-export function removeLearned(enforcer: Enforcer, table: LearnTable, addresses: Address[], log: EventLog, why: string, pending: PendingRemovals): void {
+export async function removeLearned(forget: Forget, table: LearnTable, addresses: Address[], log: EventLog, why: string, pending: PendingRemovals): Promise<void> {
   // A reload calls this after its swap, when the change has landed: an exception here
   // must neither reach the caller (the HTTP API would answer 500 for a change in force)
   // nor lose the addresses. It counts as a removal the kernel did not take.
   let r: ForgetResult;
   try {
-    r = enforcer.forget(addresses);
+    r = await forget(addresses);
   } catch (e) {
     r = { ok: false, error: `unexpected error: ${(e as Error).message}`, flushed: false };
   }
@@ -60,8 +63,8 @@ export function removeLearned(enforcer: Enforcer, table: LearnTable, addresses: 
  * rule that opened a private range, or an address became the namespace's own): from the
  * table under every name, then from the kernel, as a prune does.
  */
-export function removeGuarded(enforcer: Enforcer, table: LearnTable, guard: AddressGuard, log: EventLog, why: string, pending: PendingRemovals): void {
+export async function removeGuarded(forget: Forget, table: LearnTable, guard: AddressGuard, log: EventLog, why: string, pending: PendingRemovals): Promise<void> {
   const now = Date.now();
   const drop = table.dropAddresses((a) => !guard(a, table.namesOf(a.address, now)[0] ?? "").learn);
-  if (drop.length) removeLearned(enforcer, table, drop, log, why, pending);
+  if (drop.length) await removeLearned(forget, table, drop, log, why, pending);
 }

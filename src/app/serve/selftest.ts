@@ -48,9 +48,9 @@ export async function runSelfTest(d: SelfTestDeps, timeoutMs = 1500): Promise<Me
   const redirectReachedProxy = await seen;
   // the learned sets are not read whole (tens of thousands of elements when full): one
   // address serve learned is asked for
-  const kernel = d.enforcer.via === "nftables" ? d.enforcer.kernelState({ learned: false }) : null;
+  const kernel = d.enforcer.via === "nftables" ? await d.enforcer.kernelState({ learned: false }) : null;
   const learned = d.someLearned();
-  const learnedPresent = d.enforcer.mode === "dns+nftables" && learned && kernel ? d.enforcer.holdsLearned(learned.family, learned.address) : null;
+  const learnedPresent = d.enforcer.mode === "dns+nftables" && learned && kernel ? await d.enforcer.holdsLearned(learned.family, learned.address) : null;
   return measureLevel(d.enforcer.mode, { redirectReachedProxy, kernel, expectedDigest: d.expectedDigest(), expectedAlways: d.expectedAlways?.(), learnedPresent });
 }
 

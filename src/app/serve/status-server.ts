@@ -9,10 +9,10 @@ export interface StatusSource {
   ready(): boolean;
   /** the enforcement level the last self-test measured */
   level(): string;
-  status(): unknown;
+  status(): Promise<unknown>;
   violations(limit: number): unknown[];
   learned(): unknown;
-  metrics(): string;
+  metrics(): Promise<string>;
 }
 
 export function startStatusServer(path: string, src: StatusSource): { stop(): void } {
@@ -39,7 +39,7 @@ export function startStatusServer(path: string, src: StatusSource): { stop(): vo
 function serveOn(path: string, src: StatusSource): ReturnType<typeof Bun.serve> {
   return Bun.serve({
     unix: path,
-    fetch(req) {
+    async fetch(req) {
       if (req.method !== "GET") return new Response("method not allowed\n", { status: 405, headers: { Allow: "GET" } });
       const url = new URL(req.url);
       switch (url.pathname) {
@@ -48,7 +48,7 @@ function serveOn(path: string, src: StatusSource): ReturnType<typeof Bun.serve> 
             ? new Response(`ok ${src.level()}\n`)
             : new Response("starting\n", { status: 503 });
         case "/status":
-          return Response.json(src.status());
+          return Response.json(await src.status());
         case "/violations": {
           const limit = Math.max(1, Math.min(1000, Number(url.searchParams.get("limit") ?? 100) || 100));
           return Response.json(src.violations(limit));
@@ -56,7 +56,7 @@ function serveOn(path: string, src: StatusSource): ReturnType<typeof Bun.serve> 
         case "/learned":
           return Response.json(src.learned());
         case "/metrics":
-          return new Response(src.metrics(), { headers: { "content-type": "text/plain; version=0.0.4" } });
+          return new Response(await src.metrics(), { headers: { "content-type": "text/plain; version=0.0.4" } });
         default:
           return new Response("not found\n", { status: 404 });
       }

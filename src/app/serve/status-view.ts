@@ -22,7 +22,7 @@ export interface ServeState {
   assessment: Assessment;
   live: LivePolicy;
   measured: Measured | null;
-  kernel: (opts?: { learned?: boolean }) => KernelState | null;
+  kernel: (opts?: { learned?: boolean }) => Promise<KernelState | null>;
   table: LearnTable;
   proxy: DnsProxy | null;
   reloads: { ok: number; failed: number; lastError: string | null };
@@ -43,8 +43,8 @@ export interface ServeState {
   privileged: () => PrivilegeScan | null;
 }
 
-export function statusJson(s: ServeState, now: number): unknown {
-  const k = s.kernel();
+export async function statusJson(s: ServeState, now: number): Promise<unknown> {
+  const k = await s.kernel();
   const intended = s.assessment.mode;
   return {
     version: VERSION,

@@ -17,7 +17,7 @@ import type { WebhookPlan } from "./webhook-plan.ts";
  */
 export function webhookRunner(
   plan: WebhookPlan | null,
-  o: { audit: boolean; sandboxId?: string; mark: number | null; log: EventLog; open(found: Destination[]): boolean },
+  o: { audit: boolean; sandboxId?: string; mark: number | null; log: EventLog; open(found: Destination[]): Promise<boolean> },
 ): WebhookRunner | null {
   if (!plan) return null;
   const runner = o.audit ? null : new WebhookRunner({
@@ -38,7 +38,7 @@ export interface WebhookRunnerDeps {
   url: WebhookUrl;
   resolve(): Promise<Destination[]>;
   /** lets serve's connections reach these addresses (the ruleset); false when that failed */
-  open(destinations: Destination[]): boolean;
+  open(destinations: Destination[]): Promise<boolean>;
   make(destinations: Destination[]): DenyWebhook;
   log: EventLog;
   /** runs fn after ms; returns a cancel (tests: a fake clock) */
@@ -92,7 +92,7 @@ export class WebhookRunner {
     if (this.closed) return;
     let opened = false;
     try {
-      opened = found.length > 0 && this.d.open(found);
+      opened = found.length > 0 && (await this.d.open(found));
     } catch {
       opened = false; // the ruleset could not be installed: try again later
     }

@@ -18,6 +18,11 @@ export interface KernelSettings {
   learnWriter: "netlink" | "nft";
   /** EGRESSCTL_ELEMENT_REFRESH: refresh or replace instead of measuring it; undefined: measure */
   elementRefresh?: "refresh" | "replace";
+  /**
+   * EGRESSCTL_KERNEL_IO: where serve's kernel I/O runs: "worker" (default), a thread of
+   * its own; "inline", the thread that answers DNS (what `make bench-stall` compares)
+   */
+  kernelIo: "worker" | "inline";
 }
 
 export const DEFAULT_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -29,6 +34,7 @@ export const DEFAULT_KERNEL: Readonly<KernelSettings> = Object.freeze({
   path: DEFAULT_PATH,
   assumeSandbox: false,
   learnWriter: "netlink",
+  kernelIo: "worker",
 });
 
 /** the defaults with some settings changed (tests, benchmarks: `{ nftBackend: "library" }`) */
@@ -45,6 +51,7 @@ export function kernelSettings(env: Record<string, string | undefined>): KernelS
     path: env.PATH ?? DEFAULT_PATH,
     assumeSandbox: envFlag(env.EGRESSCTL_ASSUME_SANDBOX, false),
     learnWriter: env.EGRESSCTL_LEARN_WRITER === "nft" ? "nft" : "netlink",
+    kernelIo: env.EGRESSCTL_KERNEL_IO === "inline" ? "inline" : "worker",
     ...(refresh === "refresh" || refresh === "replace" ? { elementRefresh: refresh } : {}),
   };
 }

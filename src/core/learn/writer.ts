@@ -2,16 +2,23 @@
 //   - an answer whose addresses the kernel already holds long enough writes nothing
 //     (KernelExpiry) and may be sent at once;
 //   - the others wait for the next flush, which runs once per event-loop turn (the
-//     caller's `schedule`), after every answer that arrived in that turn asked: all of
-//     them go to the kernel in ONE transaction, one group of elements per name;
+//     caller's `schedule`), after every answer that arrived in that turn asked, and
+//     when the kernel lane is free (a write still under way: every answer that arrived
+//     meanwhile joins the next one): all of them go to the kernel in ONE transaction,
+//     one group of elements per name;
 //   - each waiting answer is released only after that transaction committed; when it
 //     fails, every answer in it fails (the proxy sends SERVFAIL), none is released.
 //   - a learned set holds at most `maxElements` per family (bounds.ts): an answer that
 //     needs a new element where there is no room fails with LearnFullError (SERVFAIL),
 //     the others go ahead; when the kernel itself says full (its own `size`), the
 //     answers that only refresh elements it holds are written again on their own.
-// Pure apart from what is passed in (the write, the scheduler, the clock).
+//   - the write is asynchronous (serve's runs in a worker thread): answers that need no
+//     write are released meanwhile, and the lane orders writes with removals and
+//     installs; an address whose removal is decided is never taken as held until the
+//     removal is done (the next answer writes it again, after the removal).
+// Pure apart from what is passed in (the write, the scheduler, the clock, the lane).
 import { isTransient } from "../errors/errno.ts";
+import { Lane } from "../lifecycle/lane.ts";
 import { isSetFull, LearnFullError } from "./bounds.ts";
 import type { KernelExpiry } from "./kernel-expiry.ts";
 import type { LearnElement } from "./table.ts";
@@ -30,8 +37,8 @@ export interface LearnGroup {
 export type WriteResult = { ok: true } | { ok: false; error: string; errno: number | null };
 
 export interface LearnWriterDeps {
-  /** One kernel transaction holding every group; synchronous. */
-  write(groups: readonly LearnGroup[]): WriteResult;
+  /** One kernel transaction holding every group. */
+  write(groups: readonly LearnGroup[]): WriteResult | Promise<WriteResult>;
   /** Runs `flush` once, after the other callbacks of this turn (setImmediate). */
   schedule(flush: () => void): void;
   /** monotonic milliseconds */
@@ -40,6 +47,8 @@ export interface LearnWriterDeps {
   kernel: KernelExpiry | null;
   /** elements per learned set (per family); needs `kernel` to count; absent: no bound here */
   maxElements?: number;
+  /** where the flushes queue with the other kernel work (serve's kernel lane); default one of its own */
+  lane?: Lane;
 }
 
 interface Waiter {
@@ -55,10 +64,15 @@ interface Waiter {
 export class LearnWriter {
   private waiting: Waiter[] = [];
   private scheduled = false;
+  /** addresses whose removal is decided and not yet done, with how many removals */
+  private removingNow = new Map<string, number>();
+  readonly lane: Lane;
   /** counters: answers that needed no write, transactions, transactions that failed, retries */
   readonly counts = { covered: 0, writes: 0, failed: 0, retried: 0, full: 0 };
 
-  constructor(private readonly d: LearnWriterDeps) {}
+  constructor(private readonly d: LearnWriterDeps) {
+    this.lane = d.lane ?? new Lane();
+  }
 
   /**
    * Nothing (undefined) when the kernel already holds every element long enough: the
@@ -76,16 +90,17 @@ export class LearnWriter {
       this.waiting.push({ name, elements: todo, stillWanted, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        this.d.schedule(() => {
-          this.scheduled = false;
-          this.flush();
-        });
+        this.d.schedule(() => void this.lane.run(() => this.flush()));
       }
     });
   }
 
-  /** Writes what is waiting, now (the scheduled flush, or before a removal). */
-  flush(): void {
+  /**
+   * Writes what is waiting, now: the scheduled flush, or a removal's first step. Call it
+   * only from a job of the lane (it does not queue itself).
+   */
+  async flush(): Promise<void> {
+    this.scheduled = false;
     const batch = this.waiting;
     if (batch.length === 0) return;
     this.waiting = [];
@@ -99,18 +114,18 @@ export class LearnWriter {
     const admitted = this.admit(go, now);
     if (admitted.length === 0) return;
     let ok = admitted;
-    let r = this.attempt(groupsOf(ok));
+    let r = await this.attempt(groupsOf(ok));
     // "try again" failures committed nothing: one immediate retry
     if (!r.ok && isTransient(r.errno)) {
       this.counts.retried++;
-      r = this.attempt(groupsOf(ok));
+      r = await this.attempt(groupsOf(ok));
     }
     if (!r.ok && isSetFull(r.errno)) {
       // the kernel's own bound: what only refreshes elements it holds still fits
       const refreshing = ok.filter((w) => !w.adds);
       for (const w of ok) if (w.adds) this.fail(w, new LearnFullError(w.elements.find((e) => !this.held(e, now))?.family ?? 4, this.d.maxElements ?? 0));
       ok = refreshing;
-      r = ok.length ? this.attempt(groupsOf(ok)) : { ok: true };
+      r = ok.length ? await this.attempt(groupsOf(ok)) : { ok: true };
     }
     if (!r.ok) {
       this.counts.failed++;
@@ -122,8 +137,9 @@ export class LearnWriter {
     this.counts.writes++;
     const written: LearnElement[] = [];
     for (const w of ok) written.push(...w.elements);
-    // each address once, with the longest timeout written (groupsOf did the same)
-    this.d.kernel?.wrote(dedupe(written), now);
+    // each address once, with the longest timeout written (groupsOf did the same); not
+    // what a removal decided meanwhile will take out again
+    this.d.kernel?.wrote(dedupe(written).filter((e) => !this.removingNow.has(e.address)), now);
     for (const w of ok) w.resolve();
   }
 
@@ -179,15 +195,24 @@ export class LearnWriter {
   }
 
   /**
-   * Before addresses are removed from the kernel: what waits is written first (asking
-   * stillWanted under the new policy), so no earlier write can land after the removal.
+   * A removal of these addresses is decided (a reload's prune, adoption): from now on
+   * no answer takes them as held, so each writes them again, after the removal. Call
+   * `removed` once it is done (or failed). Then, in the removal's lane job, `flush`
+   * first: what waits is written before the removal (asking stillWanted under the new
+   * policy), so no earlier write can land after it.
    */
-  beforeRemoval(): void {
-    this.flush();
+  removing(addresses: readonly { address: string }[]): void {
+    for (const a of addresses) this.removingNow.set(a.address, (this.removingNow.get(a.address) ?? 0) + 1);
+    this.d.kernel?.forget(addresses);
   }
 
-  /** After addresses were removed from the kernel: the next answer holding them writes them. */
+  /** The removal is over: the next answer holding them writes them. */
   removed(addresses: readonly { address: string }[]): void {
+    for (const a of addresses) {
+      const n = (this.removingNow.get(a.address) ?? 1) - 1;
+      if (n > 0) this.removingNow.set(a.address, n);
+      else this.removingNow.delete(a.address);
+    }
     this.d.kernel?.forget(addresses);
   }
 
@@ -201,9 +226,9 @@ export class LearnWriter {
     this.d.kernel?.empty();
   }
 
-  private attempt(groups: readonly LearnGroup[]): WriteResult {
+  private async attempt(groups: readonly LearnGroup[]): Promise<WriteResult> {
     try {
-      return this.d.write(groups);
+      return await this.d.write(groups);
     } catch (e) {
       return { ok: false, error: e instanceof Error ? e.message : String(e), errno: null };
     }

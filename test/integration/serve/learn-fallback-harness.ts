@@ -1,5 +1,6 @@
 // Runs inside the lab's sandbox namespace (lab.exec): serve's enforcer (dns+nftables,
-// libnftables backend) with the netlink learn writer injected. With "writerNetns" the
+// libnftables backend) with the netlink learn writer injected, its kernel ops run in
+// this thread (a function cannot be handed to serve's worker thread). With "writerNetns" the
 // writer's socket is opened in THAT namespace (setns, then back): the kernel there has no
 // egressctl table and refuses every batch (ENOENT), a real netlink failure, while
 // libnftables keeps writing here. Without it, the writer opens here as serve's would.
@@ -11,11 +12,14 @@
 import { closeSync, openSync } from "node:fs";
 import { dlopen, FFIType } from "bun:ffi";
 import { createEnforcer } from "../../../src/app/serve/enforcer.ts";
+import { kernelSettings } from "../../../src/core/config/kernel-settings.ts";
+import { resolveRulesetSettings } from "../../../src/core/config/ruleset-settings.ts";
+import { openKernelInProcess } from "../../../src/effects/kernel/kernel-io.ts";
 import type { LearnElement } from "../../../src/core/learn/table.ts";
 import { renderLearn } from "../../../src/core/ruleset/learn.ts";
 import { openNftBackend } from "../../../src/effects/nft/backend.ts";
 import { openNetlinkWriter } from "../../../src/effects/nft/netlink-writer.ts";
-import { env, policy } from "../../unit/ruleset/env.ts";
+import { policy } from "../../unit/ruleset/env.ts";
 
 const CLONE_NEWNET = 0x40000000;
 const libc = dlopen("libc.so.6", { setns: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } }).symbols;
@@ -49,14 +53,16 @@ const open = () => {
   opened++;
   return req.writerNetns ? inNetns(req.writerNetns, () => openNetlinkWriter()) : openNetlinkWriter();
 };
-const { mode: _m, ...planEnv } = env();
-const enforcer = createEnforcer("dns+nftables", "nftables", backend, planEnv, true, (n) => notes.push(n), open);
-const installed = enforcer.install(policy(req.policy));
-let forgot: ReturnType<typeof enforcer.forget> | null = null;
+const io = openKernelInProcess(backend, { learning: true, kernel: kernelSettings(process.env), openNetlink: open }, (n) => notes.push(n));
+if ("unavailable" in io) throw new Error(io.unavailable);
+const ruleset = resolveRulesetSettings({}, { OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "203.0.113.143,2001:db8:200::143" }, []);
+const enforcer = createEnforcer({ mode: "dns+nftables", via: "nftables", io, ruleset, upstreams: [], upstreamOrigin: "configured", webhook: [], ipv6: true });
+const installed = await enforcer.install(policy(req.policy));
+let forgot: Awaited<ReturnType<typeof enforcer.forget>> | null = null;
 if (req.forget) {
   const seeded = backend.run(renderLearn(req.forget.map((a) => ({ ...a, timeoutSec: 300 })), "seed.example"));
   if (!seeded.ok) throw new Error(seeded.error);
-  forgot = enforcer.forget(req.forget);
+  forgot = await enforcer.forget(req.forget);
 }
 const writer = [enforcer.refreshMethod()?.writer ?? null];
 const rounds: ({ ok: true } | { ok: false; error: string })[] = [];

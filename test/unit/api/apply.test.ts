@@ -1,7 +1,8 @@
 // The shared "apply this policy" step as the API uses it (persist hook), with the kernel
 // faked: a persisted file that cannot be written undoes the install and changes nothing.
 import { expect, test } from "bun:test";
-import type { Enforcer, InstallResult } from "../../../src/app/serve/enforcer.ts";
+import type { InstallResult } from "../../../src/app/serve/enforcer.ts";
+import { fakeEnforcer } from "../serve/fake-enforcer.ts";
 import { compilePolicy, type LivePolicy } from "../../../src/app/serve/live-policy.ts";
 import { applyPolicy, type ReloadContext } from "../../../src/app/serve/reloader.ts";
 import { PendingRemovals } from "../../../src/app/serve/remove-learned.ts";
@@ -11,12 +12,7 @@ import { loadPolicyText } from "../../../src/core/policy/load.ts";
 function setup(install: InstallResult = { ok: true, digest: "x" }, mode: ReloadContext["mode"] = "dns+nftables") {
   const installed: string[] = [];
   const events: string[] = [];
-  const enforcer = {
-    mode,
-    via: "nftables",
-    install: (p: { rules: { target: string }[] }) => (installed.push(p.rules.map((r) => r.target).join(",")), install),
-    forget: () => ({ ok: true }),
-  } as unknown as Enforcer;
+  const enforcer = fakeEnforcer({ install: (p) => (installed.push(p.rules.map((r) => r.target).join(",")), install) }, mode);
   let live: LivePolicy = compilePolicy(loadPolicyText('{"egress":[{"action":"allow","target":"old.example.com"}]}').policy!, "env", undefined, 0);
   const counts = { ok: 0, failed: 0, lastError: null as string | null };
   const ctx: ReloadContext = {
@@ -30,10 +26,10 @@ function setup(install: InstallResult = { ok: true, digest: "x" }, mode: ReloadC
 
 const NEW = '{"egress":[{"action":"allow","target":"new.example.com"}]}';
 
-test("applied and persisted: kernel first, then the file, then the swap", () => {
+test("applied and persisted: kernel first, then the file, then the swap", async () => {
   const s = setup();
   const order: string[] = [];
-  const r = applyPolicy(s.ctx, s.next(NEW), "api", { persist: (n) => (order.push(`persist ${n.policy.rules[0]!.target} live=${s.live().policy.rules[0]!.target}`), null) });
+  const r = await applyPolicy(s.ctx, s.next(NEW), "api", { persist: (n) => (order.push(`persist ${n.policy.rules[0]!.target} live=${s.live().policy.rules[0]!.target}`), null) });
   expect(r).toEqual({ ok: true, changed: true });
   expect(s.installed).toEqual(["new.example.com"]);
   expect(order).toEqual(["persist new.example.com live=old.example.com"]);
@@ -42,35 +38,35 @@ test("applied and persisted: kernel first, then the file, then the swap", () => 
   expect(s.counts.ok).toBe(1);
 });
 
-test("the file cannot be written: the previous ruleset is installed again, nothing swapped", () => {
+test("the file cannot be written: the previous ruleset is installed again, nothing swapped", async () => {
   const s = setup();
-  const r = applyPolicy(s.ctx, s.next(NEW), "api", { persist: () => "EROFS" });
+  const r = await applyPolicy(s.ctx, s.next(NEW), "api", { persist: () => "EROFS" });
   expect(r).toMatchObject({ ok: false, kind: "persist" });
   expect(s.installed).toEqual(["new.example.com", "old.example.com"]);
   expect(s.live().policy.rules[0]!.target).toBe("old.example.com");
   expect(s.counts).toMatchObject({ ok: 0, failed: 1 });
 });
 
-test("the kernel refuses: nothing persisted, nothing swapped", () => {
+test("the kernel refuses: nothing persisted, nothing swapped", async () => {
   const s = setup({ ok: false, error: "Device or resource busy" });
   let persisted = false;
-  const r = applyPolicy(s.ctx, s.next(NEW), "api", { persist: () => ((persisted = true), null) });
+  const r = await applyPolicy(s.ctx, s.next(NEW), "api", { persist: () => ((persisted = true), null) });
   expect(r).toMatchObject({ ok: false, kind: "kernel" });
   expect(persisted).toBe(false);
   expect(s.live().policy.rules[0]!.target).toBe("old.example.com");
 });
 
-test("require_full_isolation below dns+nftables: refused before the kernel", () => {
+test("require_full_isolation below dns+nftables: refused before the kernel", async () => {
   const s = setup(undefined, "dns-only");
-  const r = applyPolicy(s.ctx, s.next('{"require_full_isolation":true}'), "api");
+  const r = await applyPolicy(s.ctx, s.next('{"require_full_isolation":true}'), "api");
   expect(r).toMatchObject({ ok: false, kind: "isolation" });
   expect(s.installed).toEqual([]);
 });
 
-test("the same policy: nothing installed, the file still written", () => {
+test("the same policy: nothing installed, the file still written", async () => {
   const s = setup();
   let persisted = 0;
-  const r = applyPolicy(s.ctx, s.next('{"egress":[{"action":"allow","target":"OLD.example.com"}]}'), "api", { persist: () => (persisted++, null) });
+  const r = await applyPolicy(s.ctx, s.next('{"egress":[{"action":"allow","target":"OLD.example.com"}]}'), "api", { persist: () => (persisted++, null) });
   expect(r).toEqual({ ok: true, changed: false });
   expect(s.installed).toEqual([]);
   expect(persisted).toBe(1);

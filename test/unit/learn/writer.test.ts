@@ -69,7 +69,12 @@ function harness(results: WriteResult[] = [], kernel: KernelExpiry | null = new 
     kernel,
   });
   const turn = () => queued.splice(0).forEach((f) => f());
-  return { w, writes, turn, queued, setNow: (t: number) => (now = t) };
+  /** the turn's flush, and everything it settles */
+  const step = async () => {
+    turn();
+    await Bun.sleep(0);
+  };
+  return { w, writes, turn, step, queued, setNow: (t: number) => (now = t) };
 }
 
 /** settles a promise into a label, so order and outcome can be compared */
@@ -195,16 +200,71 @@ describe("LearnWriter", () => {
     const h = harness();
     const log: string[] = [];
     track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "a");
-    h.w.beforeRemoval(); // a reload's forget, in the same turn
-    await Bun.sleep(0);
+    // a reload's forget, in the same turn: decided now, run in the lane, waiters first
+    h.w.removing([{ address: "198.51.100.1" }]);
+    await h.w.lane.run(async () => {
+      await h.w.flush();
+      h.w.removed([{ address: "198.51.100.1" }]);
+    });
     expect(log).toEqual(["a ok"]);
-    h.w.removed([{ address: "198.51.100.1" }]);
     track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "b");
     h.turn(); // the flush scheduled by the first answer, then the second's
     h.turn();
     await Bun.sleep(0);
     expect(log).toEqual(["a ok", "b ok"]);
     expect(h.writes.length).toBe(2);
+  });
+
+  test("an address whose removal is decided is not taken as held: written again, after the removal", async () => {
+    const h = harness();
+    const log: string[] = [];
+    track(h.w.learn([el("198.51.100.1", 300)], "a.example"), log, "a");
+    await h.step();
+    // held now; a removal is decided, and while it waits another answer asks for the address
+    h.w.removing([{ address: "198.51.100.1" }]);
+    track(h.w.learn([el("198.51.100.1", 300)], "b.example"), log, "b");
+    await h.step();
+    expect(log).toEqual(["a ok", "b ok"]); // b was written, not released as covered
+    // what b wrote while the removal was pending is not recorded as held either
+    track(h.w.learn([el("198.51.100.1", 300)], "c.example"), log, "c");
+    h.w.removed([{ address: "198.51.100.1" }]);
+    await h.step();
+    expect(log).toEqual(["a ok", "b ok", "c ok"]);
+    expect(h.writes.length).toBe(3);
+  });
+
+  test("a slow write: answers arriving meanwhile wait for the lane and go out together in the next one", async () => {
+    let release!: (r: WriteResult) => void;
+    const writes: string[][] = [];
+    const queued: (() => void)[] = [];
+    const w = new LearnWriter({
+      write: (groups) => {
+        writes.push(groups.map((g) => g.name));
+        return writes.length === 1 ? new Promise<WriteResult>((r) => (release = r)) : { ok: true };
+      },
+      schedule: (f) => void queued.push(f),
+      now: () => 0,
+      kernel: new KernelExpiry(60),
+    });
+    const turn = () => queued.splice(0).forEach((f) => f());
+    const log: string[] = [];
+    track(w.learn([el("198.51.100.1", 300)], "slow.example"), log, "slow");
+    turn();
+    await Bun.sleep(0);
+    expect(writes).toEqual([["slow.example"]]);
+    track(w.learn([el("198.51.100.2", 300)], "b.example"), log, "b");
+    turn();
+    track(w.learn([el("198.51.100.3", 300)], "c.example"), log, "c");
+    turn();
+    // the stalled write is not recorded yet: its address asked again waits too (and joins the next write)
+    expect(w.learn([el("198.51.100.1", 300)], "slow.example")).toBeInstanceOf(Promise);
+    await Bun.sleep(0);
+    expect(log).toEqual([]); // the write is held by the test: nothing can be released before it
+    release({ ok: true });
+    await Bun.sleep(0);
+    await w.lane.run(async () => {});
+    expect(writes).toEqual([["slow.example"], ["b.example", "c.example", "slow.example"]]);
+    expect(log).toEqual(["slow ok", "b ok", "c ok"]);
   });
 
   test("forgetAll (the ruleset was installed again): every address is written again", async () => {

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { keepAlways } from "../../../src/app/serve/always-watch.ts";
 import { dnsEventSink, newLayerCounts } from "../../../src/app/serve/dns-events.ts";
-import type { Enforcer } from "../../../src/app/serve/enforcer.ts";
+import { fakeEnforcer } from "./fake-enforcer.ts";
 import { compilePolicy, type LivePolicy } from "../../../src/app/serve/live-policy.ts";
 import { choosePolicy, type ReadText } from "../../../src/app/serve/policy-source.ts";
 import { PendingRemovals } from "../../../src/app/serve/remove-learned.ts";
@@ -134,7 +134,7 @@ describe("keepAlways: the lists re-read and applied when what they mean changes"
       dir: "/nonexistent/egressctl-always-test",
       read: () => reads[Math.min(i++, reads.length - 1)]!,
       current: () => current,
-      apply: (next, why) => (applied.push(why), (current = next), true),
+      apply: async (next, why) => (applied.push(why), (current = next), true),
       log,
       pollMs: 60_000,
     });
@@ -178,7 +178,7 @@ describe("keepAlways: the lists re-read and applied when what they mean changes"
   test("the poll finds a change without any watch event", async () => {
     const { log } = fakeLog();
     let current = noAlwaysRules("/r");
-    const keeper = keepAlways({ dir: "/nonexistent/egressctl-always-test", read: () => ok(lists("evil.example.com")), current: () => current, apply: (n) => ((current = n), true), log, pollMs: 20 });
+    const keeper = keepAlways({ dir: "/nonexistent/egressctl-always-test", read: () => ok(lists("evil.example.com")), current: () => current, apply: async (n) => ((current = n), true), log, pollMs: 20 });
     const until = Date.now() + 5000;
     while (current.deny.rules.length === 0 && Date.now() < until) await Bun.sleep(10);
     keeper.stop();
@@ -187,23 +187,21 @@ describe("keepAlways: the lists re-read and applied when what they mean changes"
 });
 
 describe("applyAlways: like a reload, learned addresses still allowed stay", () => {
-  test("a deny.always name loses its learned addresses, the others keep theirs; always.applied says what is in force", () => {
+  test("a deny.always name loses its learned addresses, the others keep theirs; always.applied says what is in force", async () => {
     const { events, log } = fakeLog();
     const calls: string[] = [];
     const forgotten: string[] = [];
-    const enforcer = {
-      mode: "dns+nftables",
-      via: "nftables",
-      install: (_p: unknown, a?: AlwaysRules) => (calls.push(`install deny=${a?.deny.rules.length ?? 0}`), { ok: true, digest: "x" }),
-      forget: (addrs: { address: string }[]) => (forgotten.push(...addrs.map((a) => a.address)), { ok: true }),
-    } as unknown as Enforcer;
+    const enforcer = fakeEnforcer({
+      install: (_p, a) => (calls.push(`install deny=${a?.deny.rules.length ?? 0}`), { ok: true, digest: "x" }),
+      forget: (addrs) => (forgotten.push(...addrs.map((a) => a.address)), { ok: true }),
+    });
     const table = new LearnTable();
     table.add({ name: "api.example.com", addresses: [{ family: 4, address: "198.51.100.10" }], ttl: 300 }, Date.now());
     table.add({ name: "other.example.com", addresses: [{ family: 4, address: "198.51.100.11" }], ttl: 300 }, Date.now());
     let live: LivePolicy = compilePolicy(loadPolicyText('{"egress":[{"action":"allow","target":"*.example.com"}]}').policy!, "t", undefined, 0);
     const counts = { ok: 0, failed: 0, lastError: null as string | null };
     const ctx = { mode: "dns+nftables" as const, enforcer, table, log, read: () => ({ ok: false as const, error: "x" }), live: () => live, swap: (n: LivePolicy) => void (live = n), counts, pending: new PendingRemovals() };
-    const r = applyAlways(ctx, lists("other.example.com"), "deny.always changed");
+    const r = await applyAlways(ctx, lists("other.example.com"), "deny.always changed");
     expect(r).toEqual({ ok: true, changed: true });
     expect(calls).toEqual(["install deny=1"]);
     expect(forgotten).toEqual(["198.51.100.11"]);
@@ -212,7 +210,7 @@ describe("applyAlways: like a reload, learned addresses still allowed stay", () 
     expect(events.map((e) => e.event)).toEqual(["always.applied"]);
     expect(events[0]!.fields).toMatchObject({ why: "deny.always changed", deny: 1, allow: 0, logSkip: 0 });
     // the same lists again: nothing installed
-    expect(applyAlways(ctx, lists("other.example.com"), "again")).toEqual({ ok: true, changed: false });
+    expect(await applyAlways(ctx, lists("other.example.com"), "again")).toEqual({ ok: true, changed: false });
     expect(calls).toHaveLength(1);
   });
 });

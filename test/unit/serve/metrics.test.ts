@@ -75,7 +75,7 @@ function state(): ServeState {
     assessment: assess(facts()),
     live: compilePolicy({ defaultAction: "deny", requireFullIsolation: false, rules: [] }, "default", undefined, 0),
     measured: { level: "dns-only", findings: [] },
-    kernel: () => ({ counters: { denied_cidr: { packets: 3, bytes: 180 }, denied_default: { packets: 1, bytes: 60 } } }) as never,
+    kernel: async () => ({ counters: { denied_cidr: { packets: 3, bytes: 180 }, denied_default: { packets: 1, bytes: 60 } } }) as never,
     table,
     proxy: {
       stats: () => ({ ...stats, upstreams: [{ upstream: '198.51.100.53:53', up: true, failures: 0 }, { upstream: 'odd"\\name', up: false, failures: 3 }], ignoredAnswers: 4 }),
@@ -117,8 +117,8 @@ describe("/metrics", () => {
     expect([...fields].sort()).toEqual([...Object.keys(newStats()), "ignoredAnswers"].sort());
   });
 
-  test("the exposition parses with Prometheus's parser: HELP and TYPE for every metric, values where they belong", () => {
-    const text = metricsText(state());
+  test("the exposition parses with Prometheus's parser: HELP and TYPE for every metric, values where they belong", async () => {
+    const text = await metricsText(state());
     const families = parseExposition(text);
     expect([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]])).toEqual(GOLDEN);
     expect(families.length).toBe(GOLDEN.length);
@@ -143,9 +143,9 @@ describe("/metrics", () => {
     expect(sampleValue(families, "egressctl_dns_learn_wait_seconds_count")).toBe(0);
   });
 
-  test("without a proxy, kernel or webhook every metric is still declared (no samples)", () => {
-    const s = { ...state(), proxy: null, webhook: null, kernel: () => null };
-    const text = metricsText(s);
+  test("without a proxy, kernel or webhook every metric is still declared (no samples)", async () => {
+    const s = { ...state(), proxy: null, webhook: null, kernel: async () => null };
+    const text = await metricsText(s);
     parseExposition(text);
     expect([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1])).toEqual(GOLDEN.map(([n]) => n));
     expect(text).not.toMatch(/^egressctl_dns_queries_total /m);

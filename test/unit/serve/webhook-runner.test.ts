@@ -16,7 +16,7 @@ function setup(resolveAnswers: (typeof D)[][], opens: boolean[] = []) {
   const deps: WebhookRunnerDeps = {
     url: { url: "http://hook.example:8000/", tls: false, host: "hook.example", port: 8000, path: "/", hostHeader: "hook.example:8000" },
     resolve: async () => (calls.push("resolve"), resolveAnswers.shift() ?? []),
-    open: (found) => (calls.push(`open ${found.map((f) => f.address)}`), opens.shift() ?? true),
+    open: async (found) => (calls.push(`open ${found.map((f) => f.address)}`), opens.shift() ?? true),
     make: (destinations) => (calls.push(`make ${destinations.length}`), { notify: (n: string) => void notified.push(n), stats: () => ({ delivered: 1 }), close() {} }) as unknown as DenyWebhook,
     log: { emit: (e: string) => void calls.push(e), emitLimited() {} } as never,
     schedule: (fn, ms) => {
