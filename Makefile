@@ -3,7 +3,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts' 2>/dev/null) package.json scripts/build.ts scripts/compile.ts
 
-.PHONY: setup build demo test test-unit test-integration typecheck bench bench-policy bench-apply bench-learn bench-adopt clean image release schema
+.PHONY: setup build demo test test-unit test-integration typecheck bench bench-policy bench-apply bench-learn bench-adopt bench-stall clean image release schema
 
 setup:
 	@scripts/setup.sh
@@ -63,6 +63,11 @@ schema: setup
 # a restarted serve adopting full learned sets: time to ready, and the reads it needs (needs root)
 bench-adopt: build
 	$(BUN) test/bench/adopt.bench.ts
+
+# a slow kernel (another process's huge nftables transaction) against the queries that do
+# not wait for a kernel write: serve's kernel I/O in its worker thread vs inline (needs root)
+bench-stall: build
+	$(BUN) test/bench/stall.bench.ts
 
 clean:
 	rm -rf dist
