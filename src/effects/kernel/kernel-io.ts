@@ -11,6 +11,8 @@ type Async<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...
 /** the kernel ops, asynchronous; `close` also ends the worker */
 export type KernelIo = Omit<Async<KernelOps>, "notes">;
 
+const OPEN_TIMEOUT_MS = 10_000;
+
 const OPS = ["install", "write", "remove", "flushLearned", "kernelState", "learnedEntries", "holdsLearned", "deniedFlows", "refreshMethod", "cleanup", "close"] as const;
 
 /**
@@ -52,7 +54,13 @@ export async function startKernelWorker(o: Omit<KernelOpsOptions, "openNetlink">
       worker.postMessage({ id, op, args });
     });
   };
-  const opened = (await call("open", [o])) as { opened: true } | { unavailable: string };
+  // a worker that never answers (its code missing from a build) must not hang serve's start
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const opened = (await Promise.race([
+    call("open", [o]).catch((e: Error) => ({ unavailable: e.message })),
+    new Promise((r) => (timer = setTimeout(() => r({ unavailable: `the kernel I/O thread did not start within ${OPEN_TIMEOUT_MS / 1000} s` }), OPEN_TIMEOUT_MS))),
+  ])) as { opened: true } | { unavailable: string };
+  clearTimeout(timer);
   if ("unavailable" in opened) {
     worker.terminate();
     return opened;

@@ -33,7 +33,7 @@ export function kernelPart(i: KernelPartInputs): Part {
       const failed = await i.handle?.start();
       if (failed) {
         log.emit("serve.failed", { reason: `the kernel I/O could not be opened: ${failed}` }, "error");
-        throw new StartRefused(Exit.unavailable, failed);
+        throw new StartRefused(Exit.runtime, failed);
       }
       const live = i.policy.live;
       const installed = await enforcer.install(live.policy, live.always);
