@@ -26,6 +26,11 @@ import { LearnTable } from "../../../src/core/learn/table.ts";
 import { StartRefused } from "../../../src/core/lifecycle/lifecycle.ts";
 import { loadPolicyText } from "../../../src/core/policy/load.ts";
 import { fakeEnforcer } from "./fake-enforcer.ts";
+import { composeServe } from "../../../src/app/serve/serve.ts";
+import type { StartPlan } from "../../../src/app/serve/start-plan.ts";
+import { resolveServeConfig } from "../../../src/core/config/serve-config.ts";
+import { assess } from "../../../src/core/probe/assess.ts";
+import { healthy } from "../probe/fixtures.ts";
 
 function fakeLog() {
   const events: { event: string; fields: Record<string, any>; level?: string }[] = [];
@@ -215,5 +220,48 @@ describe("watches and the webhook", () => {
     expect(letOut).toEqual([["198.51.100.80"], ["198.51.100.80"]]);
     expect(events.at(-1)).toMatchObject({ event: "webhook", fields: { sending: true } });
     part.stop("shutdown");
+  });
+});
+
+describe("the composition", () => {
+  // docs/architecture.md's table and serve.ts's header say this order; a change here is a
+  // change of serve's start-up and shutdown, and must change them too
+  const ORDER = ["DNS proxy", "kernel enforcer", "learner", "status socket", "metrics address", "self-test", "policy API", "ready", "net.denied watch", "local-address watch", "policy source", "deny webhook"];
+
+  function plan(mode: "dns+nftables" | "dns-only"): StartPlan {
+    const facts = healthy();
+    return {
+      choice: { policy: loadPolicyText(ALLOW_API).policy!, source: "env", warnings: [], notes: [] },
+      always: noAlwaysRules(),
+      facts,
+      assessment: assess(facts, { wantMode: mode }),
+      listen: [{ host: "127.0.0.1", port: 15353 }],
+      upstreams: [{ family: 4, address: "192.0.2.53", port: 53, label: "192.0.2.53:53" }],
+      upstreamOrigin: "configured",
+      upstreamsPinned: false,
+      upstreamsLocal: [],
+      doh: { 4: [], 6: [] },
+      dohStance: "listed",
+      nameserverExempt: { 4: [], 6: [] },
+      webhook: null,
+      mark: 0x1,
+      markFor: () => 0x1,
+      isExempt: () => false,
+      backend: null,
+    };
+  }
+
+  test("serve's parts, in start order (stopped in reverse)", () => {
+    const r = resolveServeConfig({ metricsAddr: ":9464" }, {});
+    if (!r.ok) throw new Error(r.error);
+    const parts = composeServe(r.config, plan("dns+nftables"), fakeLog().log, { stopRequested: new Promise(() => {}), releaseHup() {} });
+    expect(parts.map((p) => p.name)).toEqual(ORDER);
+  });
+
+  test("what is off is not a part: no metrics address, no policy API; dns-only guards no learned addresses", () => {
+    const r = resolveServeConfig({ httpAddr: "off" }, {});
+    if (!r.ok) throw new Error(r.error);
+    const parts = composeServe(r.config, plan("dns-only"), fakeLog().log, { stopRequested: new Promise(() => {}), releaseHup() {} });
+    expect(parts.map((p) => p.name)).toEqual(ORDER.filter((n) => !["metrics address", "policy API", "local-address watch"].includes(n)));
   });
 });
