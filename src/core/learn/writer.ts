@@ -90,7 +90,9 @@ export class LearnWriter {
       this.waiting.push({ name, elements: todo, stillWanted, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        this.d.schedule(() => void this.lane.run(() => this.flush()));
+        // a flush that threw (a bug) must not end the process: its answers time out
+        // into SERVFAIL (the proxy's learn timeout), the next flush starts afresh
+        this.d.schedule(() => void this.lane.run(() => this.flush()).catch(() => {}));
       }
     });
   }
