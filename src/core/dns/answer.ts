@@ -60,7 +60,7 @@ export function readAnswer(buf: Uint8Array, expect: Expect): AnswerInfo | null {
   let dnames: Dname[] | null = null;
   const addrs: { owner: string; family: Family; address: string; ttl: number }[] = [];
   for (let i = 0; i < ancount; i++) {
-    const r = readRecord(buf, off);
+    const r = readRecord(buf, off, qn);
     if (!r) return null;
     off = r.end;
     if (r.klass !== CLASS_IN) continue;
@@ -84,16 +84,27 @@ export function readAnswer(buf: Uint8Array, expect: Expect): AnswerInfo | null {
   const followed = cnames || dnames ? followChain(expect.name, cnames, dnames) : null;
   const path = followed?.path;
   const chain = followed?.chain ?? null;
-  const seen = new Set<string>();
   const addresses: LearnedAddress[] = [];
+  // duplicates: a scan while the list is short (an answer carries a handful of
+  // addresses), a Set once it is not (a huge answer must not cost a quadratic scan)
+  let seen: Set<string> | null = null;
   let maxTtl = 0;
   for (const a of addrs) {
-    if ((path ? !path.includes(a.owner) : a.owner !== expect.name) || seen.has(a.address)) continue;
-    seen.add(a.address);
+    if (path ? !path.includes(a.owner) : a.owner !== expect.name) continue;
+    if (seen === null && addresses.length >= SCAN_LIMIT) seen = new Set(addresses.map((x) => x.address));
+    if (seen ? seen.has(a.address) : hasAddress(addresses, a.address)) continue;
+    seen?.add(a.address);
     addresses.push({ family: a.family, address: a.address });
     if (a.ttl > maxTtl) maxTtl = a.ttl;
   }
   return { truncated: (flags & 0x0200) !== 0, rcode: flags & 0xf, addresses, ttl: maxTtl, chain: chain && chain.length > 1 ? chain : null };
+}
+
+const SCAN_LIMIT = 16;
+
+function hasAddress(list: readonly LearnedAddress[], address: string): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i]!.address === address) return true;
+  return false;
 }
 
 /**
@@ -191,9 +202,12 @@ export function learnTtl(ttl: number, max: number = LEARN_TTL_MAX): number {
   return Math.min(max, LEARN_TTL_MAX, Math.max(LEARN_TTL_MIN, Math.floor(ttl)));
 }
 
-/** Rewrites the message ID of an answer to the client's (the only change we make). */
-export function withId(answer: Uint8Array, id: number): Buffer {
-  const out = Buffer.from(answer);
-  out.writeUInt16BE(id, 0);
-  return out;
+/**
+ * Rewrites the message ID of an answer to the client's (the only change we make), in
+ * place: the answer is the proxy's own copy (one buffer per datagram received).
+ */
+export function setId<T extends Uint8Array>(answer: T, id: number): T {
+  answer[0] = id >> 8;
+  answer[1] = id & 0xff;
+  return answer;
 }

@@ -83,16 +83,22 @@ function printable(s: string): string {
  * judged out to the upstream. The ID is set per attempt by the sender.
  */
 export function upstreamQuery(packet: Uint8Array, q: ParsedQuery): Buffer {
-  const question = packet.subarray(HEADER_LEN, q.questionEnd);
+  const questionLen = q.questionEnd - HEADER_LEN;
   const opt = q.edns?.raw;
-  const out = Buffer.allocUnsafe(HEADER_LEN + question.length + (opt ? opt.length : 0));
-  out.writeUInt16BE(0, 0);
-  out.writeUInt16BE(q.flags & (RD | CD | 0x0020), 2); // opcode QUERY, QR=0; RD, AD, CD kept
-  out.writeUInt16BE(1, 4);
-  out.writeUInt32BE(0, 6);
-  out.writeUInt16BE(opt ? 1 : 0, 10);
-  out.set(question, HEADER_LEN);
-  if (opt) out.set(opt, HEADER_LEN + question.length);
+  const out = Buffer.allocUnsafe(HEADER_LEN + questionLen + (opt ? opt.length : 0));
+  const flags = q.flags & (RD | CD | 0x0020); // opcode QUERY, QR=0; RD, AD, CD kept
+  out[0] = 0;
+  out[1] = 0;
+  out[2] = flags >> 8;
+  out[3] = flags & 0xff;
+  out[4] = 0;
+  out[5] = 1;
+  out.fill(0, 6, 10);
+  out[10] = 0;
+  out[11] = opt ? 1 : 0;
+  // byte by byte: the question is a few dozen bytes, and a subarray view costs more
+  for (let i = 0; i < questionLen; i++) out[HEADER_LEN + i] = packet[HEADER_LEN + i]!;
+  if (opt) out.set(opt, HEADER_LEN + questionLen);
   return out;
 }
 

@@ -26,12 +26,16 @@ export class UpstreamHealth {
     this.s = Array.from({ length: count }, () => ({ up: true, failures: 0, backoffMs: PROBE_FIRST_MS, nextProbeAt: 0 }));
   }
 
-  /** Upstream indices in the order a query should try them: healthy ones first. */
-  order(): number[] {
+  /** the last order(), until an upstream goes up or down (queries never change it) */
+  private cached: readonly number[] | null = null;
+
+  /** Upstream indices in the order a query should try them: healthy ones first. Read-only. */
+  order(): readonly number[] {
+    if (this.cached) return this.cached;
     const up: number[] = [];
     const down: number[] = [];
     this.s.forEach((st, i) => (st.up ? up : down).push(i));
-    return up.concat(down);
+    return (this.cached = up.concat(down));
   }
 
   failed(i: number, now: number): HealthEvent | null {
@@ -39,6 +43,7 @@ export class UpstreamHealth {
     st.failures++;
     if (!st.up) return null;
     st.up = false;
+    this.cached = null;
     st.backoffMs = PROBE_FIRST_MS;
     st.nextProbeAt = now + st.backoffMs;
     return { type: "upstream.down", index: i };
@@ -48,6 +53,7 @@ export class UpstreamHealth {
     const st = this.s[i]!;
     if (st.up) return null;
     st.up = true;
+    this.cached = null;
     st.backoffMs = PROBE_FIRST_MS;
     return { type: "upstream.up", index: i };
   }

@@ -34,7 +34,9 @@ export function readName(buf: Uint8Array, off: number): NameRead | null {
   let end = -1;
   let hops = 0;
   let wire = 1;
+  /** the name so far once it is odd; until then it is SCRATCH[0, at) */
   let name = "";
+  let at = 0;
   let odd = false;
   // A pointer must point strictly before the label that holds it: chains then always
   // move backwards and terminate, which rules out compression loops without a visited set.
@@ -44,6 +46,7 @@ export function readName(buf: Uint8Array, off: number): NameRead | null {
     const len = buf[pos]!;
     if (len === 0) {
       if (end < 0) end = pos + 1;
+      if (!odd) name = at > 0 ? SCRATCH.latin1Slice(0, at - 1) : "";
       return { name, odd, end, compressed: hops > 0 };
     }
     if ((len & 0xc0) === 0xc0) {
@@ -58,29 +61,40 @@ export function readName(buf: Uint8Array, off: number): NameRead | null {
     if (pos + 1 + len > buf.length) return null;
     wire += len + 1;
     if (wire > MAX_NAME_WIRE) return null;
-    let label = plainLabel(buf, pos + 1, pos + 1 + len);
-    if (label === null) {
-      odd = true;
-      label = escapeLabel(latin1(buf, pos + 1, pos + 1 + len).toLowerCase());
+    // Plain labels (every byte in [A-Za-z0-9_-], almost every name) are copied lowercased
+    // into one scratch buffer and become a string once, at the end; the first odd label
+    // turns the rest of the name into text label by label.
+    if (!odd && plainInto(buf, pos + 1, len, at)) {
+      at += len + 1;
+    } else {
+      if (!odd) {
+        odd = true;
+        name = at > 0 ? SCRATCH.latin1Slice(0, at - 1) : "";
+      }
+      const label = escapeLabel(latin1(buf, pos + 1, pos + 1 + len).toLowerCase());
+      name = name === "" ? label : `${name}.${label}`;
     }
-    name = name === "" ? label : `${name}.${label}`;
     pos += 1 + len;
   }
 }
 
+/** room for the longest name (255 octets on the wire, so at most 254 characters) */
+const SCRATCH = Buffer.allocUnsafe(256) as Buffer & { latin1Slice(start: number, end: number): string };
+const DOT = 46;
+
 /**
- * The label lowercased when every byte is in [A-Za-z0-9_-] (almost every label), else
- * null. Byte by byte: no Buffer view and no regex per label on the hot path.
+ * Copies the label at `start` lowercased into SCRATCH at `at`, followed by a dot, when
+ * every byte is in [A-Za-z0-9_-]; false (SCRATCH then holds garbage past `at`) otherwise.
  */
-function plainLabel(buf: Uint8Array, start: number, end: number): string | null {
-  let label = "";
-  for (let i = start; i < end; i++) {
-    let c = buf[i]!;
+function plainInto(buf: Uint8Array, start: number, len: number, at: number): boolean {
+  for (let i = 0; i < len; i++) {
+    let c = buf[start + i]!;
     if (c >= 65 && c <= 90) c += 32;
-    else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95)) return null;
-    label += String.fromCharCode(c);
+    else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95)) return false;
+    SCRATCH[at + i] = c;
   }
-  return label;
+  SCRATCH[at + len] = DOT;
+  return true;
 }
 
 function latin1(buf: Uint8Array, start: number, end: number): string {
@@ -116,9 +130,15 @@ export interface RecordRead {
   end: number;
 }
 
-/** Reads one resource record header at `off`; null if it does not fit the packet. */
-export function readRecord(buf: Uint8Array, off: number): RecordRead | null {
-  const owner = readName(buf, off);
+/**
+ * Reads one resource record header at `off`; null if it does not fit the packet.
+ * `question`: the name read at offset 12, which most answer records point back to (two
+ * bytes, C0 0C); such an owner is that name, without reading it again.
+ */
+export function readRecord(buf: Uint8Array, off: number, question?: NameRead): RecordRead | null {
+  const owner = question && buf[off] === 0xc0 && buf[off + 1] === HEADER_LEN && off + 2 <= buf.length
+    ? { name: question.name, odd: question.odd, end: off + 2, compressed: true }
+    : readName(buf, off);
   if (!owner || owner.end + 10 > buf.length) return null;
   const p = owner.end;
   const rdLen = u16(buf, p + 8);

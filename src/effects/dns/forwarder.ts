@@ -2,7 +2,7 @@
 // The order is the security property: the learn sink is awaited BEFORE the answer is
 // returned, so a client can never connect to an address the kernel does not yet allow;
 // when learning fails or times out the client gets SERVFAIL, never an unenforced answer.
-import { learnTtl, withId, type AnswerInfo } from "../../core/dns/answer.ts";
+import { learnTtl, setId, type AnswerInfo } from "../../core/dns/answer.ts";
 import { localAnswer, RCODE } from "../../core/dns/build.ts";
 import { chainEde, judgeChain, type ChainDenial } from "../../core/dns/chain.ts";
 import { decideQuery, type Decide } from "../../core/dns/decide.ts";
@@ -129,7 +129,7 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
     }
     // a would-be denial (by name or by chain) was reported as dns.denied, not allowed
     if (!action.audited && !chainAudited) d.emit({ type: "dns.allowed", name: action.name, qtype: action.qtype, decision: action.decision, addresses: got.sent.info.addresses, client });
-    return answered(d, received, withId(pickForClient(got, transport, action.q), action.q.id));
+    return answered(d, received, setId(pickForClient(got, transport, action.q), action.q.id));
   } finally {
     d.stats.inFlight--;
   }
@@ -179,7 +179,9 @@ function answered(d: ForwarderDeps, received: number, answer: Buffer): Buffer {
 }
 
 async function forward(d: ForwarderDeps, query: Buffer, q: Question, transport: "udp" | "tcp"): Promise<Got | null> {
-  for (const i of d.health.order().slice(0, MAX_ATTEMPTS)) {
+  const order = d.health.order();
+  for (let k = 0; k < order.length && k < MAX_ATTEMPTS; k++) {
+    const i = order[k]!;
     const sent = performance.now();
     const a = transport === "tcp" ? await d.tcp(i, query, q) : await d.udp(i, query, q);
     if (a.ok) d.timings.upstream.observe((performance.now() - sent) / 1000);

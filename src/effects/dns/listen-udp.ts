@@ -3,6 +3,7 @@
 // bound that the forwarder enforces.
 import type { udp } from "bun";
 import { clientLabel } from "./events.ts";
+import { replyOutbox } from "./udp-outbox.ts";
 
 export type Handler = (packet: Buffer, transport: "udp" | "tcp", client: string) => Promise<Buffer | null>;
 
@@ -10,22 +11,17 @@ export type Handler = (packet: Buffer, transport: "udp" | "tcp", client: string)
 const MAX_DATAGRAM = 65535;
 
 export async function listenUdp(host: string, port: number, handle: Handler, onError: (e: Error) => void): Promise<udp.Socket<"buffer">> {
-  return Bun.udpSocket({
+  let reply: ReturnType<typeof replyOutbox>;
+  const unsent = () => onError(new Error("answer not sent")); // e.g. the client's address went away
+  const sock = await Bun.udpSocket({
     hostname: host,
     port,
     socket: {
-      data(sock, buf, rport, raddr) {
+      data(_sock, buf, rport, raddr) {
         if (buf.length > MAX_DATAGRAM) return;
-        handle(buf, "udp", clientLabel(raddr, rport)).then(
-          (out) => {
-            try {
-              if (out && !sock.closed) sock.send(out, rport, raddr);
-            } catch (err) {
-              onError(err as Error); // e.g. the client's address went away
-            }
-          },
-          onError,
-        );
+        handle(buf, "udp", clientLabel(raddr, rport)).then((out) => {
+          if (out) reply(out, rport, raddr, unsent);
+        }, onError);
       },
       // A client that went away can make a later send fail (ICMP unreachable): harmless.
       error(_sock, err) {
@@ -33,4 +29,6 @@ export async function listenUdp(host: string, port: number, handle: Handler, onE
       },
     },
   });
+  reply = replyOutbox(sock);
+  return sock;
 }

@@ -107,10 +107,9 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
       closers.push(() => ts.stop(true));
       listening.push({ host: l.host, port: ts.port, transport: "tcp" });
     }
-    const probe = probeQuery();
     const timer = setInterval(() => {
       for (const i of health.dueProbes(Date.now())) {
-        void udp[i]!.query(probe, { name: "", qtype: 2, qclass: 1 }, timeoutMs).then((a) => {
+        void udp[i]!.query(probeQuery(), { name: "", qtype: 2, qclass: 1 }, timeoutMs).then((a) => {
           const ev = a.ok ? health.succeeded(i) : null;
           if (ev) emit({ type: ev.type, upstream: opts.upstreams[i]!.label });
         });

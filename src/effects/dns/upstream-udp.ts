@@ -1,13 +1,14 @@
 // UDP to one upstream: a small pool of connected, marked sockets. Connected, so the
 // kernel only delivers datagrams from the upstream's address and port, and ICMP port
 // unreachable comes back as ECONNREFUSED (a dead upstream fails at once, not after the
-// timeout). Each query gets a random ID unused on its socket and a random socket of the
-// pool; an answer is accepted only if readAnswer matches ID and question, otherwise it
+// timeout). Each query gets a random ID unused on its socket and a socket of the pool
+// chosen at random per turn of the event loop; an answer is accepted only if readAnswer matches ID and question, otherwise it
 // is ignored and the attempt keeps waiting (the spoofing guard).
 import type { udp } from "bun";
 import { readAnswer } from "../../core/dns/answer.ts";
 import type { Upstream } from "../../core/dns/upstreams.ts";
 import { setMark } from "../sys/ffi-socket.ts";
+import { connectedOutbox } from "./udp-outbox.ts";
 import type { Attempt, Question } from "./upstream-types.ts";
 
 /** sockets (source ports) per upstream */
@@ -20,6 +21,7 @@ interface Pending {
 
 interface Member {
   sock: udp.ConnectedSocket<"buffer">;
+  send: (data: Buffer, failed: () => void) => void;
   pending: Map<number, Pending>;
 }
 
@@ -62,7 +64,7 @@ export class UdpUpstream {
         throw err;
       }
     }
-    return { sock, pending };
+    return { sock, send: connectedOutbox(sock), pending };
   }
 
   private receive(pending: Map<number, Pending>, buf: Buffer): void {
@@ -83,7 +85,7 @@ export class UdpUpstream {
    * the proxy's own upstream query, sent synchronously here and re-stamped per attempt.
    */
   query(query: Buffer, q: Question, timeoutMs: number): Promise<Attempt> {
-    const m = this.members[randomInt(this.members.length)]!;
+    const m = this.turnMember();
     let id = randomInt(65536);
     while (m.pending.has(id)) id = randomInt(65536);
     const msg = query;
@@ -95,14 +97,25 @@ export class UdpUpstream {
         m.pending.delete(id);
         resolve(a);
       };
-      m.pending.set(id, { q: { ...q, id }, done });
-      try {
-        if (!m.sock.send(msg)) done({ ok: false, why: "error" });
-      } catch {
-        done({ ok: false, why: "error" });
-      }
+      m.pending.set(id, { q: { id, name: q.name, qtype: q.qtype, qclass: q.qclass }, done });
+      m.send(msg, () => done({ ok: false, why: "error" }));
     });
   }
+
+  /**
+   * The socket of this turn of the event loop, chosen at random at its first query: the
+   * turn's queries then leave in one sendmmsg (udp-outbox.ts) and their answers come
+   * back on one socket, read in one recvmmsg. An off-path attacker still has to guess
+   * the source port (which of the pool) and the ID of each query.
+   */
+  private turnMember(): Member {
+    if (this.current) return this.current;
+    const m = (this.current = this.members[randomInt(this.members.length)]!);
+    setImmediate(() => (this.current = null));
+    return m;
+  }
+
+  private current: Member | null = null;
 
   close(): void {
     for (const m of this.members) {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { formatV6, learnTtl, readAnswer, withId } from "../../../src/core/dns/answer.ts";
+import { formatV6, learnTtl, readAnswer, setId } from "../../../src/core/dns/answer.ts";
 import { formatAddress } from "../../../src/core/net/ip.ts";
 import { LEARN_TTL_MAX, LEARN_TTL_MIN } from "../../../src/core/ruleset/names.ts";
 import { dnsPacket } from "./helpers.ts";
@@ -111,11 +111,24 @@ describe("readAnswer", () => {
     expect(readAnswer(buf, expectFor("api.example.com"))).toBeNull();
   });
 
-  test("withId restores only the ID", () => {
+  test("setId restores only the ID, in place", () => {
     const r = response("api.example.com", [A("api.example.com", "198.51.100.10")]);
-    const out = withId(r, 0xbeef);
+    const rest = Buffer.from(r.subarray(2));
+    const out = setId(r, 0xbeef);
+    expect(out).toBe(r);
     expect(out.readUInt16BE(0)).toBe(0xbeef);
-    expect(out.subarray(2)).toEqual(r.subarray(2));
+    expect(out.subarray(2)).toEqual(rest);
+  });
+
+  test("a record pointing back at the question is read as the question's name", () => {
+    // header, question API.Example.com A IN, then two A records: one owned by a pointer
+    // to offset 12 (how real servers write it; dns-packet never compresses), one not
+    const question = response("API.Example.com", []).subarray(12);
+    const rdata = (ip: number[]) => Buffer.from([0, 1, 0, 1, 0, 0, 1, 44, 0, 4, ...ip]);
+    const other = Buffer.from([5, ...Buffer.from("other"), 7, ...Buffer.from("example"), 3, ...Buffer.from("com"), 0]);
+    const header = Buffer.from([0, 7, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0]);
+    const r = Buffer.concat([header, question, Buffer.from([0xc0, 0x0c]), rdata([198, 51, 100, 10]), other, rdata([198, 51, 100, 11])]);
+    expect(readAnswer(r, expectFor("api.example.com"))).toMatchObject({ addresses: [{ family: 4, address: "198.51.100.10" }], ttl: 300 });
   });
 });
 
