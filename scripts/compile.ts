@@ -2,6 +2,13 @@
 // `make release` (each release target). The binary runs as root inside someone else's
 // container, so it must not pick up a .env, bunfig.toml, tsconfig or package.json from
 // whatever directory it happens to start in.
+//
+// --bytecode: JavaScriptCore's bytecode is made at build time, so a start does not parse
+// the bundle (exec to ready about 100 ms instead of 150-200 on the development machine).
+// --splitting: each command's modules (and libraries only some commands need, such as
+// the YAML parser) are their own chunk, read only when that command runs. --minify was
+// measured too and left out: it changes neither memory nor start-up measurably, and
+// keeps names out of stack traces (EGRESSCTL_DEBUG). docs/benchmarks.md has the figures.
 import { $ } from "bun";
 import pkg from "../package.json";
 
@@ -21,6 +28,7 @@ export async function compile(outfile: string, target?: string): Promise<number>
   // the kernel I/O worker is an entry point of its own: a worker's code must be in the
   // binary to be started (src/effects/kernel/kernel-io.ts finds it under the bundle's root)
   const result = await $`bun build --compile src/main.ts src/effects/kernel/kernel-worker.ts --outfile ${outfile} ${targetArgs} \
+    --bytecode --format=esm --splitting \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
     --define EGRESSCTL_VERSION=${JSON.stringify(VERSION)} \

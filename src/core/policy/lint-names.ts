@@ -1,7 +1,7 @@
 // Warnings about name rules: duplicates, rules shadowed by earlier ones, wildcards over
 // a public suffix, wildcards whose apex is not listed. Linear in the number of rules
 // (each rule probes the maps of earlier rules once per label), so 100k rules are fine.
-import { parse as parseDomain } from "tldts";
+import type { parse } from "tldts";
 import { nearestWildcard } from "../match/domain.ts";
 import type { Problem } from "./problems.ts";
 import type { Rule } from "./types.ts";
@@ -34,7 +34,7 @@ export function lintNames(rules: readonly Rule[]): Problem[] {
  * "*" rule; `*.internal` is a sensible rule inside a cluster, so it is not warned about.
  */
 function publicSuffixWarning(r: Rule): Problem | undefined {
-  const p = parseDomain(r.name!, { allowPrivateDomains: true });
+  const p = parseDomain()(r.name!, { allowPrivateDomains: true });
   if (p.publicSuffix !== r.name || !(p.isIcann || p.isPrivate)) return undefined;
   const section = p.isIcann ? "" : " (its private section: names below it belong to unrelated owners)";
   return ruleProblem(r, "public-suffix", `"${r.target}" covers everything under the public suffix "${r.name}"${section}`,
@@ -44,4 +44,12 @@ function publicSuffixWarning(r: Rule): Problem | undefined {
 function apexWarning(r: Rule): Problem {
   return ruleProblem(r, "apex-not-listed", `"${r.target}" does not match "${r.name}" itself, and no rule lists it`,
     `add { action: ${r.action}, target: ${r.name} } if ${r.name} should be ${r.action === "allow" ? "allowed" : "denied"} too`);
+}
+
+/**
+ * The public-suffix list (tldts), loaded when a policy first has a wildcard to check: it
+ * is the largest module egressctl carries, and a policy of exact names never needs it.
+ */
+function parseDomain(): typeof parse {
+  return (require("tldts") as typeof import("tldts")).parse;
 }

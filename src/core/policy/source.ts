@@ -5,7 +5,6 @@
 // YAML's flow style. Parse failures are Problems with line:column; nothing here throws.
 import type { PathKey, Problem } from "./problems.ts";
 import { parseJson, type JsonSource } from "./json-source.ts";
-import { parseYaml } from "./yaml-source.ts";
 
 export type Syntax = "json" | "yaml";
 
@@ -19,6 +18,14 @@ export interface Source {
 
 export function parseSource(text: string, syntax: Syntax): { source: Source | null; problems: Problem[] } {
   return syntax === "json" ? parseJson(text) : parseYaml(text);
+}
+
+/**
+ * The YAML reader (and the yaml library) is loaded at the first YAML text: JSON policies
+ * (the environment variable, the API's bodies, `.json` files) never load it.
+ */
+function parseYaml(text: string): ReturnType<typeof import("./yaml-source.ts").parseYaml> {
+  return (require("./yaml-source.ts") as typeof import("./yaml-source.ts")).parseYaml(text);
 }
 
 /** The syntax a policy file is read in: `.json` is JSON, anything else YAML. */
