@@ -7,8 +7,10 @@
 //   denied names locally (NXDOMAIN); and, for reference, a minimal Bun forwarder without
 //   and with learning through libnftables (test/bench/dns-min-forwarder.ts).
 // Then what users feel (test/bench/serve-feel.ts): p50/p99 latency at a fixed 5,000 q/s
-// through serve's redirect beside Knot queried directly by the same client, resident
-// memory idle and after 1M and 2M queries, and exec to ready.
+// through serve's redirect beside Knot queried directly by the same client (and, as
+// Bun's floor, the minimal forwarder and serve both queried at their own ports),
+// resident memory idle and after 1M and 2M queries, and exec to ready, beside a compiled
+// program that uses only the runtime features serve needs (test/bench/bun-floor.ts).
 // It reports ratios and never asserts speed: the machines are shared and noisy, so a ratio
 // from one run means something, an absolute number does not (docs/benchmarks.md).
 // Knot and the dnsmasq runs come first, before any egressctl table exists in the sandbox.
@@ -22,7 +24,7 @@ import { startKnot } from "../support/knot.ts";
 import { startServe, type Served } from "../support/serve.ts";
 import { hostV4 } from "../support/zones.ts";
 import { parseDnsperf, type Dnsperf } from "./dns-perf.ts";
-import { execToReady, latencyAtRate, memoryOverQueries, vmRssKb, type Footprint, type Latency } from "./serve-feel.ts";
+import { bunFloor, execToReady, latencyAtRate, memoryOverQueries, vmRssKb, type Floor, type Footprint, type Latency, type Resident } from "./serve-feel.ts";
 
 const SECONDS = Number(process.env.BENCH_DNS_SECONDS ?? 10);
 const WARMUP_SECONDS = 1;
@@ -50,6 +52,7 @@ const rss: { when: string; kb: number | null }[] = [];
 const latency: Latency[] = [];
 let footprint: Footprint | null = null;
 let ready: number[] = [];
+let floor: Floor | null = null;
 const started = performance.now();
 try {
   const records = Array.from({ length: NAMES }, (_, i) => `n${i}.bench 300 A ${hostV4(i % 500)}`);
@@ -118,6 +121,8 @@ try {
     await waitAnswers(lab, "127.0.0.1", MIN_PORT, p);
     await dnsperf(`minimal Bun forwarder${learn ? " + learning" : ""}`, "127.0.0.1", MIN_PORT, p.pid, "NOERROR");
     if (learn) await noteSet();
+    // Bun's floor for latency: the same fixed rate, straight at the forwarder's port
+    else latency.push(await latencyAtRate(lab, "minimal Bun forwarder, at its port", "127.0.0.1", MIN_PORT, queries, LATENCY_QPS, LATENCY_SECONDS));
     await lab.stop(p);
   }
   await lab.exec("sandbox", ["nft", "delete", "table", "inet", "bench"]);
@@ -156,6 +161,8 @@ try {
     const served = await startServe(lab, [...serveArgs, "--cleanup-on-exit"]);
     try {
       latency.push(await latencyAtRate(lab, "egressctl dns+nftables, through the redirect", LAB.dnsV4, 53, queries, LATENCY_QPS, LATENCY_SECONDS));
+      // beside the minimal forwarder, queried the same way (no redirect in between)
+      latency.push(await latencyAtRate(lab, "egressctl dns+nftables, at its port", "127.0.0.1", PROXY_PORT, queries, LATENCY_QPS, LATENCY_SECONDS));
     } finally {
       await served.stop();
     }
@@ -169,6 +176,7 @@ try {
     }
   }
   ready = await execToReady(lab, serveArgs, READY_RUNS);
+  floor = await bunFloor(lab, READY_RUNS);
 } finally {
   await lab.destroy();
 }
@@ -209,17 +217,24 @@ function reportFeel(): void {
     const codes = Object.entries(l.rcodes).map(([k, v]) => `${k} ${v}`).join(", ");
     console.log(`  ${l.label.padEnd(46)} p50 ${ms(l.p50)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  (${l.answers} answers, ${l.lost} lost; ${codes})`);
   }
-  const [knot, ours] = latency;
-  if (knot && ours) console.log(`  added by egressctl: p50 ${ms(ours.p50 - knot.p50)}, p99 ${ms(ours.p99 - knot.p99)}, p99.9 ${ms(ours.p999 - knot.p999)}`);
+  const knot = latency.find((l) => l.label === "knot direct");
+  for (const l of latency) {
+    if (knot && l !== knot) console.log(`  added by ${l.label}: p50 ${ms(l.p50 - knot.p50)}, p99 ${ms(l.p99 - knot.p99)}, p99.9 ${ms(l.p999 - knot.p999)}`);
+  }
+  const mb = (kb: number | null) => (kb === null ? "?" : `${(kb / 1024).toFixed(1)} MB`);
+  const split = (r: Resident | null) => (r ? `${mb(r.rss)} (anonymous ${mb(r.anon)}, file-backed ${mb(r.file)})` : "?");
   if (footprint) {
-    const mb = (kb: number | null) => (kb === null ? "?" : `${(kb / 1024).toFixed(1)} MB`);
     const growth = footprint.after1MKb !== null && footprint.after2MKb !== null ? `${((footprint.after2MKb - footprint.after1MKb) / 1024).toFixed(1)} MB` : "?";
     const n = (k: number) => (k % 1_000_000 === 0 ? `${k / 1_000_000}M` : `${k}`);
-    console.log(`\negressctl dns+nftables resident memory (VmRSS): idle ${mb(footprint.idleKb)}, after ${n(footprint.step)} queries ${mb(footprint.after1MKb)}, after ${n(2 * footprint.step)} ${mb(footprint.after2MKb)} (growth over the second ${n(footprint.step)}: ${growth}; answers ${footprint.completed.join(" + ")})`);
+    console.log(`\negressctl dns+nftables resident memory (VmRSS): idle ${split(footprint.idle)}, after ${n(footprint.step)} queries ${mb(footprint.after1MKb)}, after ${n(2 * footprint.step)} ${mb(footprint.after2MKb)} (growth over the second ${n(footprint.step)}: ${growth}; answers ${footprint.completed.join(" + ")})`);
   }
   if (ready.length) {
     const med = ready[Math.floor(ready.length / 2)]!;
     console.log(`exec to ready (--ready-file), ${ready.length} starts: median ${med.toFixed(0)} ms, min ${ready[0]!.toFixed(0)}, max ${ready[ready.length - 1]!.toFixed(0)}`);
+  }
+  if (floor) {
+    const med = floor.ready[Math.floor(floor.ready.length / 2)]!;
+    console.log(`Bun's floor (test/bench/bun-floor.ts, compiled): idle ${split(floor.idle)}; exec to ready median ${med.toFixed(0)} ms (min ${floor.ready[0]!.toFixed(0)}, max ${floor.ready[floor.ready.length - 1]!.toFixed(0)})`);
   }
 }
 

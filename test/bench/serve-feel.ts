@@ -3,11 +3,13 @@
 //   - added latency: dnsperf at a fixed rate, the per-query latencies (-v) of the same
 //     client, through serve's redirect and against Knot directly; p50, p99, p99.9;
 //   - resident memory after ready, after 1M and after 2M queries (growth over the second);
-//   - exec to ready: from the exec of the binary to its --ready-file.
+//   - exec to ready: from the exec of the binary to its --ready-file;
+//   - Bun's floor for the last two: bun-floor.ts, compiled like egressctl, which uses
+//     the runtime features serve needs and nothing of egressctl.
 // Numbers are reported, never asserted.
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Lab } from "../support/lab.ts";
+import { type Lab, waitFor } from "../support/lab.ts";
 import { startServe } from "../support/serve.ts";
 import { parseDnsperf, parseLatencies, percentile } from "./dns-perf.ts";
 
@@ -37,6 +39,8 @@ export async function latencyAtRate(lab: Lab, label: string, server: string, por
 
 export interface Footprint {
   idleKb: number | null;
+  /** the same, split into anonymous and file-backed pages */
+  idle: Resident | null;
   after1MKb: number | null;
   after2MKb: number | null;
   /** queries sent in each step (a million unless BENCH_MEMORY_QUERIES says otherwise) */
@@ -50,7 +54,8 @@ export interface Footprint {
  * speed (BENCH_MEMORY_QUERIES changes the million, for a quick trial).
  */
 export async function memoryOverQueries(lab: Lab, pid: number, server: string, port: number, queries: string, names: number): Promise<Footprint> {
-  const idleKb = vmRssKb(pid);
+  const idle = residentKb(pid);
+  const idleKb = idle?.rss ?? null;
   const runs = Math.max(1, Math.round(Number(process.env.BENCH_MEMORY_QUERIES ?? 1_000_000) / names));
   const million = async () => {
     const r = await lab.exec("sandbox", ["dnsperf", "-s", server, "-p", String(port), "-d", queries, "-c", "4", "-t", "2", "-n", String(runs)], { timeoutMs: 600_000 });
@@ -61,7 +66,7 @@ export async function memoryOverQueries(lab: Lab, pid: number, server: string, p
   const first = await million();
   const after1MKb = vmRssKb(pid);
   const second = await million();
-  return { idleKb, after1MKb, after2MKb: vmRssKb(pid), step: runs * names, completed: [first, second] };
+  return { idleKb, idle, after1MKb, after2MKb: vmRssKb(pid), step: runs * names, completed: [first, second] };
 }
 
 /**
@@ -80,6 +85,59 @@ export async function execToReady(lab: Lab, args: string[], times: number): Prom
     await served.stop();
   }
   return out.sort((a, b) => a - b);
+}
+
+/** resident memory of a process, kB: all of it, anonymous (heap, JIT code) and file-backed (the binary's pages) */
+export interface Resident {
+  rss: number;
+  anon: number;
+  file: number;
+}
+
+export function residentKb(pid: number): Resident | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, "utf8");
+    const field = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN);
+    const r = { rss: field("VmRSS"), anon: field("RssAnon"), file: field("RssFile") };
+    return Number.isFinite(r.rss) ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface Floor {
+  /** exec to ready file, ms, ascending */
+  ready: number[];
+  /** idle, right after ready (as serve's idle figure) */
+  idle: Resident | null;
+}
+
+/**
+ * Bun's floor: bun-floor.ts compiled into the lab's directory (as scripts/compile.ts
+ * compiles egressctl), its exec to ready `times` times, then its resident memory idle.
+ */
+export async function bunFloor(lab: Lab, times: number): Promise<Floor> {
+  const bin = join(lab.dir, "bun-floor");
+  const built = Bun.spawnSync([process.execPath, "build", "--compile", "--bytecode", "--format=esm", join(import.meta.dir, "bun-floor.ts"), "--outfile", bin], { stderr: "pipe" });
+  if (built.exitCode !== 0) throw new Error(`compiling bun-floor.ts: ${built.stderr.toString()}`);
+  const start = async (i: number, extra: string[]) => {
+    const t0 = join(lab.dir, `floor-${i}.ns`);
+    const readyFile = join(lab.dir, `floor-${i}.ready`);
+    const proc = lab.spawn("sandbox", ["sh", "-c", `date +%s%N > ${t0}; exec "$@"`, "sh", bin, readyFile, lab.dir, ...extra]);
+    await waitFor("bun-floor ready", () => existsSync(readyFile), 15_000);
+    const ms = Number(statSync(readyFile, { bigint: true }).mtimeNs - BigInt(readFileSync(t0, "utf8").trim())) / 1e6;
+    return { proc, ms };
+  };
+  const ready: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const { proc, ms } = await start(i, []);
+    ready.push(ms);
+    await lab.stop(proc);
+  }
+  const { proc } = await start(times, []);
+  const idle = residentKb(proc.pid);
+  await lab.stop(proc);
+  return { ready: ready.sort((a, b) => a - b), idle };
 }
 
 export function vmRssKb(pid: number): number | null {
