@@ -8,7 +8,10 @@
 // --splitting: each command's modules (and libraries only some commands need, such as
 // the YAML parser) are their own chunk, read only when that command runs. --minify was
 // measured too and left out: it changes neither memory nor start-up measurably, and
-// keeps names out of stack traces (EGRESSCTL_DEBUG). docs/benchmarks.md has the figures.
+// keeps names out of stack traces (EGRESSCTL_DEBUG); so was --compile-jit-policy (the JIT
+// held back during start-up): serve's idle memory and `validate` times did not move
+// beyond the noise once serve restores the normal policy at ready. docs/benchmarks.md
+// has the figures.
 import { $ } from "bun";
 import pkg from "../package.json";
 

@@ -224,9 +224,12 @@ function reportFeel(): void {
   const mb = (kb: number | null) => (kb === null ? "?" : `${(kb / 1024).toFixed(1)} MB`);
   const split = (r: Resident | null) => (r ? `${mb(r.rss)} (anonymous ${mb(r.anon)}, file-backed ${mb(r.file)})` : "?");
   if (footprint) {
-    const growth = footprint.after1MKb !== null && footprint.after2MKb !== null ? `${((footprint.after2MKb - footprint.after1MKb) / 1024).toFixed(1)} MB` : "?";
+    const growth = (a: number | null, b: number | null) => (a !== null && b !== null ? `${((b - a) / 1024).toFixed(1)} MB` : "?");
     const n = (k: number) => (k % 1_000_000 === 0 ? `${k / 1_000_000}M` : `${k}`);
-    console.log(`\negressctl dns+nftables resident memory (VmRSS): idle ${split(footprint.idle)}, after ${n(footprint.step)} queries ${mb(footprint.after1MKb)}, after ${n(2 * footprint.step)} ${mb(footprint.after2MKb)} (growth over the second ${n(footprint.step)}: ${growth}; answers ${footprint.completed.join(" + ")})`);
+    const f = footprint;
+    console.log(`\negressctl dns+nftables resident memory (VmRSS): idle ${split(f.idle)}`);
+    console.log(`  as the load ends: after ${n(f.step)} queries ${mb(f.after1MKb)}, after ${n(2 * f.step)} ${mb(f.after2MKb)} (growth over the second ${n(f.step)}: ${growth(f.after1MKb, f.after2MKb)}; answers ${f.completed.join(" + ")})`);
+    console.log(`  a second later:   after ${n(f.step)} queries ${mb(f.settled1MKb)}, after ${n(2 * f.step)} ${mb(f.settled2MKb)} (growth: ${growth(f.settled1MKb, f.settled2MKb)})`);
   }
   if (ready.length) {
     const med = ready[Math.floor(ready.length / 2)]!;

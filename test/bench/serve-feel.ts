@@ -41,8 +41,12 @@ export interface Footprint {
   idleKb: number | null;
   /** the same, split into anonymous and file-backed pages */
   idle: Resident | null;
+  /** at the end of the first million (the working set under load) */
   after1MKb: number | null;
   after2MKb: number | null;
+  /** one second later, idle again (what the process keeps) */
+  settled1MKb: number | null;
+  settled2MKb: number | null;
   /** queries sent in each step (a million unless BENCH_MEMORY_QUERIES says otherwise) */
   step: number;
   /** answers dnsperf counted in each step */
@@ -51,7 +55,8 @@ export interface Footprint {
 
 /**
  * Resident memory of a serve (pid) idle, then after each of two million queries at full
- * speed (BENCH_MEMORY_QUERIES changes the million, for a quick trial).
+ * speed, read as the load ends and again a second later (BENCH_MEMORY_QUERIES changes
+ * the million, for a quick trial).
  */
 export async function memoryOverQueries(lab: Lab, pid: number, server: string, port: number, queries: string, names: number): Promise<Footprint> {
   const idle = residentKb(pid);
@@ -63,10 +68,13 @@ export async function memoryOverQueries(lab: Lab, pid: number, server: string, p
     if (!s) throw new Error(`dnsperf (1M queries): no statistics (exit ${r.code}):\n${r.stderr}`);
     return s.completed;
   };
+  const settled = async () => (await Bun.sleep(1000), vmRssKb(pid));
   const first = await million();
   const after1MKb = vmRssKb(pid);
+  const settled1MKb = await settled();
   const second = await million();
-  return { idleKb, idle, after1MKb, after2MKb: vmRssKb(pid), step: runs * names, completed: [first, second] };
+  const after2MKb = vmRssKb(pid);
+  return { idleKb, idle, after1MKb, after2MKb, settled1MKb, settled2MKb: await settled(), step: runs * names, completed: [first, second] };
 }
 
 /**
