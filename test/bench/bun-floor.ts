@@ -7,7 +7,8 @@
 //   - bun:ffi: libnftables opened and one context made (the ruleset);
 //   - fs.watch on a directory (reload, the always lists);
 //   - node:crypto's SHA-256 (policy digests);
-//   - one JSON line on stderr (the event log) and a timer a second (the watchers).
+//   - one JSON line on stderr (the event log) and a timer a second (the watchers);
+//   - a Worker thread that answers a message (the kernel I/O thread).
 //   bun-floor READY_FILE DIR
 import { createHash } from "node:crypto";
 import { watch, writeFileSync } from "node:fs";
@@ -28,10 +29,16 @@ const watcher = watch(dir, () => {});
 const digest = createHash("sha256").update(readyFile).digest("hex");
 process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), event: "ready", digest })}\n`);
 const timer = setInterval(() => {}, 1000);
+const worker = new Worker(URL.createObjectURL(new Blob(["self.onmessage = (e) => postMessage(e.data);"], { type: "application/javascript" })));
+await new Promise<void>((resolve) => {
+  worker.onmessage = () => resolve();
+  worker.postMessage("ready?");
+});
 writeFileSync(readyFile, `${process.pid}\n`);
 
 const stop = () => {
   clearInterval(timer);
+  worker.terminate();
   watcher.close();
   void status.stop(true);
   void api.stop(true);
