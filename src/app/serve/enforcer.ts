@@ -75,8 +75,8 @@ export interface Enforcer extends KernelSession {
    * counts read 0): they are the costly part once the sets are full.
    */
   kernelState(opts?: { learned?: boolean }): Promise<KernelState | null>;
-  /** The learned sets' elements (adoption); null when they cannot be read. */
-  learnedEntries(): Promise<LearnedEntry[] | null>;
+  /** The learned sets' elements (adoption), handed to `onSlice` as they are read; false when not read whole. */
+  learnedEntries(onSlice: (entries: LearnedEntry[]) => void): Promise<boolean>;
   /** whether the kernel's learned set holds `address`; null when it cannot be told */
   holdsLearned(family: 4 | 6, address: string): Promise<boolean | null>;
   /** how learned elements get longer life, and which writer puts them in the kernel */
@@ -206,7 +206,7 @@ function nftables(mode: "dns-only" | "dns+nftables", io: KernelIo, i: EnforcerIn
       if (learning) writer.adopted(elements);
     },
     kernelState: (opts) => io.kernelState({ learned: opts?.learned !== false }),
-    learnedEntries: async () => (learning ? io.learnedEntries() : []),
+    learnedEntries: async (onSlice) => (learning ? io.learnedEntries(onSlice) : true),
     holdsLearned: async (family, address) => (learning ? io.holdsLearned(family, address) : null),
     refreshMethod: () => refresh,
     deniedFlows: () => io.deniedFlows(),
@@ -248,7 +248,7 @@ function inert(mode: ProbeMode, via: Enforcer["via"]): Enforcer {
     learn() {},
     adopted() {},
     kernelState: async () => null,
-    learnedEntries: async () => [],
+    learnedEntries: async () => true,
     holdsLearned: async () => null,
     refreshMethod: () => null,
     deniedFlows: async () => [],

@@ -22,22 +22,37 @@ import { removeLearned, type PendingRemovals } from "./remove-learned.ts";
 export async function adopt(enforcer: Enforcer, table: LearnTable, live: () => LivePolicy, log: EventLog, pending: PendingRemovals, maxLifetimeSec: number): Promise<void> {
   if (enforcer.mode !== "dns+nftables") return;
   const t0 = performance.now();
-  // DNS is answered while the sets are read (they may hold tens of thousands)
-  const entries = (await enforcer.learnedEntries()) ?? [];
-  if (entries.length === 0) return;
-  // judged by the policy in force once everything is read
-  const policy = live();
-  const admissible = (e: AdoptableEntry) => e.expiresSec <= maxLifetimeSec && policy.guard(e, e.name!).learn;
+  // Each slice (a few thousand, from the kernel I/O thread) is judged as it arrives, by
+  // the policy in force then, while that thread reads the rest: the kernel's dump of a
+  // full set and this work overlap, and DNS is answered between slices.
+  const admissible = (e: AdoptableEntry) => e.expiresSec <= maxLifetimeSec && live().guard(e, e.name!).learn;
   const adoption = new Adoption(table, Date.now(), admissible);
-  for (let i = 0; i < entries.length; i += ADOPT_SLICE) {
-    if (i > 0) await new Promise<void>((r) => setImmediate(r)); // DNS goes on between slices
-    adoption.take(entries.slice(i, i + ADOPT_SLICE));
-  }
+  const entries: AdoptableEntry[] = [];
+  // Slices can arrive faster than they are judged, and the thread's messages may be
+  // handled back to back: they queue here and are taken one per turn of the event loop.
+  const queue: AdoptableEntry[][] = [];
+  let taking: Promise<void> | null = null;
+  const takeQueued = async () => {
+    for (let slice = queue.shift(); slice; slice = queue.shift()) {
+      adoption.take(slice);
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    taking = null;
+  };
+  const whole = await enforcer.learnedEntries((slice) => {
+    for (let i = 0; i < slice.length; i += ADOPT_SLICE) queue.push(slice.slice(i, i + ADOPT_SLICE));
+    for (const e of slice) entries.push(e);
+    taking ??= takeQueued();
+  });
+  await taking;
+  if (entries.length === 0) return;
+  const policy = live();
   const { adopted, remove } = adoption.finish((name) => policy.decide(name).action === "allow");
   const removing = new Set(remove.map((r) => r.address));
   enforcer.adopted(entries.filter((e) => !removing.has(e.address)).map((e) => ({ family: e.family, address: e.address, timeoutSec: e.expiresSec })));
   await removeLearned((a) => enforcer.forget(a), table, remove, log, "adoption", pending);
-  log.emit("learned.adopted", { adopted, removed: remove.length, ms: Math.round(performance.now() - t0) });
+  // not whole: the read broke off; what was read is adopted, the rest runs out unadopted
+  log.emit("learned.adopted", { adopted, removed: remove.length, ms: Math.round(performance.now() - t0), ...(whole ? {} : { incomplete: true }) });
 }
 
 /**

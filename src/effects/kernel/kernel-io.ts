@@ -5,6 +5,8 @@
 import type { KernelOps, KernelOpsOptions } from "./kernel-ops.ts";
 import { kernelOps, openKernelOps } from "./kernel-ops.ts";
 import type { NftBackend } from "../nft/backend.ts";
+import { unpackEntries, type PackedEntries } from "../../core/learn/packed-entries.ts";
+import type { LearnedEntry } from "../../core/status/kernel-state.ts";
 
 type Async<T> = { [K in keyof T]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<Awaited<R>> : never };
 
@@ -29,7 +31,7 @@ export async function startKernelWorker(o: Omit<KernelOpsOptions, "openNetlink">
   const worker = new Worker(workerUrl());
   worker.unref();
   let next = 1;
-  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onSlice?: (entries: LearnedEntry[]) => void }>();
   let dead: Error | null = null;
   const failAll = (e: Error) => {
     dead = e;
@@ -37,20 +39,21 @@ export async function startKernelWorker(o: Omit<KernelOpsOptions, "openNetlink">
     waiting.clear();
   };
   worker.onmessage = (e: MessageEvent) => {
-    const m = e.data as { id: number; ok: boolean; value: unknown; notes: string[] };
-    for (const n of m.notes) onNote(n);
+    const m = e.data as { id: number; ok: boolean; value: unknown; notes: string[] } | { id: number; slice: PackedEntries };
     const w = waiting.get(m.id);
+    if ("slice" in m) return w?.onSlice?.(unpackEntries(m.slice));
+    for (const n of m.notes) onNote(n);
     if (!w) return;
     waiting.delete(m.id);
     if (m.ok) w.resolve(m.value);
     else w.reject(new Error(String(m.value)));
   };
   worker.onerror = (e) => failAll(new Error(`kernel worker failed: ${e.message}`));
-  const call = (op: string, args: unknown[]): Promise<any> => {
+  const call = (op: string, args: unknown[], onSlice?: (entries: LearnedEntry[]) => void): Promise<any> => {
     if (dead) return Promise.reject(dead);
     const id = next++;
     return new Promise((resolve, reject) => {
-      waiting.set(id, { resolve, reject });
+      waiting.set(id, { resolve, reject, onSlice });
       worker.postMessage({ id, op, args });
     });
   };
@@ -68,6 +71,8 @@ export async function startKernelWorker(o: Omit<KernelOpsOptions, "openNetlink">
   const io = Object.fromEntries(OPS.map((op) => [op, (...args: unknown[]) => call(op, args)])) as unknown as KernelIo;
   return {
     ...io,
+    // a function cannot cross to the worker: it stays here and the worker's slices come to it
+    learnedEntries: (onSlice) => call("learnedEntries", [], onSlice),
     async close() {
       await call("close", []).catch(() => {});
       failAll(new Error("kernel worker closed"));

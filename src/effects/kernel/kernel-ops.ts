@@ -59,8 +59,11 @@ export interface KernelOps {
   /** both learned sets emptied; false when the kernel refused */
   flushLearned(): boolean;
   kernelState(opts: { learned: boolean }): KernelState | null;
-  /** the learned sets' elements, read with its own socket; null when they cannot be read */
-  learnedEntries(): Promise<LearnedEntry[] | null>;
+  /**
+   * The learned sets' elements, read with its own socket and handed to `onSlice` as they
+   * come (each once); false when they could not be read whole.
+   */
+  learnedEntries(onSlice: (entries: LearnedEntry[]) => void): Promise<boolean>;
   holdsLearned(family: 4 | 6, address: string): boolean | null;
   deniedFlows(): DeniedFlow[];
   refreshMethod(): RefreshInfo | null;
@@ -159,18 +162,27 @@ export function kernelOps(nft: NftBackend, o: KernelOpsOptions): KernelOps {
     },
     flushLearned: () => nft.run(`flush set ${TABLE_FAMILY} ${TABLE_NAME} ${LEARNED_V4}\nflush set ${TABLE_FAMILY} ${TABLE_NAME} ${LEARNED_V6}`).ok,
     kernelState,
-    async learnedEntries() {
+    async learnedEntries(onSlice) {
       // a reader of its own: another read on the shared one would take its datagrams
       const own = openNetlinkReader();
       if (!("unavailable" in own)) {
+        let passed = false;
         try {
-          const r = await own.learnedAsync();
-          if (r.ok) return r.value;
+          const r = await own.learnedAsync((slice) => {
+            passed = true;
+            onSlice(slice);
+          });
+          if (r.ok) return true;
+          // what was handed on stays handed on: a second reading would hand it twice
+          if (passed) return false;
         } finally {
           own.close();
         }
       }
-      return kernelState({ learned: true })?.learnedEntries ?? null;
+      const entries = kernelState({ learned: true })?.learnedEntries;
+      if (!entries) return false;
+      onSlice(entries);
+      return true;
     },
     holdsLearned(family, address) {
       if (reader) {

@@ -4,7 +4,11 @@
 // one answering DNS. The first message opens the kernel ops; each later one is a call
 // ({id, op, args}) answered by {id, ok, value | error, notes}. Calls are made one at a
 // time by serve's kernel lane; reads may arrive between and are answered in turn.
+// learnedEntries, the one op with a callback, sends its slices as {id, slice} before
+// its answer, packed (cloning tens of thousands of objects held DNS up for ~0.2 s).
 import { openKernelOps, type KernelOps, type KernelOpsOptions } from "./kernel-ops.ts";
+import { packEntries } from "../../core/learn/packed-entries.ts";
+import type { LearnedEntry } from "../../core/status/kernel-state.ts";
 
 declare const self: Worker;
 
@@ -22,7 +26,8 @@ self.onmessage = async (e: MessageEvent) => {
     if (!ops) throw new Error("kernel worker: not opened");
     const fn = (ops as unknown as Record<string, (...a: unknown[]) => unknown>)[m.op];
     if (typeof fn !== "function") throw new Error(`kernel worker: no operation ${m.op}`);
-    reply(m.id, true, await fn(...m.args));
+    const args = m.op === "learnedEntries" ? [(entries: LearnedEntry[]) => self.postMessage({ id: m.id, slice: packEntries(entries) })] : m.args;
+    reply(m.id, true, await fn(...args));
   } catch (err) {
     reply(m.id, false, err instanceof Error ? err.message : String(err));
   }

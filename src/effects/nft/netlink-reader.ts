@@ -25,8 +25,12 @@ export type ReadResult<T> = { ok: true; value: T; absent: boolean } | { ok: fals
 export interface NetlinkReader {
   /** the elements of learned4 and learned6 (absent: the table or a set does not exist) */
   learned(): ReadResult<LearnedEntry[]>;
-  /** the same, with a turn of the event loop between datagrams */
-  learnedAsync(): Promise<ReadResult<LearnedEntry[]>>;
+  /**
+   * The same, with a turn of the event loop between datagrams; `onSlice` gets the
+   * entries read so far, every `LEARNED_SLICE` or so and once at the end (each entry
+   * once), so a caller can work on them while the rest is read.
+   */
+  learnedAsync(onSlice?: (entries: LearnedEntry[]) => void): Promise<ReadResult<LearnedEntry[]>>;
   /** the table's named counters */
   counters(): ReadResult<DumpedCounter[]>;
   /** the upstreams recorded in upstreams4 and upstreams6 (null: none recorded) */
@@ -50,13 +54,17 @@ function runSync<T>(steps: Steps<T>): ReadResult<T> {
   }
 }
 
-async function runAsync<T>(steps: Steps<T>): Promise<ReadResult<T>> {
+async function runAsync<T>(steps: Steps<T>, afterStep?: () => void): Promise<ReadResult<T>> {
   for (;;) {
     const s = steps.next();
     if (s.done) return s.value;
+    afterStep?.();
     await new Promise<void>((r) => setImmediate(r));
   }
 }
+
+/** entries handed on together by `learnedAsync`: a few milliseconds of adoption's work each */
+export const LEARNED_SLICE = 2048;
 
 export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
   const opened = openNetlinkSocket(1 << 20);
@@ -103,14 +111,21 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
     }
     return { ok: true, value: flows, absent };
   }
-  function* learned(): Steps<LearnedEntry[]> {
-    const entries: LearnedEntry[] = [];
+  /** `entries` fills datagram by datagram (what learnedAsync hands on between them) */
+  function* learned(entries: LearnedEntry[] = []): Steps<LearnedEntry[]> {
     let absent = false;
     for (const [family, name] of [[4, LEARNED_V4], [6, LEARNED_V6]] as const) {
-      const r = yield* set(name);
+      const els: DumpedElement[] = [];
+      const r = yield* dump((s) => setDumpRequest(name, s), DUMP_TYPES.setElems, (b, at, len) => {
+        const from = els.length;
+        parseSetElems(b, at, len, els);
+        for (let i = from; i < els.length; i++) {
+          const e = els[i]!;
+          entries.push({ family, address: e.address, name: e.comment, expiresSec: e.expiresMs / 1000 });
+        }
+      }, () => els);
       if (!r.ok) return r;
       absent ||= r.absent;
-      for (const e of r.value) entries.push({ family, address: e.address, name: e.comment, expiresSec: e.expiresMs / 1000 });
     }
     return { ok: true, value: entries, absent };
   }
@@ -129,7 +144,19 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
     set: (name) => runSync(set(name)),
     upstreams: () => runSync(upstreams()),
     learned: () => runSync(learned()),
-    learnedAsync: () => runAsync(learned()),
+    async learnedAsync(onSlice) {
+      if (!onSlice) return runAsync(learned());
+      const entries: LearnedEntry[] = [];
+      let passed = 0;
+      const pass = (least: number) => {
+        if (entries.length - passed < least) return;
+        onSlice(entries.slice(passed));
+        passed = entries.length;
+      };
+      const r = await runAsync(learned(entries), () => pass(LEARNED_SLICE));
+      if (r.ok) pass(1);
+      return r;
+    },
     deniedFlows: () => runSync(denied()),
     hasLearned(family, address) {
       let key: Uint8Array;
