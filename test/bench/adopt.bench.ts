@@ -123,6 +123,9 @@ async function outside(): Promise<void> {
     const again = await run("restart");
     if (process.env.BENCH_TRACE) console.log(again.err.split("\n").filter((l) => l.startsWith("T ") || l.startsWith("A ")).join("\n"));
     const adopted = /"event":"learned.adopted"[^\n]*/.exec(again.err)?.[0] ?? "(no learned.adopted event)";
+    // a fast adoption that lost elements would be no result: every element is judged once
+    const judged = /"adopted":(\d+),"removed":(\d+)/.exec(adopted);
+    if (!OTHER && (!judged || Number(judged[1]) + Number(judged[2]) !== N)) throw new Error(`adoption judged other than ${N} elements: ${adopted}`);
     console.log(`adopting ${N} learned elements at restart (${SERVE})\n`);
     console.log("| step | time | |\n|---|---:|---|");
     process.stdout.write(reads.stdout);
