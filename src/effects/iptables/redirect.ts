@@ -1,6 +1,6 @@
 // Loads and removes the iptables DNS redirect (DNS-only fallback). Touches only our
-// chains (EGRESSCTL-DNS in nat, EGRESSCTL-NOTRACK-OUT/-IN in raw) and the one rule in
-// each built-in chain that jumps to them.
+// chains (EGRESSCTL-DNS in nat, EGRESSCTL-NOTRACK-OUT/-IN in raw, EGRESSCTL-DNS-GUARD
+// in filter) and the one rule in each built-in chain that jumps to them.
 import type { CidrList } from "../../core/ruleset/cidr-list.ts";
 import { IPT_HOOKS, renderIptablesRedirect, type IptablesChain } from "../../core/ruleset/iptables-redirect.ts";
 

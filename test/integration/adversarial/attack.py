@@ -9,9 +9,9 @@ Plain python3 sockets, no privileges assumed.
   srh FINAL FIRST PORT             UDP over IPv6 with a type-4 routing header (IPV6_RTHDR):
                                    FIRST is the first hop, FINAL the last segment
   lsrr FINAL FIRST PORT            UDP over IPv4 with a loose source route option (IP_OPTIONS)
-  reply-first PORT NAME            bind UDP PORT; when a host sends first, answer it with a
+  reply-first PORT NAME [DELAY]    bind UDP PORT; when a host sends first, answer it with a
                                    DNS query for NAME (the answer leaves in conntrack's
-                                   reply direction)
+                                   reply direction), DELAY seconds later (default 0)
   tcp-listen PORT NAME             accept one TCP connection; send a DNS-over-TCP query for NAME
   rawframe IFACE DSTMAC SRC DST PORT  an Ethernet/IPv4/UDP frame on an AF_PACKET socket
                                    (needs NET_RAW), then wait for the echo on a UDP socket
@@ -22,7 +22,8 @@ Plain python3 sockets, no privileges assumed.
 
 The other side, run in the world namespace as a host outside the sandbox:
 
-  udp-first SRC SPORT DST DPORT    send a datagram from SRC:SPORT first, print what comes back
+  udp-first SRC SPORT DST DPORT [WAIT]  send a datagram from SRC:SPORT first, print what
+                                   comes back within WAIT seconds (default 2)
   tcp-first SRC SPORT DST DPORT    connect from SRC:SPORT first, print what comes back
 """
 import os, random, socket, struct, sys, time
@@ -179,7 +180,7 @@ def lsrr(final, first, port):
     with_option(socket.AF_INET, socket.IPPROTO_IP, socket.IP_OPTIONS, opt, (first, int(port)), b"lsrr")
 
 
-def reply_first(port, name):
+def reply_first(port, name, delay="0"):
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.bind(("::", int(port)))
@@ -188,6 +189,7 @@ def reply_first(port, name):
     try:
         data, peer = s.recvfrom(500)
         out("contacted by", peer[0].removeprefix("::ffff:"), peer[1])
+        time.sleep(float(delay))
         s.sendto(query(name), peer)
         out("sent")
     except Exception as e:
@@ -285,8 +287,9 @@ def bound(kind, src, sport):
 
 
 @reported
-def udp_first(src, sport, dst, dport):
+def udp_first(src, sport, dst, dport, wait="2"):
     s = bound(socket.SOCK_DGRAM, src, sport)
+    s.settimeout(float(wait))
     s.sendto(b"hello", (dst, int(dport)))
     data, _ = s.recvfrom(4096)
     out("got", data.hex())

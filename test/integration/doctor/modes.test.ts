@@ -148,9 +148,12 @@ describe("dns-only through the iptables fallback (no nftables)", () => {
     await expectDnsOnlyTraffic();
   });
 
-  test("the iptables jump removed behind serve's back: DNS NOT intercepted, exit 1", async () => {
+  test("the iptables jumps removed behind serve's back: DNS NOT intercepted, exit 1", async () => {
     const s = await serve(lab, args(policy), { env: NO_NFT });
     expect((await lab.exec("sandbox", ["iptables", "-t", "nat", "-D", "OUTPUT", "-j", "EGRESSCTL-DNS"])).code).toBe(0);
+    // the redirect alone gone: the DNS guard keeps the query from leaving unjudged
+    expect(await dig(lab, "evil.example.com", { timeout: 1 })).toMatchObject({ rcode: "NOANSWER", addresses: [] });
+    expect((await lab.exec("sandbox", ["iptables", "-D", "OUTPUT", "-j", "EGRESSCTL-DNS-GUARD"])).code).toBe(0);
     expect((await dig(lab, "evil.example.com")).addresses).toEqual(["198.51.100.66"]);
     const r = await doctor(s, ["--json"], { env: NO_NFT });
     expect(r.code).toBe(1);

@@ -89,7 +89,7 @@ describe("iptables fallback", () => {
 
   test("the proxy's queries and their answers untracked in raw, each chain hooked once", () => {
     const all = renderIptablesRedirect(15353, new Set()).split("\n");
-    expect(all.slice(all.indexOf("*raw"))).toEqual([
+    expect(all.slice(all.indexOf("*raw"), all.indexOf("*filter"))).toEqual([
       "*raw",
       ":EGRESSCTL-NOTRACK-OUT - [0:0]",
       ":EGRESSCTL-NOTRACK-IN - [0:0]",
@@ -100,10 +100,26 @@ describe("iptables fallback", () => {
       "-I OUTPUT 1 -j EGRESSCTL-NOTRACK-OUT",
       "-I PREROUTING 1 -j EGRESSCTL-NOTRACK-IN",
       "COMMIT",
-      "",
     ]);
     expect(all).toContain("-I OUTPUT 1 -j EGRESSCTL-DNS");
-    const hooked = renderIptablesRedirect(15353, new Set(["EGRESSCTL-DNS", "EGRESSCTL-NOTRACK-IN", "EGRESSCTL-NOTRACK-OUT"] as const));
+    const hooked = renderIptablesRedirect(15353, new Set(["EGRESSCTL-DNS", "EGRESSCTL-NOTRACK-IN", "EGRESSCTL-NOTRACK-OUT", "EGRESSCTL-DNS-GUARD"] as const));
     expect(hooked).not.toContain("-I ");
+  });
+
+  test("the DNS guard in filter: loopback, the proxy's mark and exempt servers pass; every other port-53 packet is dropped", () => {
+    const all = renderIptablesRedirect(15353, new Set(), ["198.51.100.54/32"]).split("\n");
+    expect(all.slice(all.indexOf("*filter"))).toEqual([
+      "*filter",
+      ":EGRESSCTL-DNS-GUARD - [0:0]",
+      "-A EGRESSCTL-DNS-GUARD -o lo -j RETURN",
+      "-A EGRESSCTL-DNS-GUARD -m mark --mark 0x45474c -j RETURN",
+      "-A EGRESSCTL-DNS-GUARD -d 198.51.100.54/32 -p udp --dport 53 -j RETURN",
+      "-A EGRESSCTL-DNS-GUARD -d 198.51.100.54/32 -p tcp --dport 53 -j RETURN",
+      "-A EGRESSCTL-DNS-GUARD -p udp --dport 53 -j DROP",
+      "-A EGRESSCTL-DNS-GUARD -p tcp --dport 53 -j DROP",
+      "-I OUTPUT 1 -j EGRESSCTL-DNS-GUARD",
+      "COMMIT",
+      "",
+    ]);
   });
 });
