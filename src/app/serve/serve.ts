@@ -39,6 +39,7 @@ import { proxyPart } from "./parts/proxy.ts";
 import { readyPart } from "./parts/ready.ts";
 import { selfTestPart } from "./parts/self-test.ts";
 import { localAddressPart, netDeniedPart } from "./parts/watches.ts";
+import { idleCollectPart } from "./parts/idle-collect.ts";
 import { webhookPart } from "./parts/webhook.ts";
 import { logWarnings } from "./policy-warnings.ts";
 import { PrivilegeWatch } from "./privilege-watch.ts";
@@ -188,7 +189,7 @@ export function composeServe(cfg: ServeConfig, plan: StartPlan, log: EventLog, s
   );
   // Modes that learn nothing have no learned addresses to guard.
   if (learner.sink) parts.push(localAddressPart(local.local, cell, enforcer, learner, log));
-  parts.push(policy, webhook);
+  parts.push(policy, webhook, idleCollectPart(() => proxy.proxy?.stats().queries ?? 0));
   return parts;
 }
 

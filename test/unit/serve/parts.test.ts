@@ -226,7 +226,7 @@ describe("watches and the webhook", () => {
 describe("the composition", () => {
   // docs/architecture.md's table and serve.ts's header say this order; a change here is a
   // change of serve's start-up and shutdown, and must change them too
-  const ORDER = ["DNS proxy", "kernel enforcer", "learner", "status socket", "metrics address", "self-test", "policy API", "ready", "net.denied watch", "local-address watch", "policy source", "deny webhook"];
+  const ORDER = ["DNS proxy", "kernel enforcer", "learner", "status socket", "metrics address", "self-test", "policy API", "ready", "net.denied watch", "local-address watch", "policy source", "deny webhook", "idle collector"];
 
   function plan(mode: "dns+nftables" | "dns-only"): StartPlan {
     const facts = healthy();
