@@ -4,7 +4,7 @@
 // tests can run the whole use case on canned data.
 import { PROBE_SUFFIX, probeTarget } from "../../core/dns/probe-names.ts";
 import { exemptMatcher } from "../../core/ruleset/nameserver-exempt.ts";
-import type { DnsProbe, DoctorInput, KernelRead, LearnedMap, ServeStatus, ServeView, Violation } from "../../core/doctor/input.ts";
+import type { DnsProbe, DoctorInput, IptablesRead, KernelRead, LearnedMap, ServeStatus, ServeView, Violation } from "../../core/doctor/input.ts";
 import { buildReport, type DoctorReport } from "../../core/doctor/report.ts";
 import type { PrivilegeScan } from "../../core/caps/privileged.ts";
 import type { Policy } from "../../core/policy/types.ts";
@@ -14,6 +14,8 @@ export interface DoctorEffects {
   get(path: string): Promise<{ status: number; body: string }>;
   /** `nft -j list table inet egressctl` and the text of its base chains */
   readKernel(): KernelRead;
+  /** whether the iptables fallback's chains are hooked (`iptables -C`, nothing changed) */
+  readIptables(): IptablesRead;
   /** one query (type A, with EDNS) for `name` to `address` port 53 from an ordinary socket */
   queryDns(address: string, family: 4 | 6, name: string): Promise<DnsProbe["result"]>;
   /** /proc's processes holding NET_RAW or NET_ADMIN in this network namespace, trusting doctor, serve (`servePid`) and their kin */
@@ -35,6 +37,8 @@ export async function runDoctor(o: DoctorOptions, fx: DoctorEffects): Promise<Do
   const status = serve.reachable ? serve.status : null;
   // the kernel is read when serve says it uses nftables, or when serve is gone (what is left in force?)
   const kernel = !status || status.kernel ? safeKernel(fx) : null;
+  // no nftables table and not disabled: serve runs the iptables fallback
+  const iptables = status && !status.kernel && status.mode !== "disabled" ? safeRead(() => fx.readIptables()) : null;
   const dns = status ? await probeDns(status, fx) : null;
   let privileged: DoctorInput["privileged"];
   try {
@@ -42,7 +46,7 @@ export async function runDoctor(o: DoctorOptions, fx: DoctorEffects): Promise<Do
   } catch (e) {
     privileged = { error: (e as Error).message };
   }
-  const input: DoctorInput = { socket: o.socket, serve, kernel, dns, privileged, policy: o.policy, targets: o.targets, now: fx.now() };
+  const input: DoctorInput = { socket: o.socket, serve, kernel, dns, iptables, privileged, policy: o.policy, targets: o.targets, now: fx.now() };
   return buildReport(input);
 }
 
@@ -68,8 +72,12 @@ function json<T>(r: { status: number; body: string }, path: string): T {
 }
 
 function safeKernel(fx: DoctorEffects): KernelRead {
+  return safeRead(() => fx.readKernel());
+}
+
+function safeRead<T>(read: () => T): T | { error: string } {
   try {
-    return fx.readKernel();
+    return read();
   } catch (e) {
     return { error: (e as Error).message };
   }

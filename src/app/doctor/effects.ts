@@ -1,6 +1,7 @@
 // doctor's real effects: HTTP over serve's status socket, a read of table inet
 // egressctl through the nft backend (list commands only: doctor never changes the
-// kernel), one DNS query from an ordinary, unmarked UDP socket, and a read of /proc.
+// kernel), `iptables -C` for the fallback's chains (a check, no change), one DNS query
+// from an ordinary, unmarked UDP socket, and a read of /proc.
 import dnsPacket from "dns-packet";
 import { openNftBackend } from "../../effects/nft/backend.ts";
 import type { KernelSettings } from "../../core/config/kernel-settings.ts";
@@ -9,6 +10,8 @@ import { EDNS_OPTION_EDE, OUR_UDP_SIZE } from "../../core/dns/build.ts";
 import type { DnsProbe, KernelRead } from "../../core/doctor/input.ts";
 import type { DoctorEffects } from "./doctor.ts";
 import { scanPrivileged } from "../../effects/sys/proc-scan.ts";
+import { iptablesHooks } from "../../effects/iptables/redirect.ts";
+import { ipv6Facts } from "../../effects/probe/ipv6.ts";
 
 export function realEffects(socket: string, kernel: KernelSettings, timeoutMs = 3000): DoctorEffects {
   return {
@@ -21,6 +24,10 @@ export function realEffects(socket: string, kernel: KernelSettings, timeoutMs = 
       }
     },
     readKernel: () => readKernel(kernel),
+    readIptables: () => {
+      const hooks = iptablesHooks(ipv6Facts().enabled);
+      return "error" in hooks ? hooks : { hooks };
+    },
     queryDns: (address, family, name) => queryDns(address, family, name, timeoutMs),
     scanPrivileged,
     nonce: () => crypto.randomUUID().slice(0, 8),

@@ -83,6 +83,9 @@ export interface DnsProbe {
   queriesAfter: number | null;
 }
 
+/** the iptables fallback's chains, hooked or not, per family; or why they could not be read */
+export type IptablesRead = { hooks: { family: 4 | 6; chain: string; hooked: boolean }[] } | { error: string };
+
 export interface DoctorInput {
   socket: string;
   serve: ServeView;
@@ -90,6 +93,8 @@ export interface DoctorInput {
   kernel: KernelRead | null;
   /** null: not sent (mode disabled, no upstream known, serve unreachable) */
   dns: DnsProbe | null;
+  /** null: not read (serve uses no iptables fallback, or is unreachable) */
+  iptables?: IptablesRead | null;
   /** doctor's own scan of /proc for processes holding NET_RAW or NET_ADMIN beside serve */
   privileged: PrivilegeScan | { error: string } | null;
   /** from --policy FILE: the explanations name rules from it */

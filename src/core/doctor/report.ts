@@ -3,7 +3,7 @@
 // IP asked about. Exit 1 when serve is unreachable or any finding FAILs, which happens
 // only when enforcement is weaker than intended; 0 otherwise. Pure; docs/doctor.md.
 import { readKernelState, type KernelState } from "../status/kernel-state.ts";
-import type { DoctorInput, DnsProbe, ServeStatus, Violation } from "./input.ts";
+import type { DoctorInput, DnsProbe, IptablesRead, ServeStatus, Violation } from "./input.ts";
 import { readStaticSets } from "./kernel-sets.ts";
 import { explainTarget, type TargetContext, type TargetExplanation } from "./targets.ts";
 import { alwaysFindings, alwaysFromStatus } from "./always.ts";
@@ -192,6 +192,27 @@ function kernelSummary(input: DoctorInput, own: ReturnType<typeof ownKernel>): D
   return { read: true, error: null, present: s.present, digest: s.digest, filterHooked: s.filterHooked, natHooked: s.natHooked, guardHooked: s.guardHooked, learnedElements: s.learned[4] + s.learned[6] };
 }
 
+/**
+ * The iptables fallback: each of its chains must be hooked where serve loaded it. The
+ * redirect and the guard unhooked are failures (DNS leaves unjudged); the untracking
+ * chains unhooked only risk a stale flow carrying a later query past the proxy.
+ */
+function iptablesFindings(r: IptablesRead, add: Add): void {
+  if ("error" in r) {
+    add("kernel", "kernel.iptables", "warn", `cannot read the iptables chains: ${r.error}`);
+    return;
+  }
+  const missing = r.hooks.filter((h) => !h.hooked);
+  const families = [...new Set(r.hooks.map((h) => `IPv${h.family}`))].join(" and ");
+  if (missing.length === 0) {
+    add("kernel", "kernel.iptables", "ok", `the iptables chains (redirect, DNS guard, untracking) are hooked for ${families}`);
+    return;
+  }
+  const text = missing.map((h) => `${h.chain} (IPv${h.family})`).join(", ");
+  const serious = missing.some((h) => h.chain === "EGRESSCTL-DNS" || h.chain === "EGRESSCTL-DNS-GUARD");
+  add("kernel", "kernel.iptables", serious ? "fail" : "warn", `iptables chains NOT hooked: ${text}`);
+}
+
 function kernelFindings(input: DoctorInput, st: ServeStatus, own: ReturnType<typeof ownKernel>, add: Add): void {
   const k = input.kernel;
   if (!input.serve.reachable) {
@@ -205,6 +226,7 @@ function kernelFindings(input: DoctorInput, st: ServeStatus, own: ReturnType<typ
   const intended = st.mode ?? "unknown";
   if (!st.kernel) {
     add("kernel", "kernel.serve", "info", intended === "disabled" ? "no kernel state: enforcement is disabled" : "serve does not use an nftables table (iptables redirect): nothing to compare");
+    if (input.iptables) iptablesFindings(input.iptables, add);
     return;
   }
   if (st.kernel.matches) add("kernel", "kernel.serve", "ok", "serve reads the kernel table back and it carries the policy serve loaded");

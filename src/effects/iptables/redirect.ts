@@ -29,6 +29,18 @@ export function installIptablesRedirect(proxyPort: number, ipv6: boolean, exempt
   return { ok: true };
 }
 
+/**
+ * Which of our chains are hooked, per family (IPv6 only where `ipv6`): what doctor checks
+ * in the fallback. An error when the iptables binaries cannot be run.
+ */
+export function iptablesHooks(ipv6: boolean): { family: 4 | 6; chain: IptablesChain; hooked: boolean }[] | { error: string } {
+  try {
+    return FAMILIES.filter((f) => f.family === 4 || ipv6).flatMap((f) => IPT_HOOKS.map((h) => ({ family: f.family, chain: h.chain, hooked: hookedIn(f.save, h) })));
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
 /** Whether a redirect of ours is hooked in either family (left by an earlier serve). */
 export function iptablesRedirectPresent(): boolean {
   return FAMILIES.some((f) => hookedIn(f.save, IPT_HOOKS[0]));

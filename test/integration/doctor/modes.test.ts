@@ -141,9 +141,10 @@ describe("dns-only through the iptables fallback (no nftables)", () => {
     // serve uses no nftables table, so doctor reads none: nothing to compare, nothing failed
     expect(j.kernel).toBeNull();
     expect(j.dns).toMatchObject({ intercepted: true, rcode: "NXDOMAIN" });
-    expect(checks(j)).toMatchObject({ "mode.intended": ["warn"], "mode.measured": ["ok"], "kernel.serve": ["info"], "dns.intercepted": ["ok"] });
+    expect(checks(j)).toMatchObject({ "mode.intended": ["warn"], "mode.measured": ["ok"], "kernel.serve": ["info"], "kernel.iptables": ["ok"], "dns.intercepted": ["ok"] });
     for (const c of ["kernel.table", "kernel.nat", "kernel.filter", "kernel.digest", "kernel.read"]) expect(checks(j)[c]).toBeUndefined();
     expect(message(j, "kernel.serve")).toContain("iptables redirect");
+    expect(message(j, "kernel.iptables")).toContain("hooked for IPv4 and IPv6");
     expectDnsOnlyExplanations(j);
     await expectDnsOnlyTraffic();
   });
@@ -153,14 +154,18 @@ describe("dns-only through the iptables fallback (no nftables)", () => {
     expect((await lab.exec("sandbox", ["iptables", "-t", "nat", "-D", "OUTPUT", "-j", "EGRESSCTL-DNS"])).code).toBe(0);
     // the redirect alone gone: the DNS guard keeps the query from leaving unjudged
     expect(await dig(lab, "evil.example.com", { timeout: 1 })).toMatchObject({ rcode: "NOANSWER", addresses: [] });
+    const unhooked = await doctor(s, ["--json"], { env: NO_NFT });
+    expect(unhooked.code).toBe(1);
+    expect(unhooked.json.findings.find((f: any) => f.check === "kernel.iptables")).toMatchObject({ status: "fail", message: "iptables chains NOT hooked: EGRESSCTL-DNS (IPv4)" });
     expect((await lab.exec("sandbox", ["iptables", "-D", "OUTPUT", "-j", "EGRESSCTL-DNS-GUARD"])).code).toBe(0);
     expect((await dig(lab, "evil.example.com")).addresses).toEqual(["198.51.100.66"]);
     const r = await doctor(s, ["--json"], { env: NO_NFT });
     expect(r.code).toBe(1);
     expect(r.json.dns.intercepted).toBe(false);
     expect(checks(r.json)["dns.intercepted"]).toEqual(["fail"]);
-    // nothing else is wrong: the one failure is the one that matters
-    expect(r.json.findings.filter((f: any) => f.status === "fail").map((f: any) => f.check)).toEqual(["dns.intercepted"]);
+    // nothing else is wrong: the chains unhooked and the DNS that is not intercepted
+    expect(r.json.findings.filter((f: any) => f.status === "fail").map((f: any) => f.check)).toEqual(["kernel.iptables", "dns.intercepted"]);
+    expect(message(r.json, "kernel.iptables")).toBe("iptables chains NOT hooked: EGRESSCTL-DNS (IPv4), EGRESSCTL-DNS-GUARD (IPv4)");
     expect(message(r.json, "dns.intercepted")).toContain("DNS is NOT intercepted");
   });
 });

@@ -1,7 +1,7 @@
 // doctor's core, table-driven: findings from canned /status + kernel + DNS data, the
 // verdict for names and addresses, static-set parsing; and the use case on fake effects.
 import { describe, expect, test } from "bun:test";
-import { buildReport, type Status } from "../../../src/core/doctor/report.ts";
+import { buildReport, type DoctorReport, type Status } from "../../../src/core/doctor/report.ts";
 import { reportText } from "../../../src/core/doctor/text.ts";
 import { alwaysFromStatus } from "../../../src/core/doctor/always.ts";
 import { readStaticSets, setsHolding } from "../../../src/core/doctor/kernel-sets.ts";
@@ -276,6 +276,7 @@ describe("the use case on fake effects", () => {
       return { status: 200, body: "{}" };
     },
     readKernel: () => ({ listing, chainText }),
+    readIptables: () => ({ hooks: [] }),
     queryDns: async () => ({ rcode: "NXDOMAIN", ede: [{ code: 15, text: "blocked by egressctl default deny" }] }),
     nonce: () => "n",
     now: () => NOW,
@@ -332,6 +333,45 @@ describe("the use case on fake effects", () => {
     const r = await runDoctor({ socket: "s", targets: [], policy: null }, fx({ readKernel: () => { throw new Error("EPERM"); } }));
     expect(r.kernel).toMatchObject({ read: false, error: "EPERM" });
     expect(r.findings.find((f) => f.check === "kernel.read")?.status).toBe("warn");
+  });
+
+  describe("the iptables fallback (no nftables table, not disabled): its chains are checked", () => {
+    const fallback = (readIptables: DoctorEffects["readIptables"], mode: ServeStatus["mode"] = "dns-only") =>
+      fx({
+        readIptables,
+        async get(path) {
+          if (path === "/status") return { status: 200, body: JSON.stringify(status({ mode, measuredLevel: mode, kernel: null })) };
+          return path === "/healthz" ? { status: 200, body: `ok ${mode}\n` } : { status: 200, body: path.startsWith("/violations") ? "[]" : "{}" };
+        },
+      });
+    const hooks = (unhooked: string[] = []) => ({
+      hooks: ([4, 6] as const).flatMap((family) =>
+        ["EGRESSCTL-DNS", "EGRESSCTL-NOTRACK-OUT", "EGRESSCTL-NOTRACK-IN", "EGRESSCTL-DNS-GUARD"].map((chain) => ({ family, chain, hooked: !unhooked.includes(`${chain}/${family}`) })),
+      ),
+    });
+    const finding = (r: DoctorReport) => r.findings.find((f) => f.check === "kernel.iptables");
+
+    test("all hooked: ok, for both families", async () => {
+      const r = await runDoctor({ socket: "s", targets: [], policy: null }, fallback(() => hooks()));
+      expect(finding(r)).toMatchObject({ status: "ok", message: expect.stringContaining("IPv4 and IPv6") });
+    });
+
+    test("the guard or the redirect unhooked: FAIL, naming it; an untracking chain: a warning", async () => {
+      const guard = await runDoctor({ socket: "s", targets: [], policy: null }, fallback(() => hooks(["EGRESSCTL-DNS-GUARD/6"])));
+      expect(finding(guard)).toMatchObject({ status: "fail", message: "iptables chains NOT hooked: EGRESSCTL-DNS-GUARD (IPv6)" });
+      expect(guard.exitCode).toBe(1);
+      const notrack = await runDoctor({ socket: "s", targets: [], policy: null }, fallback(() => hooks(["EGRESSCTL-NOTRACK-IN/4"])));
+      expect(finding(notrack)).toMatchObject({ status: "warn", message: "iptables chains NOT hooked: EGRESSCTL-NOTRACK-IN (IPv4)" });
+    });
+
+    test("iptables that cannot be run: a warning; disabled: not read at all", async () => {
+      const r = await runDoctor({ socket: "s", targets: [], policy: null }, fallback(() => ({ error: "no such file" })));
+      expect(finding(r)).toMatchObject({ status: "warn", message: "cannot read the iptables chains: no such file" });
+      let read = 0;
+      const off = await runDoctor({ socket: "s", targets: [], policy: null }, fallback(() => (read++, hooks()), "disabled"));
+      expect(read).toBe(0);
+      expect(finding(off)).toBeUndefined();
+    });
   });
 
   test("upstream labels", () => {
