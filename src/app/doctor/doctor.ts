@@ -37,8 +37,7 @@ export async function runDoctor(o: DoctorOptions, fx: DoctorEffects): Promise<Do
   const status = serve.reachable ? serve.status : null;
   // the kernel is read when serve says it uses nftables, or when serve is gone (what is left in force?)
   const kernel = !status || status.kernel ? safeKernel(fx) : null;
-  // no nftables table and not disabled: serve runs the iptables fallback
-  const iptables = status && !status.kernel && status.mode !== "disabled" ? safeRead(() => fx.readIptables()) : null;
+  const iptables = status?.redirect === "iptables" ? safeRead(() => fx.readIptables()) : null;
   const dns = status ? await probeDns(status, fx) : null;
   let privileged: DoctorInput["privileged"];
   try {

@@ -2,7 +2,8 @@
 // force behind its back: a dns+nftables table kept by a serve now running disabled would
 // still drop every unlearned destination while /status said nothing is enforced, and an
 // iptables redirect to an old port would fight the nftables one. Only our own objects are
-// removed (table inet egressctl, the EGRESSCTL-DNS chain), and only when present.
+// removed (table inet egressctl, the EGRESSCTL-* chains of the iptables fallback), and
+// only when present.
 import { renderDelete } from "../../core/ruleset/render.ts";
 import type { EventLog } from "../../effects/log/events.ts";
 import { iptablesRedirectPresent, removeIptablesRedirect } from "../../effects/iptables/redirect.ts";
@@ -19,6 +20,6 @@ export function removeStaleState(redirect: "nftables" | "iptables" | null, iptab
   }
   if (redirect !== "iptables" && iptablesUsable && iptablesRedirectPresent()) {
     removeIptablesRedirect();
-    log.emit("stale.removed", { what: "iptables chain EGRESSCTL-DNS", ok: !iptablesRedirectPresent() }, "warn");
+    log.emit("stale.removed", { what: "iptables chains EGRESSCTL-*", ok: !iptablesRedirectPresent() }, "warn");
   }
 }

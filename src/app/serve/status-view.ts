@@ -51,6 +51,8 @@ export async function statusJson(s: ServeState, now: number): Promise<unknown> {
     commit: COMMIT,
     uptimeSeconds: Math.round((now - s.startedAt) / 1000),
     mode: intended,
+    // how DNS reaches the proxy: doctor checks the iptables fallback's chains by this
+    redirect: s.assessment.redirect,
     measuredLevel: s.measured?.level ?? null,
     selfTestFindings: s.measured?.findings ?? [],
     audit: s.audit,

@@ -10,6 +10,7 @@ export interface ServeStatus {
   commit?: string;
   uptimeSeconds?: number;
   mode?: string;
+  redirect?: "nftables" | "iptables" | null;
   measuredLevel?: string | null;
   selfTestFindings?: string[];
   audit?: boolean;

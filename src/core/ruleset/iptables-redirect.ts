@@ -30,7 +30,7 @@ export type IptablesChain = (typeof IPT_HOOKS)[number]["chain"];
  * once (`hooked`: those already hooked). `exempt`: that family's exempt nameservers
  * (nameserver-exempt.ts), not redirected.
  */
-export function renderIptablesRedirect(proxyPort: number, hooked: ReadonlySet<IptablesChain>, exempt: readonly string[] = []): string {
+export function renderIptablesRedirect(family: 4 | 6, proxyPort: number, hooked: ReadonlySet<IptablesChain>, exempt: readonly string[] = []): string {
   const mark = `0x${EXEMPT_MARK.toString(16)}`;
   const exemptDns = (chain: string, target: string) => exempt.flatMap((c) => ["udp", "tcp"].map((p) => `-A ${chain} -d ${c} -p ${p} --dport 53 -j ${target}`));
   const hook = (table: string) => IPT_HOOKS.filter((h) => h.table === table && !hooked.has(h.chain)).map((h) => `-I ${h.hook} 1 -j ${h.chain}`);
@@ -52,8 +52,11 @@ export function renderIptablesRedirect(proxyPort: number, hooked: ReadonlySet<Ip
     "COMMIT",
     "*filter",
     `:${IPT_GUARD} - [0:0]`,
-    // redirected DNS is on its way to the proxy on loopback by now (its port rewritten)
+    // loopback, and DNS already redirected to the proxy: its destination is loopback by
+    // now, but -o may still name the interface chosen before NAT (and with --dns-port 53
+    // its port is 53 still), so the destination is what tells
     `-A ${IPT_GUARD} -o lo -j RETURN`,
+    `-A ${IPT_GUARD} -d ${family === 4 ? "127.0.0.0/8" : "::1/128"} -j RETURN`,
     `-A ${IPT_GUARD} -m mark --mark ${mark} -j RETURN`,
     ...exemptDns(IPT_GUARD, "RETURN"),
     // any conntrack state: a reply-direction packet of a flow opened from outside included

@@ -23,7 +23,7 @@ export function installIptablesRedirect(proxyPort: number, ipv6: boolean, exempt
   for (const f of FAMILIES) {
     if (f.family === 6 && !ipv6) continue;
     const hooked = new Set<IptablesChain>(IPT_HOOKS.filter((h) => hookedIn(f.save, h)).map((h) => h.chain));
-    const r = run([f.restore, "-w", "--noflush"], renderIptablesRedirect(proxyPort, hooked, exempt[f.family]));
+    const r = run([f.restore, "-w", "--noflush"], renderIptablesRedirect(f.family, proxyPort, hooked, exempt[f.family]));
     if (!r.ok) return { ok: false, error: `${f.restore}: ${r.out}` };
   }
   return { ok: true };
@@ -31,19 +31,29 @@ export function installIptablesRedirect(proxyPort: number, ipv6: boolean, exempt
 
 /**
  * Which of our chains are hooked, per family (IPv6 only where `ipv6`): what doctor checks
- * in the fallback. An error when the iptables binaries cannot be run.
+ * in the fallback. An error when iptables cannot tell (not root, no binary, the lock
+ * held for 5 s): `-C` exits 1 for a missing rule and 2 for a missing chain, 4 when the
+ * rule set cannot be read at all.
  */
 export function iptablesHooks(ipv6: boolean): { family: 4 | 6; chain: IptablesChain; hooked: boolean }[] | { error: string } {
+  const out: { family: 4 | 6; chain: IptablesChain; hooked: boolean }[] = [];
   try {
-    return FAMILIES.filter((f) => f.family === 4 || ipv6).flatMap((f) => IPT_HOOKS.map((h) => ({ family: f.family, chain: h.chain, hooked: hookedIn(f.save, h) })));
+    for (const f of FAMILIES.filter((f) => f.family === 4 || ipv6)) {
+      for (const h of IPT_HOOKS) {
+        const p = Bun.spawnSync([f.save, "-w", "5", "-t", h.table, "-C", h.hook, "-j", h.chain], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+        if (p.exitCode !== 0 && p.exitCode !== 1 && p.exitCode !== 2) return { error: `${f.save}: ${p.stderr.toString().trim() || `exit ${p.exitCode}`}` };
+        out.push({ family: f.family, chain: h.chain, hooked: p.exitCode === 0 });
+      }
+    }
   } catch (e) {
     return { error: (e as Error).message };
   }
+  return out;
 }
 
-/** Whether a redirect of ours is hooked in either family (left by an earlier serve). */
+/** Whether any chain of ours is hooked in either family (left by an earlier serve). */
 export function iptablesRedirectPresent(): boolean {
-  return FAMILIES.some((f) => hookedIn(f.save, IPT_HOOKS[0]));
+  return FAMILIES.some((f) => IPT_HOOKS.some((h) => hookedIn(f.save, h)));
 }
 
 function hookedIn(binary: string, h: (typeof IPT_HOOKS)[number]): boolean {

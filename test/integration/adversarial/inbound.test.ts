@@ -210,12 +210,15 @@ describe("the iptables fallback (dns-only without nftables)", () => {
         await app.waitLine(/^contacted/);
       },
     });
-    expect((await ctx.lab.exec("sandbox", ["nft", "list", "tables"])).stdout).not.toContain("egressctl");
-    await meanwhile?.();
-    const line = await app!.waitLine(/^(sent|\w+Error)/);
-    await app!.stop();
-    await ctx.lab.exec("sandbox", ["nft", "delete", "table", "ip", "egl_ct_on"]);
-    return { app: line, world: await world! };
+    try {
+      expect((await ctx.lab.exec("sandbox", ["nft", "list", "tables"])).stdout).not.toContain("egressctl");
+      await meanwhile?.();
+      const line = await app!.waitLine(/^(sent|\w+Error)/);
+      return { app: line, world: await world! };
+    } finally {
+      await app!.stop();
+      await ctx.lab.exec("sandbox", ["nft", "delete", "table", "ip", "egl_ct_on"]);
+    }
   }
 
   for (const who of IDENTITIES) {

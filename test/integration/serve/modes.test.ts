@@ -105,8 +105,19 @@ describe("serve picks the strongest mode available, for the right reason", () =>
     expect(await s.stop("SIGTERM")).toBe(0);
     expect(await iptablesNat()).not.toContain("EGRESSCTL");
     expect((await lab.exec("sandbox", ["ip6tables", "-t", "nat", "-S"])).stdout).not.toContain("EGRESSCTL");
+    expect((await lab.exec("sandbox", ["iptables", "-S"])).stdout).not.toContain("EGRESSCTL"); // the guard too
     // and DNS is no longer intercepted
     expect((await dig(lab, "evil.example.com")).addresses).toEqual(["198.51.100.66"]);
+  });
+
+  test("the iptables fallback with --dns-port 53: redirected DNS keeps port 53 and still passes the guard (loopback by its destination), both families", async () => {
+    s = await serve(lab, args(policy, LAB.dnsV4, ["--dns-port", "53"]), { env: { EGRESSCTL_NFT_BACKEND: "none" } });
+    expect((await lab.exec("sandbox", ["iptables", "-S", "EGRESSCTL-DNS-GUARD"])).stdout).toContain("-A EGRESSCTL-DNS-GUARD -d 127.0.0.0/8 -j RETURN");
+    expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
+    expect((await dig(lab, "evil.example.com", { tcp: true })).rcode).toBe("NXDOMAIN");
+    expect((await dig(lab, "evil.example.com", { server: LAB.dnsV6 })).rcode).toBe("NXDOMAIN");
+    expect((await dig(lab, "api.example.com")).addresses).toEqual(["198.51.100.10"]);
+    expect(await s.stop("SIGTERM")).toBe(0);
   });
 
   test("--mode dns-only with nftables available: the nat redirect and the DNS guard, no Layer 2 filter", async () => {
@@ -154,9 +165,13 @@ describe("serve picks the strongest mode available, for the right reason", () =>
     s = await serve(lab, args(policy), { env: { EGRESSCTL_NFT_BACKEND: "none" } });
     expect(await s.stop("SIGTERM")).toBe(0);
     expect(await iptablesNat()).toContain("-A OUTPUT -j EGRESSCTL-DNS");
+    // found by any of its jumps: here the nat one is gone, the guard's is not
+    expect((await lab.exec("sandbox", ["iptables", "-t", "nat", "-D", "OUTPUT", "-j", "EGRESSCTL-DNS"])).code).toBe(0);
+    expect((await lab.exec("sandbox", ["iptables", "-S"])).stdout).toContain("-A OUTPUT -j EGRESSCTL-DNS-GUARD");
     s = await serve(lab, args(policy));
-    expect(s.events.find((e) => e.event === "stale.removed")).toMatchObject({ what: "iptables chain EGRESSCTL-DNS", ok: true });
+    expect(s.events.find((e) => e.event === "stale.removed")).toMatchObject({ what: "iptables chains EGRESSCTL-*", ok: true });
     expect(await iptablesNat()).not.toContain("EGRESSCTL");
+    for (const t of ["filter", "raw"]) expect((await lab.exec("sandbox", ["iptables", "-t", t, "-S"])).stdout).not.toContain("EGRESSCTL");
     expect((await lab.exec("sandbox", ["ip6tables", "-t", "nat", "-S"])).stdout).not.toContain("EGRESSCTL");
     expect((await dig(lab, "evil.example.com")).rcode).toBe("NXDOMAIN");
   });

@@ -336,11 +336,11 @@ describe("the use case on fake effects", () => {
   });
 
   describe("the iptables fallback (no nftables table, not disabled): its chains are checked", () => {
-    const fallback = (readIptables: DoctorEffects["readIptables"], mode: ServeStatus["mode"] = "dns-only") =>
+    const fallback = (readIptables: DoctorEffects["readIptables"], mode: ServeStatus["mode"] = "dns-only", redirect: ServeStatus["redirect"] = "iptables") =>
       fx({
         readIptables,
         async get(path) {
-          if (path === "/status") return { status: 200, body: JSON.stringify(status({ mode, measuredLevel: mode, kernel: null })) };
+          if (path === "/status") return { status: 200, body: JSON.stringify(status({ mode, redirect, measuredLevel: mode, kernel: null })) };
           return path === "/healthz" ? { status: 200, body: `ok ${mode}\n` } : { status: 200, body: path.startsWith("/violations") ? "[]" : "{}" };
         },
       });
@@ -364,13 +364,16 @@ describe("the use case on fake effects", () => {
       expect(finding(notrack)).toMatchObject({ status: "warn", message: "iptables chains NOT hooked: EGRESSCTL-NOTRACK-IN (IPv4)" });
     });
 
-    test("iptables that cannot be run: a warning; disabled: not read at all", async () => {
+    test("iptables that cannot be run: a warning; not read unless /status says the redirect is iptables", async () => {
       const r = await runDoctor({ socket: "s", targets: [], policy: null }, fallback(() => ({ error: "no such file" })));
       expect(finding(r)).toMatchObject({ status: "warn", message: "cannot read the iptables chains: no such file" });
       let read = 0;
-      const off = await runDoctor({ socket: "s", targets: [], policy: null }, fallback(() => (read++, hooks()), "disabled"));
+      const off = await runDoctor({ socket: "s", targets: [], policy: null }, fallback(() => (read++, hooks()), "disabled", null));
+      // nftables whose kernel state serve could not read: no iptables chains to look for
+      const nft = await runDoctor({ socket: "s", targets: [], policy: null }, fallback(() => (read++, hooks()), "dns-only", "nftables"));
       expect(read).toBe(0);
       expect(finding(off)).toBeUndefined();
+      expect(finding(nft)).toBeUndefined();
     });
   });
 

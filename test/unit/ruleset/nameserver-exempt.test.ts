@@ -78,17 +78,17 @@ describe("planned rules", () => {
 
 describe("iptables fallback", () => {
   test("RETURN for each exempt server and protocol, after the mark and before the REDIRECT", () => {
-    const lines = renderIptablesRedirect(15353, new Set(), ["198.51.100.54/32"]).split("\n");
+    const lines = renderIptablesRedirect(4, 15353, new Set(), ["198.51.100.54/32"]).split("\n");
     const udp = lines.indexOf("-A EGRESSCTL-DNS -d 198.51.100.54/32 -p udp --dport 53 -j RETURN");
     const tcp = lines.indexOf("-A EGRESSCTL-DNS -d 198.51.100.54/32 -p tcp --dport 53 -j RETURN");
     expect(udp).toBeGreaterThan(lines.findIndex((l) => l.includes("--mark")));
     expect(tcp).toBe(udp + 1);
     expect(lines.findIndex((l) => l.includes("REDIRECT"))).toBeGreaterThan(tcp);
-    expect(renderIptablesRedirect(15353, new Set())).not.toContain("-d ");
+    expect(renderIptablesRedirect(4, 15353, new Set()).split("\n").filter((l) => l.includes("--dport 53 -j RETURN"))).toEqual([]);
   });
 
   test("the proxy's queries and their answers untracked in raw, each chain hooked once", () => {
-    const all = renderIptablesRedirect(15353, new Set()).split("\n");
+    const all = renderIptablesRedirect(4, 15353, new Set()).split("\n");
     expect(all.slice(all.indexOf("*raw"), all.indexOf("*filter"))).toEqual([
       "*raw",
       ":EGRESSCTL-NOTRACK-OUT - [0:0]",
@@ -102,16 +102,17 @@ describe("iptables fallback", () => {
       "COMMIT",
     ]);
     expect(all).toContain("-I OUTPUT 1 -j EGRESSCTL-DNS");
-    const hooked = renderIptablesRedirect(15353, new Set(["EGRESSCTL-DNS", "EGRESSCTL-NOTRACK-IN", "EGRESSCTL-NOTRACK-OUT", "EGRESSCTL-DNS-GUARD"] as const));
+    const hooked = renderIptablesRedirect(4, 15353, new Set(["EGRESSCTL-DNS", "EGRESSCTL-NOTRACK-IN", "EGRESSCTL-NOTRACK-OUT", "EGRESSCTL-DNS-GUARD"] as const));
     expect(hooked).not.toContain("-I ");
   });
 
   test("the DNS guard in filter: loopback, the proxy's mark and exempt servers pass; every other port-53 packet is dropped", () => {
-    const all = renderIptablesRedirect(15353, new Set(), ["198.51.100.54/32"]).split("\n");
+    const all = renderIptablesRedirect(4, 15353, new Set(), ["198.51.100.54/32"]).split("\n");
     expect(all.slice(all.indexOf("*filter"))).toEqual([
       "*filter",
       ":EGRESSCTL-DNS-GUARD - [0:0]",
       "-A EGRESSCTL-DNS-GUARD -o lo -j RETURN",
+      "-A EGRESSCTL-DNS-GUARD -d 127.0.0.0/8 -j RETURN",
       "-A EGRESSCTL-DNS-GUARD -m mark --mark 0x45474c -j RETURN",
       "-A EGRESSCTL-DNS-GUARD -d 198.51.100.54/32 -p udp --dport 53 -j RETURN",
       "-A EGRESSCTL-DNS-GUARD -d 198.51.100.54/32 -p tcp --dport 53 -j RETURN",
@@ -121,5 +122,6 @@ describe("iptables fallback", () => {
       "COMMIT",
       "",
     ]);
+    expect(renderIptablesRedirect(6, 15353, new Set())).toContain("-A EGRESSCTL-DNS-GUARD -d ::1/128 -j RETURN");
   });
 });
