@@ -2,9 +2,6 @@
 // turning the kernel's denied-flow sets into net.denied events, and picking a learned
 // address the self-test can look for in the kernel.
 import { Adoption, type AdoptableEntry } from "../../core/learn/adopt.ts";
-
-/** elements adopted per turn of the event loop: a few milliseconds of work each */
-const ADOPT_SLICE = 2048;
 import type { LearnTable } from "../../core/learn/table.ts";
 import { DeniedFlowTracker } from "../../core/events/net-denied.ts";
 import type { Ring } from "../../core/events/ring.ts";
@@ -22,9 +19,9 @@ import { removeLearned, type PendingRemovals } from "./remove-learned.ts";
 export async function adopt(enforcer: Enforcer, table: LearnTable, live: () => LivePolicy, log: EventLog, pending: PendingRemovals, maxLifetimeSec: number): Promise<void> {
   if (enforcer.mode !== "dns+nftables") return;
   const t0 = performance.now();
-  // Each slice (a few thousand, from the kernel I/O thread) is judged as it arrives, by
-  // the policy in force then, while that thread reads the rest: the kernel's dump of a
-  // full set and this work overlap, and DNS is answered between slices.
+  // Each slice (about 2,048, from the kernel I/O thread) is judged as it arrives, by the
+  // policy in force then, while that thread reads the rest: the kernel's dump of a full
+  // set and this work overlap, and DNS is answered between slices.
   const admissible = (e: AdoptableEntry) => e.expiresSec <= maxLifetimeSec && live().guard(e, e.name!).learn;
   const adoption = new Adoption(table, Date.now(), admissible);
   const entries: AdoptableEntry[] = [];
@@ -32,27 +29,33 @@ export async function adopt(enforcer: Enforcer, table: LearnTable, live: () => L
   // handled back to back: they queue here and are taken one per turn of the event loop.
   const queue: AdoptableEntry[][] = [];
   let taking: Promise<void> | null = null;
+  let failure: unknown = null;
   const takeQueued = async () => {
     for (let slice = queue.shift(); slice; slice = queue.shift()) {
       adoption.take(slice);
       await new Promise<void>((r) => setImmediate(r));
     }
-    taking = null;
   };
   const whole = await enforcer.learnedEntries((slice) => {
-    for (let i = 0; i < slice.length; i += ADOPT_SLICE) queue.push(slice.slice(i, i + ADOPT_SLICE));
+    queue.push(slice);
     for (const e of slice) entries.push(e);
-    taking ??= takeQueued();
+    taking ??= takeQueued()
+      .catch((e) => void (failure ??= e))
+      .finally(() => (taking = null));
   });
   await taking;
-  if (entries.length === 0) return;
+  if (failure) throw failure;
+  if (entries.length === 0 && whole) return;
   const policy = live();
   const { adopted, remove } = adoption.finish((name) => policy.decide(name).action === "allow");
   const removing = new Set(remove.map((r) => r.address));
   enforcer.adopted(entries.filter((e) => !removing.has(e.address)).map((e) => ({ family: e.family, address: e.address, timeoutSec: e.expiresSec })));
   await removeLearned((a) => enforcer.forget(a), table, remove, log, "adoption", pending);
-  // not whole: the read broke off; what was read is adopted, the rest runs out unadopted
-  log.emit("learned.adopted", { adopted, removed: remove.length, ms: Math.round(performance.now() - t0), ...(whole ? {} : { incomplete: true }) });
+  // not whole: neither netlink nor libnftables read the sets through; what was read is
+  // adopted, the rest stays in the kernel unjudged until its own lifetime ends
+  const fields = { adopted, removed: remove.length, ms: Math.round(performance.now() - t0) };
+  if (whole) log.emit("learned.adopted", fields);
+  else log.emit("learned.adopted", { ...fields, incomplete: true }, "warn");
 }
 
 /**

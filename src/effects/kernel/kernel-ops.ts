@@ -23,7 +23,8 @@ import { kernelStateFrom, readKernelState, type KernelState, type LearnedEntry }
 import { openNftBackend, type NftBackend, type NftResult } from "../nft/backend.ts";
 import { chainsText } from "../nft/chain-text.ts";
 import { detectElementRefresh, type RefreshMethod } from "../nft/element-refresh.ts";
-import { openNetlinkReader, type NetlinkReader } from "../nft/netlink-reader.ts";
+import { LEARNED_SLICE, openNetlinkReader, type NetlinkReader } from "../nft/netlink-reader.ts";
+import { parseAddress } from "../../core/net/ip.ts";
 import { openNetlinkWriter, type NetlinkWriter } from "../nft/netlink-writer.ts";
 
 /** opens the netlink learn writer (a parameter so tests can hand one that fails) */
@@ -61,7 +62,8 @@ export interface KernelOps {
   kernelState(opts: { learned: boolean }): KernelState | null;
   /**
    * The learned sets' elements, read with its own socket and handed to `onSlice` as they
-   * come (each once); false when they could not be read whole.
+   * come, in slices of about LEARNED_SLICE, each once; false when they could not be read
+   * whole (what was read was handed on).
    */
   learnedEntries(onSlice: (entries: LearnedEntry[]) => void): Promise<boolean>;
   holdsLearned(family: 4 | 6, address: string): boolean | null;
@@ -165,23 +167,25 @@ export function kernelOps(nft: NftBackend, o: KernelOpsOptions): KernelOps {
     async learnedEntries(onSlice) {
       // a reader of its own: another read on the shared one would take its datagrams
       const own = openNetlinkReader();
+      // kept as handed (no work per element): needed only if the read breaks off
+      const handed: LearnedEntry[][] = [];
       if (!("unavailable" in own)) {
-        let passed = false;
         try {
           const r = await own.learnedAsync((slice) => {
-            passed = true;
+            handed.push(slice);
             onSlice(slice);
           });
           if (r.ok) return true;
-          // what was handed on stays handed on: a second reading would hand it twice
-          if (passed) return false;
         } finally {
           own.close();
         }
       }
+      // no netlink, or its read broke off: libnftables' listing, minus what was handed on
       const entries = kernelState({ learned: true })?.learnedEntries;
       if (!entries) return false;
-      onSlice(entries);
+      const seen = new Set(handed.flat().map(canonicalKey));
+      const rest = entries.filter((e) => !seen.has(canonicalKey(e)));
+      for (let i = 0; i < rest.length; i += LEARNED_SLICE) onSlice(rest.slice(i, i + LEARNED_SLICE));
       return true;
     },
     holdsLearned(family, address) {
@@ -211,4 +215,9 @@ export function kernelOps(nft: NftBackend, o: KernelOpsOptions): KernelOps {
       reader?.close();
     },
   };
+}
+
+/** an entry's family and address, the address as a number: netlink's and nft's texts of one address may differ */
+function canonicalKey(e: LearnedEntry): string {
+  return `${e.family} ${parseAddress(e.address)?.value ?? e.address}`;
 }

@@ -26,11 +26,12 @@ export interface NetlinkReader {
   /** the elements of learned4 and learned6 (absent: the table or a set does not exist) */
   learned(): ReadResult<LearnedEntry[]>;
   /**
-   * The same, with a turn of the event loop between datagrams; `onSlice` gets the
-   * entries read so far, every `LEARNED_SLICE` or so and once at the end (each entry
-   * once), so a caller can work on them while the rest is read.
+   * The same, with a turn of the event loop between datagrams, handed to `onSlice` as
+   * they are read: every `LEARNED_SLICE` or so and once at the end, each entry once
+   * (those read before a failure too), so a caller can work on them while the rest is
+   * read.
    */
-  learnedAsync(onSlice?: (entries: LearnedEntry[]) => void): Promise<ReadResult<LearnedEntry[]>>;
+  learnedAsync(onSlice: (entries: LearnedEntry[]) => void): Promise<ReadResult<null>>;
   /** the table's named counters */
   counters(): ReadResult<DumpedCounter[]>;
   /** the upstreams recorded in upstreams4 and upstreams6 (null: none recorded) */
@@ -111,23 +112,20 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
     }
     return { ok: true, value: flows, absent };
   }
-  /** `entries` fills datagram by datagram (what learnedAsync hands on between them) */
-  function* learned(entries: LearnedEntry[] = []): Steps<LearnedEntry[]> {
+  /** each element to `sink` as its datagram is read (nothing kept here: a full set is large) */
+  function* learned(sink: (e: LearnedEntry) => void): Steps<null> {
     let absent = false;
+    const els: DumpedElement[] = [];
     for (const [family, name] of [[4, LEARNED_V4], [6, LEARNED_V6]] as const) {
-      const els: DumpedElement[] = [];
       const r = yield* dump((s) => setDumpRequest(name, s), DUMP_TYPES.setElems, (b, at, len) => {
-        const from = els.length;
         parseSetElems(b, at, len, els);
-        for (let i = from; i < els.length; i++) {
-          const e = els[i]!;
-          entries.push({ family, address: e.address, name: e.comment, expiresSec: e.expiresMs / 1000 });
-        }
-      }, () => els);
+        for (const e of els) sink({ family, address: e.address, name: e.comment, expiresSec: e.expiresMs / 1000 });
+        els.length = 0;
+      }, () => null);
       if (!r.ok) return r;
       absent ||= r.absent;
     }
-    return { ok: true, value: entries, absent };
+    return { ok: true, value: null, absent };
   }
   function* upstreams(): Steps<RecordedUpstreams | null> {
     const found: RecordedElement[] = [];
@@ -143,18 +141,20 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
   return {
     set: (name) => runSync(set(name)),
     upstreams: () => runSync(upstreams()),
-    learned: () => runSync(learned()),
-    async learnedAsync(onSlice) {
-      if (!onSlice) return runAsync(learned());
+    learned() {
       const entries: LearnedEntry[] = [];
-      let passed = 0;
+      const r = runSync(learned((e) => entries.push(e)));
+      return r.ok ? { ...r, value: entries } : r;
+    },
+    async learnedAsync(onSlice) {
+      let pending: LearnedEntry[] = [];
       const pass = (least: number) => {
-        if (entries.length - passed < least) return;
-        onSlice(entries.slice(passed));
-        passed = entries.length;
+        if (pending.length < least) return;
+        onSlice(pending);
+        pending = [];
       };
-      const r = await runAsync(learned(entries), () => pass(LEARNED_SLICE));
-      if (r.ok) pass(1);
+      const r = await runAsync(learned((e) => pending.push(e)), () => pass(LEARNED_SLICE));
+      pass(1); // what was read, also when the read then broke off
       return r;
     },
     deniedFlows: () => runSync(denied()),
