@@ -36,15 +36,10 @@ export async function runDoctor(o: DoctorOptions, fx: DoctorEffects): Promise<Do
   const serve = await readServe(fx);
   const status = serve.reachable ? serve.status : null;
   // the kernel is read when serve says it uses nftables, or when serve is gone (what is left in force?)
-  const kernel = !status || status.kernel ? safeKernel(fx) : null;
+  const kernel = !status || status.kernel ? safeRead(() => fx.readKernel()) : null;
   const iptables = status?.redirect === "iptables" ? safeRead(() => fx.readIptables()) : null;
   const dns = status ? await probeDns(status, fx) : null;
-  let privileged: DoctorInput["privileged"];
-  try {
-    privileged = fx.scanPrivileged(status?.pid ?? null);
-  } catch (e) {
-    privileged = { error: (e as Error).message };
-  }
+  const privileged = safeRead(() => fx.scanPrivileged(status?.pid ?? null));
   const input: DoctorInput = { socket: o.socket, serve, kernel, dns, iptables, privileged, policy: o.policy, targets: o.targets, now: fx.now() };
   return buildReport(input);
 }
@@ -68,10 +63,6 @@ function json<T>(r: { status: number; body: string }, path: string): T {
   } catch {
     throw new Error(`${path} answered something that is not JSON`);
   }
-}
-
-function safeKernel(fx: DoctorEffects): KernelRead {
-  return safeRead(() => fx.readKernel());
 }
 
 function safeRead<T>(read: () => T): T | { error: string } {

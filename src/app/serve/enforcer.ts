@@ -16,7 +16,6 @@ import type { AlwaysRules } from "../../core/always/types.ts";
 import type { RulesetSettings } from "../../core/config/ruleset-settings.ts";
 import { planEnvOf } from "../../core/config/ruleset-settings.ts";
 import type { DeniedFlow } from "../../core/events/net-denied.ts";
-import { DEFAULT_BOUNDS, type LearnBounds } from "../../core/learn/bounds.ts";
 import { KernelExpiry } from "../../core/learn/kernel-expiry.ts";
 import type { LearnElement } from "../../core/learn/table.ts";
 import { LearnWriter, type LearnWriterDeps } from "../../core/learn/writer.ts";
@@ -86,7 +85,6 @@ export interface Enforcer extends KernelSession {
   /** removes everything serve put into the kernel (--cleanup-on-exit) */
   cleanup(): Promise<void>;
   /** ends the kernel I/O (the worker thread); the ruleset stays */
-  close(): Promise<void>;
 }
 
 /** What the enforcer needs to know; every field a value, resolved before it starts. */
@@ -101,7 +99,6 @@ export interface EnforcerInputs {
   /** where the deny webhook's receiver is already known to be (a literal address, or resolved at start) */
   webhook: readonly Upstream[];
   ipv6: boolean;
-  bounds?: LearnBounds;
 }
 
 export function createEnforcer(i: EnforcerInputs): Enforcer {
@@ -112,7 +109,7 @@ export function createEnforcer(i: EnforcerInputs): Enforcer {
 
 function nftables(mode: "dns-only" | "dns+nftables", io: KernelIo, i: EnforcerInputs): Enforcer {
   const learning = mode === "dns+nftables";
-  const bounds = i.bounds ?? DEFAULT_BOUNDS;
+  const bounds = i.ruleset.learnBounds;
   const lane = new Lane();
   let webhook: Upstream[] = [...i.webhook];
   let installed: { policy: Policy; always?: AlwaysRules } | null = null;
@@ -213,7 +210,6 @@ function nftables(mode: "dns-only" | "dns+nftables", io: KernelIo, i: EnforcerIn
     async cleanup() {
       await lane.run(() => io.cleanup());
     },
-    close: () => io.close(),
   };
 }
 
@@ -253,6 +249,5 @@ function inert(mode: ProbeMode, via: Enforcer["via"]): Enforcer {
     refreshMethod: () => null,
     deniedFlows: async () => [],
     cleanup: async () => {},
-    close: async () => {},
   };
 }

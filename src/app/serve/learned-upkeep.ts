@@ -88,8 +88,3 @@ export function watchNetDenied(enforcer: Pick<Enforcer, "deniedFlows">, table: L
     }
   }, everyMs);
 }
-
-/** An address the table holds for a while yet, so the kernel must hold it too. */
-export function longLived(table: LearnTable): { family: 4 | 6; address: string } | null {
-  return table.someLiving(Date.now(), 10_000);
-}

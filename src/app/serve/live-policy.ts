@@ -40,7 +40,7 @@ export interface LivePolicy {
   appliedAt: number;
 }
 
-export const DEFAULT_GUARD: GuardSettings = { privateAnswers: "guard", local: NO_LOCAL };
+const DEFAULT_GUARD: GuardSettings = { privateAnswers: "guard", local: NO_LOCAL };
 
 export function compilePolicy(
   policy: Policy,

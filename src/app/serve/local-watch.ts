@@ -16,7 +16,7 @@ import type { Enforcer } from "./enforcer.ts";
 import { withLocal, type LivePolicy } from "./live-policy.ts";
 import { removeGuarded, type PendingRemovals } from "./remove-learned.ts";
 
-export const LOCAL_REREAD_MS = 1000;
+const LOCAL_REREAD_MS = 1000;
 
 export interface LocalWatchContext {
   live(): LivePolicy;

@@ -77,7 +77,7 @@ export const DNS_STATS: readonly [MetricName, DnsStat][] = Object.entries(SERVE_
   "stat" in spec && spec.stat ? [[name as MetricName, spec.stat]] : [],
 );
 
-export async function metricValues(s: ServeState): Promise<Partial<Record<MetricName, MetricValue>>> {
+async function metricValues(s: ServeState): Promise<Partial<Record<MetricName, MetricValue>>> {
   const v: Partial<Record<MetricName, MetricValue>> = {
     egressctl_build_info: [{ labels: { version: VERSION, commit: COMMIT }, value: 1 }],
     egressctl_enforcement_level: LEVELS.indexOf(s.measured?.level ?? s.assessment.mode),

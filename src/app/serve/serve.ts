@@ -88,7 +88,6 @@ export function composeServe(cfg: ServeConfig, plan: StartPlan, log: EventLog, s
     upstreamOrigin: plan.upstreamOrigin,
     webhook: plan.webhook?.destinations ?? [],
     ipv6: facts.ipv6.enabled,
-    bounds: cfg.learnBounds,
   });
   const learner = learnerPart({ enforcer, policy: cell, log, maxLifetimeSec: cfg.learnBounds.maxLifetimeSec });
   const privileged = new PrivilegeWatch(log);

@@ -11,7 +11,7 @@ import { assess, type Assessment } from "../../core/probe/assess.ts";
 import { MODE_SPELLINGS, parseMode } from "../../core/probe/modes.ts";
 import type { ProbeFacts } from "../../core/probe/types.ts";
 import type { CidrList } from "../../core/ruleset/cidr-list.ts";
-import { STRICT_443_WARNING, type DohList, type DohStance } from "../../core/ruleset/doh.ts";
+import { STRICT_443_WARNING } from "../../core/ruleset/doh.ts";
 import type { AlwaysRules } from "../../core/always/types.ts";
 import { readAlwaysRules } from "../../effects/fs/always-files.ts";
 import { alwaysSummary, logAlwaysProblems } from "./always-log.ts";
@@ -44,8 +44,6 @@ export interface StartPlan {
   upstreamsPinned: boolean;
   /** upstreams on the namespace's own addresses (--allow-local-upstream) */
   upstreamsLocal: string[];
-  doh: DohList;
-  dohStance: DohStance;
   nameserverExempt: CidrList;
   /** the deny webhook, where its host resolved to ([]: not yet), and how to resolve it again; null when not configured */
   webhook: WebhookPlan | null;
@@ -58,8 +56,6 @@ export interface StartPlan {
   mark: number | null;
   markFor: (u: { address: string; port: number }) => number | null;
   isExempt: (address: string) => boolean;
-  /** the nftables backend when the redirect goes through nftables */
-  backend: NftBackend | null;
 }
 
 /** Policy files are read the same way at start and on every reload. */
@@ -160,7 +156,7 @@ export async function planStart(cfg: ServeConfig, log: EventLog): Promise<StartP
   const webhook = cfg.denyWebhook
     ? await planWebhook(cfg.denyWebhook, { upstreams: ups.upstreams, search, markFor, timeoutMs: cfg.upstreamTimeoutMs, ca: ca.ca, log })
     : null;
-  return { choice, always: always.rules, facts, assessment: a, listen, upstreams: ups.upstreams, upstreamOrigin: ups.origin, upstreamsPinned: ups.pinned, upstreamsLocal: ups.local, doh: doh.list, dohStance: doh.stance, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt, backend };
+  return { choice, always: always.rules, facts, assessment: a, listen, upstreams: ups.upstreams, upstreamOrigin: ups.origin, upstreamsPinned: ups.pinned, upstreamsLocal: ups.local, nameserverExempt: exempt.list, webhook, mark, markFor, isExempt };
 }
 
 /**

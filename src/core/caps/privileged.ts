@@ -5,7 +5,10 @@
 // visible where serve shares the PID namespace with the application. Pure: parsed
 // /proc entries in, findings out; the effects read /proc (src/effects/sys/proc-scan.ts).
 export const CAP_NET_ADMIN = 12n;
-export const CAP_NET_RAW = 13n;
+const CAP_NET_RAW = 13n;
+const NET_CAPS = [[CAP_NET_ADMIN, "NET_ADMIN"], [CAP_NET_RAW, "NET_RAW"]] as const;
+/** the names of NET_ADMIN and NET_RAW among the bits of a capability set */
+const netCaps = (set: bigint) => NET_CAPS.filter(([bit]) => (set >> bit) & 1n).map(([, n]) => n);
 
 export interface ProcEntry {
   pid: number;
@@ -79,9 +82,8 @@ export function findPrivileged(procs: readonly ProcEntry[], netns: string, trust
     if (trusted.has(p.pid) || p.state === "Z" || p.pid === 2 || p.ppid === 2) continue;
     if (p.netns !== null && p.netns !== netns) continue;
     examined++;
-    const caps = (set: bigint) => ([[CAP_NET_ADMIN, "NET_ADMIN"], [CAP_NET_RAW, "NET_RAW"]] as const).filter(([bit]) => (set >> bit) & 1n).map(([, n]) => n);
-    const effective = caps(p.capEff);
-    const bounding = caps(p.capBnd).filter((c) => !effective.includes(c));
+    const effective = netCaps(p.capEff);
+    const bounding = netCaps(p.capBnd).filter((c) => !effective.includes(c));
     if (effective.length || bounding.length) found.push({ pid: p.pid, name: p.name, uid: p.uid, effective, bounding, netnsKnown: p.netns !== null });
   }
   return { examined, found };

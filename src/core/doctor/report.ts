@@ -3,6 +3,7 @@
 // IP asked about. Exit 1 when serve is unreachable or any finding FAILs, which happens
 // only when enforcement is weaker than intended; 0 otherwise. Pure; docs/doctor.md.
 import { readKernelState, type KernelState } from "../status/kernel-state.ts";
+import { IPT_CHAIN, IPT_GUARD } from "../ruleset/iptables-redirect.ts";
 import type { DoctorInput, DnsProbe, IptablesRead, ServeStatus, Violation } from "./input.ts";
 import { readStaticSets } from "./kernel-sets.ts";
 import { explainTarget, type TargetContext, type TargetExplanation } from "./targets.ts";
@@ -209,7 +210,7 @@ function iptablesFindings(r: IptablesRead, add: Add): void {
     return;
   }
   const text = missing.map((h) => `${h.chain} (IPv${h.family})`).join(", ");
-  const serious = missing.some((h) => h.chain === "EGRESSCTL-DNS" || h.chain === "EGRESSCTL-DNS-GUARD");
+  const serious = missing.some((h) => h.chain === IPT_CHAIN || h.chain === IPT_GUARD);
   add("kernel", "kernel.iptables", serious ? "fail" : "warn", `iptables chains NOT hooked: ${text}`);
 }
 

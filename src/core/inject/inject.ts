@@ -130,7 +130,7 @@ function workloadsOf(doc: Document): Workload[] {
 
 function refusal(doc: Document, at: PathKey[], kind: string): string | null {
   const spec = doc.getIn([...at, ...WORKLOADS[kind]!.spec]) as unknown;
-  const s = isYamlMap(spec) ? (spec.toJSON() as Record<string, unknown>) : {};
+  const s = isMap(spec) ? (spec.toJSON() as Record<string, unknown>) : {};
   if (s.hostNetwork === true) {
     return "hostNetwork: true: the pod shares the node's network namespace, so egressctl would filter the node itself (serve refuses it too); run the workload without hostNetwork";
   }
@@ -148,7 +148,7 @@ function refusal(doc: Document, at: PathKey[], kind: string): string | null {
 /** A volume, port or port name of the pod that the sidecar needs too. */
 function conflict(doc: Document, at: PathKey[], kind: string, plan: SidecarPlan): string | null {
   const js = doc.getIn([...at, ...WORKLOADS[kind]!.spec]) as unknown;
-  const s = isYamlMap(js) ? (js.toJSON() as Record<string, any>) : {};
+  const s = isMap(js) ? (js.toJSON() as Record<string, any>) : {};
   const ours = new Set(plan.volumes.map((v) => v.name as string));
   for (const v of (s.volumes ?? []) as Record<string, unknown>[]) {
     if (ours.has(v.name as string)) return `the pod already has a volume named "${String(v.name)}", which the sidecar mounts; rename the pod's`;
@@ -189,7 +189,7 @@ function injectOne(doc: Document, at: PathKey[], kind: string, plan: SidecarPlan
 function dropNetCaps(ed: Editor, container: PathKey[]): void {
   const caps = [...container, "securityContext", "capabilities"];
   const c = ed.get(caps);
-  const js = isYamlMap(c) ? (c.toJSON() as Record<string, unknown>) : {};
+  const js = isMap(c) ? (c.toJSON() as Record<string, unknown>) : {};
   const drop = Array.isArray(js.drop) ? (js.drop as unknown[]) : [];
   const add = Array.isArray(js.add) ? (js.add as unknown[]) : [];
   for (const cap of DROPPED) if (add.includes(cap)) ed.removeScalar([...caps, "add"], cap);
@@ -237,13 +237,9 @@ function isGenerated(doc: Document): boolean {
 function dropGeneratedItems(doc: Document): void {
   const items = doc.getIn(["items"], true);
   if (!isSeq(items) || doc.getIn(["kind"]) !== "List") return;
-  items.items = items.items.filter((it) => !(isYamlMap(it) && typeof (it.toJSON() as any)?.metadata?.annotations?.[GENERATED_ANNOTATION] === "string"));
+  items.items = items.items.filter((it) => !(isMap(it) && typeof (it.toJSON() as any)?.metadata?.annotations?.[GENERATED_ANNOTATION] === "string"));
 }
 
 function isObj(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
-}
-
-function isYamlMap(x: unknown): x is YAMLMap {
-  return isMap(x);
 }

@@ -13,6 +13,7 @@
 //     on that volume, which a valid file there beats at every start.
 // Pure: the template comes in as parsed data.
 import type { SidecarPlan } from "./inject.ts";
+import { DEFAULT_ALWAYS_DIR } from "../always/types.ts";
 
 export type Obj = Record<string, any>;
 
@@ -45,7 +46,6 @@ export const POLICY_VOLUME = "egressctl-policy";
 export const RULES_VOLUME = "egressctl-rules";
 export const STATE_VOLUME = "egressctl-state";
 /** serve's default directory of the always lists (the always rules' own default) */
-export const RULES_DIR = "/var/egress/rules";
 export const STATE_DIR = "/var/lib/egressctl";
 export const PERSISTED_POLICY = `${STATE_DIR}/policy.json`;
 
@@ -65,7 +65,7 @@ export function objectName(workload: string, suffix: string): string {
   return `${base.slice(0, 253 - suffix.length - 1)}-${suffix}`;
 }
 
-export function sidecarPlan(t: Template, o: InjectOptions, w: { name: string; namespace?: string }): SidecarPlan & { annotations: Record<string, string> } {
+export function sidecarPlan(t: Template, o: InjectOptions, w: { name: string; namespace?: string }): SidecarPlan {
   const c: Obj = structuredClone(t.container);
   const volumes: Obj[] = structuredClone(t.volumes);
   const policyMap = objectName(w.name, "egressctl-policy");
@@ -105,7 +105,7 @@ export function sidecarPlan(t: Template, o: InjectOptions, w: { name: string; na
   }
   const extraDocs: Obj[] = [configMap(policyMap, ns, policyData)];
   if (o.allowAlways.length) {
-    c.volumeMounts.push({ name: RULES_VOLUME, mountPath: RULES_DIR, readOnly: true });
+    c.volumeMounts.push({ name: RULES_VOLUME, mountPath: DEFAULT_ALWAYS_DIR, readOnly: true });
     volumes.push({ name: RULES_VOLUME, configMap: { name: rulesMap } });
     const lines = ["# in-cluster services the operator trusts: their answers may open non-public addresses", ...o.allowAlways];
     extraDocs.push(configMap(rulesMap, ns, { "allow.always": `${lines.join("\n")}\n` }));

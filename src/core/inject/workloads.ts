@@ -21,5 +21,3 @@ export const WORKLOADS: Readonly<Record<string, WorkloadShape>> = {
   Job: TEMPLATE,
   CronJob: { meta: ["spec", "jobTemplate", "spec", "template", "metadata"], spec: ["spec", "jobTemplate", "spec", "template", "spec"] },
 };
-
-export const WORKLOAD_KINDS = Object.keys(WORKLOADS);

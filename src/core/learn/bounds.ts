@@ -47,7 +47,7 @@ export function isLearnFull(e: unknown): e is LearnFullError {
 }
 
 /** errnos with which the kernel refuses an element because the set is full */
-export const SET_FULL_ERRNOS: readonly number[] = [Errno.ENFILE /* Linux >= 4.x */, Errno.ENOSPC];
+const SET_FULL_ERRNOS: readonly number[] = [Errno.ENFILE /* Linux >= 4.x */, Errno.ENOSPC];
 
 /** whether a refusal's errno says "the set is full" (the data's answer, not the socket's) */
 export function isSetFull(errno: number | null | undefined): boolean {

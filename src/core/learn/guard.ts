@@ -79,7 +79,7 @@ export function compileGuard(ctx: GuardContext): AddressGuard {
 }
 
 /** The uncached verdict for one address text. */
-export function judgeAddress(ctx: GuardContext): (address: string) => GuardVerdict {
+function judgeAddress(ctx: GuardContext): (address: string) => GuardVerdict {
   const checkPublic = ctx.privateAnswers === "guard" && ctx.defaultAction === "deny";
   return (address) => {
     const parsed = parseAddress(address);

@@ -31,7 +31,7 @@ const entry = (cidr: string, reason: string | null): Entry => {
  * First match wins, so exceptions come before the block they are carved out of.
  * IPv4: every non-global entry of the registry, and all of class E.
  */
-export const SPECIAL_V4: readonly Entry[] = [
+const SPECIAL_V4: readonly Entry[] = [
   entry("0.0.0.0/8", "unspecified (\"this network\", RFC 791)"),
   entry("10.0.0.0/8", "private (RFC 1918)"),
   entry("100.64.0.0/10", "shared address space (carrier-grade NAT, RFC 6598)"),
@@ -55,7 +55,7 @@ export const SPECIAL_V4: readonly Entry[] = [
 /** IPv6 blocks that carry an IPv4 address; judged by that address */
 type Embedding = { cidr: string; what: string; v4: (v: bigint) => bigint[] };
 const low32 = (v: bigint) => v & 0xffffffffn;
-export const EMBEDDINGS: readonly (Embedding & { start: bigint; end: bigint })[] = (
+const EMBEDDINGS: readonly (Embedding & { start: bigint; end: bigint })[] = (
   [
     { cidr: "::ffff:0:0/96", what: "IPv4-mapped", v4: (v) => [low32(v)] },
     { cidr: "64:ff9b::/96", what: "NAT64 (RFC 6052)", v4: (v) => [low32(v)] },
@@ -68,7 +68,7 @@ export const EMBEDDINGS: readonly (Embedding & { start: bigint; end: bigint })[]
 ).map((e) => ({ ...e, ...cidrRange(parseCidr(e.cidr)!) }));
 
 /** IPv6: first match wins; embeddings are handled before the rest of this table. */
-export const SPECIAL_V6: readonly Entry[] = [
+const SPECIAL_V6: readonly Entry[] = [
   entry("::/128", "unspecified"),
   entry("::1/128", "loopback"),
   entry("64:ff9b:1::/48", "local-use IPv4/IPv6 translation (RFC 8215)"),

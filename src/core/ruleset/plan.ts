@@ -232,9 +232,9 @@ function filterRules(policy: Policy, env: PlanEnv): NftRule[] {
     rules.push({ text: `${mark} ${L4} th dport 53 accept`, why: "the proxy's marked upstream queries; before the deny sets so a deny CIDR cannot cut off DNS" });
   } else {
     const why = "the proxy's marked queries to its upstreams (the recorded set); before the deny sets so a deny CIDR cannot cut off DNS";
-    for (const f of ([4, 6] as const).filter((f) => env.upstreams.some((u) => u.family === f))) {
-      rules.push({ text: `${mark} ${L4} ${IP[f]} daddr . th dport @${f === 4 ? UPSTREAMS_V4 : UPSTREAMS_V6} accept`, why: rules.at(-1)!.text.includes("@upstreams") ? undefined : why });
-    }
+    ([4, 6] as const)
+      .filter((f) => env.upstreams.some((u) => u.family === f))
+      .forEach((f, i) => rules.push({ text: `${mark} ${L4} ${IP[f]} daddr . th dport @${f === 4 ? UPSTREAMS_V4 : UPSTREAMS_V6} accept`, why: i === 0 ? why : undefined }));
   }
   env.webhook.forEach((w, i) => {
     const why = i === 0 ? "serve's own marked connections to the deny webhook (OPENSANDBOX_EGRESS_DENY_WEBHOOK); the application cannot reach it" : undefined;

@@ -20,15 +20,15 @@ import { clientLabel } from "./events.ts";
 import type { Handler } from "./listen-udp.ts";
 
 export const MAX_CONNECTIONS = 256;
-export const MAX_PIPELINE = 16;
+const MAX_PIPELINE = 16;
 /** answers waiting to be written above which no new query of the connection starts */
-export const PAUSE_UNSENT = 64 * 1024;
+const PAUSE_UNSENT = 64 * 1024;
 /**
  * Input buffered per connection. Reading pauses at 16 queries in flight, but Bun's socket
  * layer reads up to 512 KiB at a time (checked: one callback after a resume brought
  * 346 KB), all of which must be kept: twice that, so a burst is never cut off.
  */
-export const MAX_INBUF = 1024 * 1024;
+const MAX_INBUF = 1024 * 1024;
 const IDLE_SECONDS = 10;
 
 interface Conn {

@@ -81,8 +81,10 @@ export class UdpUpstream {
 
   /**
    * One attempt: resolves with the first matching answer, or a failure after timeoutMs.
-   * The ID is written into `query` itself (no copy per attempt): the caller's buffer is
-   * the proxy's own upstream query, sent synchronously here and re-stamped per attempt.
+   * The ID is written into `query` itself (no copy per attempt), and the datagram is
+   * queued until the end of the event loop's turn (udp-outbox.ts): a caller must not use
+   * the same buffer for another query in the same turn, or both leave with the last ID
+   * (which is why the proxy's health probe builds a fresh query each time).
    */
   query(query: Buffer, q: Question, timeoutMs: number): Promise<Attempt> {
     const m = this.turnMember();

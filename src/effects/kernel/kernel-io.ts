@@ -15,7 +15,7 @@ export type KernelIo = Omit<Async<KernelOps>, "notes">;
 
 const OPEN_TIMEOUT_MS = 10_000;
 
-const OPS = ["install", "write", "remove", "flushLearned", "kernelState", "learnedEntries", "holdsLearned", "deniedFlows", "refreshMethod", "cleanup", "close"] as const;
+const OPS = ["install", "write", "remove", "flushLearned", "kernelState", "learnedEntries", "holdsLearned", "deniedFlows", "cleanup", "close"] as const;
 
 /**
  * Where the worker's entry is: beside this file when run from source; in the compiled
@@ -82,7 +82,7 @@ export async function startKernelWorker(o: Omit<KernelOpsOptions, "openNetlink">
 }
 
 /** The same ops in this thread (tests, harnesses, tools): each call blocks until the kernel answers. */
-export function kernelInProcess(ops: KernelOps, onNote: (note: string) => void): KernelIo {
+function kernelInProcess(ops: KernelOps, onNote: (note: string) => void): KernelIo {
   const wrap = (op: (typeof OPS)[number]) => async (...args: unknown[]) => {
     try {
       return await (ops[op] as (...a: unknown[]) => unknown)(...args);

@@ -68,7 +68,6 @@ export interface KernelOps {
   learnedEntries(onSlice: (entries: LearnedEntry[]) => void): Promise<boolean>;
   holdsLearned(family: 4 | 6, address: string): boolean | null;
   deniedFlows(): DeniedFlow[];
-  refreshMethod(): RefreshInfo | null;
   /** what happened to the writer since the last call (netlink given up for libnftables) */
   notes(): string[];
   /** removes table inet egressctl */
@@ -206,7 +205,6 @@ export function kernelOps(nft: NftBackend, o: KernelOpsOptions): KernelOps {
         return []; // table gone or unreadable: the self-test reports that
       }
     },
-    refreshMethod: refreshInfo,
     notes: () => pendingNotes.splice(0),
     cleanup: () => nft.run(renderDelete()),
     close() {

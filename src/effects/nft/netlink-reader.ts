@@ -36,8 +36,6 @@ export interface NetlinkReader {
   counters(): ReadResult<DumpedCounter[]>;
   /** the upstreams recorded in upstreams4 and upstreams6 (null: none recorded) */
   upstreams(): ReadResult<RecordedUpstreams | null>;
-  /** the elements of any one set of the table */
-  set(name: string): ReadResult<DumpedElement[]>;
   /** the flows in the denied-flow sets (net.denied), both families */
   deniedFlows(): ReadResult<DeniedFlow[]>;
   /** whether a learned set holds `address` (one element asked for, not the set read) */
@@ -139,7 +137,6 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
     return { ok: true, value: recordedUpstreams(found), absent };
   }
   return {
-    set: (name) => runSync(set(name)),
     upstreams: () => runSync(upstreams()),
     learned() {
       const entries: LearnedEntry[] = [];

@@ -2,6 +2,7 @@
 // namespace it runs in. Reads only, never throws: a fact that cannot be read carries an
 // error string. The only kernel conversation is an nftables check-mode transaction,
 // which the kernel validates and aborts. Overrides: docs/probe.md.
+import { CAP_NET_ADMIN } from "../../core/caps/privileged.ts";
 import { release } from "node:os";
 import type { CapabilityFact, KernelFact, ProbeFacts } from "../../core/probe/types.ts";
 import { iptablesFacts } from "./iptables.ts";
@@ -12,7 +13,6 @@ import { readText } from "./read.ts";
 import { openNftBackend } from "../nft/backend.ts";
 import { kernelWith, type KernelSettings } from "../../core/config/kernel-settings.ts";
 
-const CAP_NET_ADMIN = 12n;
 
 export interface GatherDeps {
   /** defaults to the real backend, as `kernel` chooses it */

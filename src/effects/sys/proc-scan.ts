@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { findPrivileged, parseProcStatus, withAncestors, type PrivilegeScan, type ProcEntry } from "../../core/caps/privileged.ts";
 
-export function readProcs(): ProcEntry[] {
+function readProcs(): ProcEntry[] {
   const out: ProcEntry[] = [];
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;

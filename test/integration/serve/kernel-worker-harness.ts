@@ -16,7 +16,7 @@ const opts = { learning: true, kernel: kernelSettings(process.env) };
 const io = mode === "worker" ? await startKernelWorker(opts, () => {}) : openKernelInProcess(null, opts, () => {});
 if ("unavailable" in io) throw new Error(io.unavailable);
 const ruleset = resolveRulesetSettings({ learnMaxElements: "1000000" }, { OPENSANDBOX_EGRESS_DOH_BLOCKLIST: "" }, []);
-const enforcer = createEnforcer({ mode: "dns+nftables", via: "nftables", io, ruleset, upstreams: [], upstreamOrigin: "configured", webhook: [], ipv6: true, bounds: ruleset.learnBounds });
+const enforcer = createEnforcer({ mode: "dns+nftables", via: "nftables", io, ruleset, upstreams: [], upstreamOrigin: "configured", webhook: [], ipv6: true });
 const installed = await enforcer.install(policy("defaultAction: deny\negress: []\n"));
 if (!installed.ok) throw new Error(installed.error);
 

@@ -240,14 +240,11 @@ describe("the composition", () => {
       upstreamOrigin: "configured",
       upstreamsPinned: false,
       upstreamsLocal: [],
-      doh: { 4: [], 6: [] },
-      dohStance: "listed",
       nameserverExempt: { 4: [], 6: [] },
       webhook: null,
       mark: 0x1,
       markFor: () => 0x1,
       isExempt: () => false,
-      backend: null,
     };
   }
 

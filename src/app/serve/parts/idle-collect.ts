@@ -6,7 +6,7 @@
 import type { Part } from "../../../core/lifecycle/lifecycle.ts";
 
 /** how often the query count is looked at; a look with no new query means idle */
-export const IDLE_TICK_MS = 250;
+const IDLE_TICK_MS = 250;
 /** queries answered since the last collection that make a burst worth collecting after */
 export const BURST_QUERIES = 20_000;
 
