@@ -1,15 +1,27 @@
 // A minimal Bun DNS forwarder, the benchmark's reference for "what Bun itself allows":
-// no policy, no failover, no spoofing guard, no timeouts. One connected upstream socket,
-// query IDs rewritten to a counter, answers decoded with dns-packet. With --learn it
-// adds every A/AAAA answer to `inet bench set4/set6` through libnftables (one call per
-// answer, as egressctl does) before answering.
-//   bun test/bench/dns-min-forwarder.ts PORT UPSTREAM [--learn]
+// no failover, no timeouts, no events, no metrics. One connected upstream socket, query
+// IDs rewritten to a counter. Options, each one step closer to what serve must do:
+//   --learn    adds every A/AAAA answer to `inet bench set4/set6` through libnftables
+//              (one call per answer, as egressctl does) before answering;
+//   --judge P  judges every query against the policy file P with egressctl's own pure
+//              functions (decideQuery: parse, decide, the upstream query; a denied name
+//              gets its NXDOMAIN) and sends an answer back only if readAnswer accepts it
+//              (ID and question match: the spoofing guard). This is the least a forwarder
+//              that enforces a policy does per query: its speed is the floor for serve.
+//   bun test/bench/dns-min-forwarder.ts PORT UPSTREAM [--learn] [--judge POLICY]
+import { readFileSync } from "node:fs";
 import dnsPacket from "dns-packet";
+import { readAnswer } from "../../src/core/dns/answer.ts";
+import { decideQuery } from "../../src/core/dns/decide.ts";
+import { loadPolicyText } from "../../src/core/policy/load.ts";
+import { compilePolicy } from "../../src/app/serve/live-policy.ts";
 import { openNftBackend, type NftBackend } from "../../src/effects/nft/backend.ts";
 
 const port = Number(process.argv[2]);
 const upstream = process.argv[3]!;
 const learn = process.argv.includes("--learn");
+const judgeAt = process.argv.indexOf("--judge");
+const decide = judgeAt > 0 ? judgeWith(process.argv[judgeAt + 1]!) : null;
 let nft: NftBackend | null = null;
 if (learn) {
   const b = openNftBackend({ nftBackend: "library" });
@@ -17,7 +29,23 @@ if (learn) {
   nft = b;
 }
 
-const pending = new Map<number, { id: number; port: number; address: string }>();
+function judgeWith(path: string) {
+  const loaded = loadPolicyText(readFileSync(path, "utf8"));
+  if (!loaded.policy) throw new Error(`${path}: not a valid policy`);
+  return compilePolicy(loaded.policy, path, path, Date.now()).decide;
+}
+
+interface Pending {
+  id: number;
+  port: number;
+  address: string;
+  /** with --judge: what the answer must echo */
+  name: string;
+  qtype: number;
+  qclass: number;
+}
+
+const pending = new Map<number, Pending>();
 let next = 0;
 let failures = 0;
 
@@ -26,9 +54,11 @@ const up = await Bun.udpSocket({
   connect: { hostname: upstream, port: 53 },
   socket: {
     data(_s, buf) {
-      const p = pending.get(buf.readUInt16BE(0));
+      const id = buf.readUInt16BE(0);
+      const p = pending.get(id);
       if (!p) return;
-      pending.delete(buf.readUInt16BE(0));
+      if (decide && !readAnswer(buf, { id, name: p.name, qtype: p.qtype, qclass: p.qclass })) return;
+      pending.delete(id);
       if (nft) {
         const v4: string[] = [];
         const v6: string[] = [];
@@ -54,10 +84,19 @@ const down = await Bun.udpSocket({
   socket: {
     data(_s, buf, rport, raddr) {
       if (buf.length < 12) return;
+      let query = buf;
+      let q = { name: "", qtype: 0, qclass: 0 };
+      if (decide) {
+        const action = decideQuery(buf, decide);
+        if (action.kind === "drop") return;
+        if (action.kind === "answer") return void down.send(action.response, rport, raddr);
+        query = action.query;
+        q = action;
+      }
       const id = (next = (next + 1) & 0xffff);
-      pending.set(id, { id: buf.readUInt16BE(0), port: rport, address: raddr });
-      buf.writeUInt16BE(id, 0);
-      up.send(buf);
+      pending.set(id, { id: buf.readUInt16BE(0), port: rport, address: raddr, name: q.name, qtype: q.qtype, qclass: q.qclass });
+      query.writeUInt16BE(id, 0);
+      up.send(query);
     },
     error() {},
   },

@@ -4,11 +4,12 @@
 // load (4 clients, the 2000 names, type A) to each resolver in turn:
 //   knot direct, dnsmasq forwarding (no cache), dnsmasq + --nftset, egressctl serve
 //   (dns+nftables, learning every answer), egressctl serve dns-only, egressctl answering
-//   denied names locally (NXDOMAIN); and, for reference, a minimal Bun forwarder without
-//   and with learning through libnftables (test/bench/dns-min-forwarder.ts).
+//   denied names locally (NXDOMAIN); and, for reference, a minimal Bun forwarder as is,
+//   learning through libnftables, and judging queries and answers with egressctl's own
+//   functions (test/bench/dns-min-forwarder.ts).
 // Then what users feel (test/bench/serve-feel.ts): p50/p99 latency at a fixed 5,000 q/s
 // through serve's redirect beside Knot queried directly by the same client (and, as
-// Bun's floor, the minimal forwarder and serve both queried at their own ports),
+// Bun's floor, the minimal forwarders and serve queried at their own ports),
 // resident memory idle and after 1M and 2M queries, and exec to ready, beside a compiled
 // program that uses only the runtime features serve needs (test/bench/bun-floor.ts).
 // It reports ratios and never asserts speed: the machines are shared and noisy, so a ratio
@@ -113,23 +114,29 @@ try {
     await lab.stop(p);
   }
 
-  // reference: a minimal Bun forwarder (test/bench/dns-min-forwarder.ts), without and
-  // with one libnftables call per answer: what the runtime allows, without egressctl
-  for (const learn of [false, true]) {
+  // reference: a minimal Bun forwarder (test/bench/dns-min-forwarder.ts), as is, with one
+  // libnftables call per answer, and judging every query and answer with egressctl's own
+  // pure functions: what the runtime allows, without egressctl's proxy around them
+  const policy = (name: string, yaml: string) => lab.file(name, yaml);
+  const allow = policy("allow.yaml", 'defaultAction: deny\negress:\n  - { action: allow, target: "*.bench.example.com" }\n');
+  const variants = [
+    { label: "minimal Bun forwarder", args: [] as string[] },
+    { label: "minimal Bun forwarder + learning", args: ["--learn"] },
+    { label: "minimal Bun forwarder + judging", args: ["--judge", allow] },
+  ];
+  for (const v of variants) {
     await benchTable();
-    const p = lab.spawn("sandbox", [process.execPath, MIN_FORWARDER, String(MIN_PORT), LAB.dnsV4, ...(learn ? ["--learn"] : [])]);
+    const p = lab.spawn("sandbox", [process.execPath, MIN_FORWARDER, String(MIN_PORT), LAB.dnsV4, ...v.args]);
     await waitAnswers(lab, "127.0.0.1", MIN_PORT, p);
-    await dnsperf(`minimal Bun forwarder${learn ? " + learning" : ""}`, "127.0.0.1", MIN_PORT, p.pid, "NOERROR");
-    if (learn) await noteSet();
+    await dnsperf(v.label, "127.0.0.1", MIN_PORT, p.pid, "NOERROR");
+    if (v.args[0] === "--learn") await noteSet();
     // Bun's floor for latency: the same fixed rate, straight at the forwarder's port
-    else latency.push(await latencyAtRate(lab, "minimal Bun forwarder, at its port", "127.0.0.1", MIN_PORT, queries, LATENCY_QPS, LATENCY_SECONDS));
+    else latency.push(await latencyAtRate(lab, `${v.label}, at its port`, "127.0.0.1", MIN_PORT, queries, LATENCY_QPS, LATENCY_SECONDS));
     await lab.stop(p);
   }
   await lab.exec("sandbox", ["nft", "delete", "table", "inet", "bench"]);
 
   // 4.-6. egressctl serve, queried directly at its proxy port
-  const policy = (name: string, yaml: string) => lab.file(name, yaml);
-  const allow = policy("allow.yaml", 'defaultAction: deny\negress:\n  - { action: allow, target: "*.bench.example.com" }\n');
   const denyAll = policy("deny.yaml", "defaultAction: deny\negress: []\n");
   const serve = async (tool: string, file: string, mode: string, expect: string, measureRss: boolean) => {
     const served: Served = await startServe(lab, ["serve", file, "--upstream", LAB.dnsV4, "--mode", mode, "--cleanup-on-exit", "--dns-port", String(PROXY_PORT)]);
