@@ -5,7 +5,7 @@
 import { learnTtl, setId, type AnswerInfo } from "../../core/dns/answer.ts";
 import { localAnswer, RCODE } from "../../core/dns/build.ts";
 import { chainEde, judgeChain, type ChainDenial } from "../../core/dns/chain.ts";
-import { decideQuery, type Decide } from "../../core/dns/decide.ts";
+import { decideQuery, type Decide, type QueryAction } from "../../core/dns/decide.ts";
 import type { AddressGuard } from "../../core/learn/guard.ts";
 import { isLearnFull } from "../../core/learn/bounds.ts";
 import type { UpstreamHealth } from "../../core/dns/health.ts";
@@ -41,8 +41,14 @@ export interface ForwarderDeps {
   audit: boolean;
 }
 
-/** Returns the bytes to send back to the client, or null to send nothing. */
-export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "udp" | "tcp", client: string): Promise<Buffer | null> {
+/**
+ * Returns the bytes to send back to the client, or null to send nothing. What the proxy
+ * answers itself (a denied name, a malformed query, overload) comes back at once, without
+ * a promise; a forwarded query's answer comes back as a promise. Denied names are the
+ * queries a misbehaving program repeats fastest, and a promise per query is a measurable
+ * part of the DNS thread's cost (docs/benchmarks.md).
+ */
+export function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "udp" | "tcp", client: string): Buffer | null | Promise<Buffer | null> {
   const received = performance.now();
   d.stats.queries++;
   if (transport === "udp") d.stats.udpQueries++;
@@ -67,23 +73,31 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
     d.stats.denied++;
     d.emit({ type: "dns.denied", name: action.name, qtype: action.qtype, rule: action.audited, layer: action.decision.layer, client, audit: true });
   }
-  const fail = (reason: string) => {
-    d.stats.servfail++;
-    d.emit({ type: "dns.servfail", name: action.name, client, reason });
-    return answered(d, received, localAnswer(packet, action.q, RCODE.SERVFAIL));
-  };
   // Beyond the bound, SERVFAIL at once: it costs no state, and the client's retry lands
   // when load is lower (dropping would make every client wait for its full timeout).
   if (d.stats.inFlight >= d.maxInFlight) {
     d.stats.overloaded++;
-    return fail("too many queries in flight");
+    return servfail(d, received, packet, action, client, "too many queries in flight");
   }
+  return forwardAndAnswer(d, packet, action, transport, client, received);
+}
+
+type Forward = Extract<QueryAction, { kind: "forward" }>;
+
+/** SERVFAIL for a query the proxy could not answer, reported as dns.servfail */
+function servfail(d: ForwarderDeps, received: number, packet: Buffer, action: Forward, client: string, reason: string): Buffer {
+  d.stats.servfail++;
+  d.emit({ type: "dns.servfail", name: action.name, client, reason });
+  return answered(d, received, localAnswer(packet, action.q, RCODE.SERVFAIL));
+}
+
+/** forward with failover, judge the answer's chain, learn its addresses, then answer */
+async function forwardAndAnswer(d: ForwarderDeps, packet: Buffer, action: Forward, transport: "udp" | "tcp", client: string, received: number): Promise<Buffer | null> {
   d.stats.inFlight++;
   try {
     d.stats.forwarded++;
-    const q: Question = { name: action.name, qtype: action.qtype, qclass: action.qclass };
-    const got = await forward(d, action.query, q, transport);
-    if (!got) return fail("no upstream answered");
+    const got = await forward(d, action.query, action, transport);
+    if (!got) return servfail(d, received, packet, action, client, "no upstream answered");
     const learnFrom = got.full ?? got.sent;
     // A chain through a name an explicit rule denies denies the whole answer (chain.ts);
     // only answers that have a chain pay for this. Already-audited names were reported.
@@ -95,7 +109,7 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
         d.stats.denied++;
         d.stats.chainDenied++;
         d.emit({ type: "dns.denied", name: action.name, qtype: action.qtype, rule: denial.rule, layer: denial.decision.layer, client, link: denial.link, chain: denial.chain, ...(d.audit ? { audit: true as const } : {}) });
-        if (!d.audit) return localAnswer(packet, action.q, RCODE.NXDOMAIN, chainEde(denial, action.name));
+        if (!d.audit) return answered(d, received, localAnswer(packet, action.q, RCODE.NXDOMAIN, chainEde(denial, action.name)));
         learnIt = false; // audit: the answer passes, as for a denied name, unlearned
         chainAudited = true;
       }
@@ -121,9 +135,9 @@ export async function handleQuery(d: ForwarderDeps, packet: Buffer, transport: "
             d.stats.learnFull++;
             d.stats.servfail++;
             d.emit({ type: "learn.full", name: action.name, client, reason: shortError(e) });
-            return localAnswer(packet, action.q, RCODE.SERVFAIL);
+            return answered(d, received, localAnswer(packet, action.q, RCODE.SERVFAIL));
           }
-          return fail(`learning the answer's addresses failed: ${shortError(e)}`);
+          return servfail(d, received, packet, action, client, `learning the answer's addresses failed: ${shortError(e)}`);
         }
       }
     }

@@ -74,7 +74,9 @@ export function listenTcp(host: string, port: number, handle: Handler, stats: Dn
       const msg = Buffer.from(c.inbuf.subarray(2, 2 + len));
       c.inbuf = c.inbuf.subarray(2 + len);
       c.inFlight++;
-      handle(msg, "tcp", c.client).then(
+      // always settled on a later turn, even an answer the proxy had at once: this loop
+      // reads the connection's buffer and must finish before any answer is written
+      Promise.try(() => handle(msg, "tcp", c.client)).then(
         (out) => answered(s, out),
         (e) => {
           onError(e);

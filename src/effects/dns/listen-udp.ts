@@ -5,7 +5,8 @@ import type { udp } from "bun";
 import { clientLabel } from "./events.ts";
 import { replyOutbox } from "./udp-outbox.ts";
 
-export type Handler = (packet: Buffer, transport: "udp" | "tcp", client: string) => Promise<Buffer | null>;
+/** the answer to send (null: none); a promise when it has to wait (a forwarded query) */
+export type Handler = (packet: Buffer, transport: "udp" | "tcp", client: string) => Buffer | null | Promise<Buffer | null>;
 
 /** DNS over UDP is capped at 65535 by the length field of TCP; anything longer is not DNS */
 const MAX_DATAGRAM = 65535;
@@ -19,9 +20,18 @@ export async function listenUdp(host: string, port: number, handle: Handler, onE
     socket: {
       data(_sock, buf, rport, raddr) {
         if (buf.length > MAX_DATAGRAM) return;
-        handle(buf, "udp", clientLabel(raddr, rport)).then((out) => {
-          if (out) reply(out, rport, raddr, unsent);
-        }, onError);
+        let out: ReturnType<Handler>;
+        try {
+          out = handle(buf, "udp", clientLabel(raddr, rport));
+        } catch (e) {
+          return onError(e as Error);
+        }
+        // the proxy's own answers come back at once, forwarded ones as a promise
+        if (out instanceof Promise) {
+          out.then((answer) => {
+            if (answer) reply(answer, rport, raddr, unsent);
+          }, onError);
+        } else if (out) reply(out, rport, raddr, unsent);
       },
       // A client that went away can make a later send fail (ICMP unreachable): harmless.
       error(_sock, err) {

@@ -161,6 +161,8 @@ test("a CNAME to a name an explicit rule denies: NXDOMAIN with EDE naming the li
   expect(d.log.filter((l) => l.startsWith("learn"))).toEqual([]);
   expect(events).toEqual([{ type: "dns.denied", name: "api.example.com", qtype: 1, rule: "rule egress[1] deny denied.example.com", layer: "policy", client: "c", link: "denied.example.com", chain: ["api.example.com", "denied.example.com"] }]);
   expect(d.stats).toMatchObject({ denied: 1, chainDenied: 1, learnBatches: 0 });
+  // the local NXDOMAIN is an answer like any other in egressctl_dns_answer_seconds
+  expect(d.timings.answer.count).toBe(1);
 });
 
 test("a CNAME to a name only the default action denies: answered and learned (CDN chains)", async () => {
@@ -211,6 +213,18 @@ test("a full learned set: SERVFAIL and a learn.full event, not a generic servfai
   expect(rcode(await handleQuery(d, query("api.example.com"), "udp", "c"))).toBe(2);
   expect(events).toEqual([{ type: "learn.full", name: "api.example.com", client: "c", reason: "learned set for IPv4 is full (16 elements): a new address cannot be allowed" }]);
   expect(d.stats).toMatchObject({ learnFull: 1, servfail: 1, learnFailures: 1 });
+  expect(d.timings.answer.count).toBe(1);
+});
+
+test("what the proxy answers itself comes back at once; a forwarded query as a promise", async () => {
+  const d = deps({ decide: () => decider([rule(0, "allow", "api.example.com"), rule(1, "deny", "evil.example.com")]) });
+  const denied = handleQuery(d, query("evil.example.com"), "udp", "c");
+  expect(denied).toBeInstanceOf(Buffer);
+  expect(rcode(denied as Buffer)).toBe(3);
+  const forwarded = handleQuery(d, query("api.example.com"), "udp", "c");
+  expect(forwarded).toBeInstanceOf(Promise);
+  expect(rcode(await forwarded)).toBe(0);
+  expect(d.timings.answer.count).toBe(2);
 });
 
 test("the learned TTL is clamped to the lifetime bound", async () => {
