@@ -1,9 +1,16 @@
 // UDP to one upstream: a small pool of connected, marked sockets. Connected, so the
 // kernel only delivers datagrams from the upstream's address and port, and ICMP port
 // unreachable comes back as ECONNREFUSED (a dead upstream fails at once, not after the
-// timeout). Each query gets a random ID unused on its socket and a socket of the pool
-// chosen at random per turn of the event loop; an answer is accepted only if readAnswer matches ID and question, otherwise it
-// is ignored and the attempt keeps waiting (the spoofing guard).
+// timeout). Each query gets a random ID unused on its socket and the socket of the pool
+// chosen at random for the current ROTATE_MS; an answer is accepted only if readAnswer
+// matches ID and question, otherwise it is ignored and the attempt keeps waiting (the
+// spoofing guard).
+//
+// Timeouts: one sweep every SWEEP_MS while attempts are waiting, not a timer per attempt.
+// A timer per attempt cost about a microsecond of the DNS thread per query (creating and
+// cancelling it, and the closure it needs), which is a twentieth of a forwarded answer's
+// whole cost; the sweep costs nothing per query, and an attempt fails at most SWEEP_MS
+// after its timeout (docs/dns.md "Upstreams").
 import type { udp } from "bun";
 import { readAnswer } from "../../core/dns/answer.ts";
 import type { Upstream } from "../../core/dns/upstreams.ts";
@@ -13,10 +20,16 @@ import type { Attempt, Question } from "./upstream-types.ts";
 
 /** sockets (source ports) per upstream */
 export const UDP_POOL = 8;
+/** how often waiting attempts are checked for their timeout */
+export const SWEEP_MS = 20;
+/** how long the pool's socket chosen for sending stays the one */
+export const ROTATE_MS = 100;
 
 interface Pending {
   q: Question & { id: number };
-  done: (a: Attempt) => void;
+  resolve: (a: Attempt) => void;
+  /** performance.now() after which the attempt fails with "timeout" */
+  deadline: number;
 }
 
 interface Member {
@@ -72,12 +85,35 @@ export class UdpUpstream {
     const p = pending.get(buf.readUInt16BE(0));
     const info = p ? readAnswer(buf, p.q) : null;
     if (!p || !info) return void this.ignored++;
-    p.done({ ok: true, answer: buf, info });
+    pending.delete(p.q.id);
+    p.resolve({ ok: true, answer: buf, info });
   }
 
   private failAll(pending: Map<number, Pending>, why: "refused" | "closed"): void {
-    for (const p of [...pending.values()]) p.done({ ok: false, why });
+    const all = [...pending.values()];
+    pending.clear();
+    for (const p of all) p.resolve({ ok: false, why });
   }
+
+  /** fails every attempt past its deadline; stops itself once nothing waits */
+  private sweep(): void {
+    const now = performance.now();
+    let waiting = 0;
+    for (const m of this.members) {
+      for (const [id, p] of m.pending) {
+        if (p.deadline > now) continue;
+        m.pending.delete(id);
+        p.resolve({ ok: false, why: "timeout" });
+      }
+      waiting += m.pending.size;
+    }
+    if (waiting === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
+  }
+
+  private sweeper: ReturnType<typeof setInterval> | null = null;
 
   /**
    * One attempt: resolves with the first matching answer, or a failure after timeoutMs.
@@ -87,39 +123,47 @@ export class UdpUpstream {
    * (which is why the proxy's health probe builds a fresh query each time).
    */
   query(query: Buffer, q: Question, timeoutMs: number): Promise<Attempt> {
-    const m = this.turnMember();
+    const m = this.sendingMember();
     let id = randomInt(65536);
     while (m.pending.has(id)) id = randomInt(65536);
-    const msg = query;
-    msg.writeUInt16BE(id, 0);
+    query.writeUInt16BE(id, 0);
+    this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS);
     return new Promise<Attempt>((resolve) => {
-      const timer = setTimeout(() => done({ ok: false, why: "timeout" }), timeoutMs);
-      const done = (a: Attempt) => {
-        clearTimeout(timer);
+      const p: Pending = { q: { id, name: q.name, qtype: q.qtype, qclass: q.qclass }, resolve, deadline: performance.now() + timeoutMs };
+      m.pending.set(id, p);
+      m.send(query, () => {
+        // not sent: fail now, unless an answer or the sweep settled it already
+        if (m.pending.get(id) !== p) return;
         m.pending.delete(id);
-        resolve(a);
-      };
-      m.pending.set(id, { q: { id, name: q.name, qtype: q.qtype, qclass: q.qclass }, done });
-      m.send(msg, () => done({ ok: false, why: "error" }));
+        resolve({ ok: false, why: "error" });
+      });
     });
   }
 
   /**
-   * The socket of this turn of the event loop, chosen at random at its first query: the
-   * turn's queries then leave in one sendmmsg (udp-outbox.ts) and their answers come
-   * back on one socket, read in one recvmmsg. An off-path attacker still has to guess
-   * the source port (which of the pool) and the ID of each query.
+   * The socket queries leave from, chosen at random from the pool and kept for ROTATE_MS:
+   * the queries of a turn then leave in one sendmmsg (udp-outbox.ts) and their answers
+   * come back on one socket, read in one recvmmsg. An off-path attacker still has to
+   * guess the source port (which of the pool) and the ID of each query. Choosing anew
+   * each turn of the event loop (as before) kept all eight sockets busy at once under
+   * load, and reading eight sockets per turn cost a fifth of the throughput
+   * (docs/benchmarks.md, "Upstream sockets").
    */
-  private turnMember(): Member {
-    if (this.current) return this.current;
-    const m = (this.current = this.members[randomInt(this.members.length)]!);
-    setImmediate(() => (this.current = null));
-    return m;
+  private sendingMember(): Member {
+    const now = performance.now();
+    if (this.current === null || now >= this.rotateAt) {
+      this.current = this.members[randomInt(this.members.length)]!;
+      this.rotateAt = now + ROTATE_MS;
+    }
+    return this.current;
   }
 
   private current: Member | null = null;
+  private rotateAt = 0;
 
   close(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
     for (const m of this.members) {
       this.failAll(m.pending, "closed");
       m.sock.close();
