@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { formatV6, learnTtl, readAnswer, setId } from "../../../src/core/dns/answer.ts";
+import { chainedAnswer, formatV6, learnTtl, readAnswer, setId } from "../../../src/core/dns/answer.ts";
 import { formatAddress } from "../../../src/core/net/ip.ts";
 import { LEARN_TTL_MAX, LEARN_TTL_MIN } from "../../../src/core/ruleset/names.ts";
 import { dnsPacket } from "./helpers.ts";
@@ -157,4 +157,85 @@ test("formatV6 writes what formatAddress(6) writes, without BigInt", () => {
     const big = c.reduce((v, b) => (v << 8n) | BigInt(b), 0n);
     expect(formatV6(bytes, 2)).toBe(formatAddress(6, big));
   }
+});
+
+// Resolvers write the owner of each answer record as a pointer to the question (C0 0C);
+// dns-packet writes names in full. readAnswer reads the compressed form without making
+// strings (directAnswer) and everything else with the general reader: both must agree.
+describe("readAnswer on compressed answers (the form resolvers send)", () => {
+  const wireName = (name: string) => Buffer.concat([...name.split(".").filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, "latin1")])), Buffer.from([0])]);
+  interface Rec { type: number; klass?: number; ttl?: number; data: Buffer; owner?: string }
+  function compressed(qname: string, recs: Rec[], opts: { id?: number; qtype?: number; tc?: boolean } = {}): Buffer {
+    const head = Buffer.alloc(12);
+    head.writeUInt16BE(opts.id ?? 7, 0);
+    head.writeUInt16BE(0x8000 | (opts.tc ? 0x0200 : 0), 2);
+    head.writeUInt16BE(1, 4);
+    head.writeUInt16BE(recs.length, 6);
+    const q = Buffer.concat([wireName(qname), Buffer.from([0, opts.qtype ?? 1, 0, 1])]);
+    const body = recs.map((r) => {
+      const fixed = Buffer.alloc(10);
+      fixed.writeUInt16BE(r.type, 0);
+      fixed.writeUInt16BE(r.klass ?? 1, 2);
+      fixed.writeUInt32BE(r.ttl ?? 300, 4);
+      fixed.writeUInt16BE(r.data.length, 8);
+      return Buffer.concat([r.owner === undefined ? Buffer.from([0xc0, 12]) : wireName(r.owner), fixed, r.data]);
+    });
+    return Buffer.concat([head, q, ...body]);
+  }
+  const a4 = (s: string) => Buffer.from(s.split(".").map(Number));
+  const a6 = (i: number) => Buffer.from([0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), i]);
+
+  test("a plain compressed answer: addresses in order, duplicates once, the longest TTL, TC and rcode", () => {
+    const buf = compressed("API.Example.com", [
+      { type: 1, data: a4("198.51.100.10"), ttl: 60 },
+      { type: 28, data: a6(1), ttl: 120 },
+      { type: 1, data: a4("198.51.100.10"), ttl: 900 }, // a duplicate: its TTL does not count
+      { type: 16, data: Buffer.from([3, 0x61, 0x62, 0x63]) }, // TXT: skipped
+      { type: 1, klass: 3, data: a4("198.51.100.99") }, // class CH: skipped
+      { type: 1, data: a4("198.51.100.11"), ttl: 0x80000001 }, // top bit: TTL 0
+    ], { tc: true });
+    const r = readAnswer(buf, expectFor("api.example.com"));
+    expect(r).toEqual({
+      truncated: true,
+      rcode: 0,
+      addresses: [{ family: 4, address: "198.51.100.10" }, { family: 6, address: "2001:db8::1" }, { family: 4, address: "198.51.100.11" }],
+      ttl: 120,
+      chain: null,
+    });
+  });
+
+  test.each<[string, Buffer, ReturnType<typeof expectFor>]>([
+    ["another ID", compressed("api.example.com", [{ type: 1, data: a4("198.51.100.10") }], { id: 8 }), expectFor("api.example.com")],
+    ["another name", compressed("api.example.org", [{ type: 1, data: a4("198.51.100.10") }]), expectFor("api.example.com")],
+    ["a longer name", compressed("api.example.com.evil", [{ type: 1, data: a4("198.51.100.10") }]), expectFor("api.example.com")],
+    ["another type", compressed("api.example.com", [{ type: 1, data: a4("198.51.100.10") }], { qtype: 28 }), expectFor("api.example.com")],
+    ["a record cut short", compressed("api.example.com", [{ type: 1, data: a4("198.51.100.10") }]).subarray(0, -1), expectFor("api.example.com")],
+  ])("not an answer to the query: %s", (_n, buf, e) => {
+    expect(readAnswer(buf, e)).toBeNull();
+  });
+
+  test("the same as the general reader on many shapes: CNAMEs, full owners, odd names, huge answers", () => {
+    let answered = 0;
+    // [the name on the wire, its comparable text]: an odd byte (0xE9) is escaped
+    const names: [string, string][] = [["api.example.com", "api.example.com"], ["CDN.example.org", "cdn.example.org"], ["odd\u00e9.example.com", "odd\\233.example.com"], ["", ""]];
+    let rnd = 12345;
+    const pick = (n: number) => ((rnd = (rnd * 1103515245 + 12345) & 0x7fffffff) % n);
+    for (let k = 0; k < 3000; k++) {
+      const [wire, text] = names[pick(names.length)]!;
+      const recs: Rec[] = Array.from({ length: pick(k % 10 === 0 ? 40 : 6) }, () => {
+        const kind = pick(10);
+        const owner = pick(4) === 0 ? names[pick(2)]![0] : undefined;
+        if (kind < 5) return { type: 1, data: a4(`198.51.100.${pick(20)}`), ttl: pick(1000), owner };
+        if (kind < 8) return { type: 28, data: a6(pick(20)), ttl: pick(1000), owner };
+        if (kind < 9) return { type: 5, data: wireName("cdn.example.org"), owner };
+        return { type: 16, data: Buffer.from([1, 0x61]), owner };
+      });
+      const buf = compressed(wire, recs);
+      const e = expectFor(text);
+      const got = readAnswer(buf, e);
+      if (got) answered++;
+      expect(got).toEqual(chainedAnswer(buf, e));
+    }
+    expect(answered).toBe(3000); // every one is an answer to its query: the comparison is not of nulls
+  });
 });
