@@ -81,12 +81,23 @@ function printable(s: string): string {
  * only, and the client's OPT record unchanged. Later questions and any other records
  * (TSIG, SIG(0)) are left out: a second question must not carry a name the policy never
  * judged out to the upstream. The ID is set per attempt by the sender.
+ *
+ * Almost every query already is exactly that (one question, then at most the OPT record):
+ * then it is the client's packet itself, its flags masked in place (the proxy owns the
+ * packet, and everything read from its header is in `q`), and no buffer is made.
  */
-export function upstreamQuery(packet: Uint8Array, q: ParsedQuery): Buffer {
+export function upstreamQuery(packet: Buffer, q: ParsedQuery): Buffer {
   const questionLen = q.questionEnd - HEADER_LEN;
-  const opt = q.edns?.raw;
-  const out = Buffer.allocUnsafe(HEADER_LEN + questionLen + (opt ? opt.length : 0));
+  const opt = q.edns;
+  const optLen = opt ? opt.end - opt.start : 0;
   const flags = q.flags & (RD | CD | 0x0020); // opcode QUERY, QR=0; RD, AD, CD kept
+  const exact = packet.length === q.questionEnd + optLen && (!opt || opt.start === q.questionEnd);
+  if (exact && packet[4] === 0 && packet[5] === 1 && packet[6] === 0 && packet[7] === 0 && packet[8] === 0 && packet[9] === 0 && packet[10] === 0 && packet[11] === (opt ? 1 : 0)) {
+    packet[2] = flags >> 8;
+    packet[3] = flags & 0xff;
+    return packet;
+  }
+  const out = Buffer.allocUnsafe(HEADER_LEN + questionLen + optLen);
   out[0] = 0;
   out[1] = 0;
   out[2] = flags >> 8;
@@ -96,9 +107,10 @@ export function upstreamQuery(packet: Uint8Array, q: ParsedQuery): Buffer {
   out.fill(0, 6, 10);
   out[10] = 0;
   out[11] = opt ? 1 : 0;
-  // byte by byte: the question is a few dozen bytes, and a subarray view costs more
+  // byte by byte: the question is a few dozen bytes, the OPT record about a dozen, and a
+  // subarray view costs more
   for (let i = 0; i < questionLen; i++) out[HEADER_LEN + i] = packet[HEADER_LEN + i]!;
-  if (opt) out.set(opt, HEADER_LEN + questionLen);
+  for (let i = 0; i < optLen; i++) out[HEADER_LEN + questionLen + i] = packet[opt!.start + i]!;
   return out;
 }
 

@@ -23,7 +23,7 @@ import { isProbeName } from "./probe-names.ts";
 export type Decide = (normalisedName: string) => Decision;
 
 export type QueryAction =
-  | { kind: "forward"; name: string; qtype: number; qclass: number; edns: { udpSize: number } | null; q: ParsedQuery; query: Buffer; decision: Decision;
+  | { kind: "forward"; name: string; qtype: number; qclass: number; q: ParsedQuery; query: Buffer; decision: Decision;
       /** audit only: the rule text that would have denied the name */
       audited?: string }
   | { kind: "answer"; response: Buffer; reason: "denied"; name: string; qtype: number; rule: string; layer: Layer }
@@ -33,7 +33,7 @@ export type QueryAction =
 const ODD_NAME: Decision = Object.freeze({ action: "deny", layer: "policy" });
 const ODD_RULE = "name has characters no policy name can match";
 
-export function decideQuery(packet: Uint8Array, decide: Decide, audit = false): QueryAction {
+export function decideQuery(packet: Buffer, decide: Decide, audit = false): QueryAction {
   if (packet.length < HEADER_LEN) return { kind: "drop", reason: "shorter than a DNS header" };
   if (packet[2]! & 0x80) return { kind: "drop", reason: "a response, not a query" };
   const parsed = parseQuery(packet);
@@ -50,7 +50,7 @@ export function decideQuery(packet: Uint8Array, decide: Decide, audit = false): 
     }
     audited = rule;
   }
-  return { kind: "forward", name: q.name, qtype: q.qtype, qclass: q.qclass, edns: q.edns ? { udpSize: q.edns.udpSize } : null, q, query: upstreamQuery(packet, q), decision, audited };
+  return { kind: "forward", name: q.name, qtype: q.qtype, qclass: q.qclass, q, query: upstreamQuery(packet, q), decision, audited };
 }
 
 /** "rule egress[2] deny evil.example.com", "deny.always line 3 evil.example.com" or "default deny": the words in EDE and logs. */

@@ -6,8 +6,13 @@ import { HEADER_LEN, TYPE_OPT, readName, readRecord, u16 } from "./wire.ts";
 export interface Edns {
   /** the client's advertised UDP payload size (at least 512) */
   udpSize: number;
-  /** the raw OPT record, forwarded upstream unchanged (the client's EDNS options) */
-  raw: Uint8Array;
+  /**
+   * Where the OPT record is in the query, [start, end): forwarded upstream unchanged (the
+   * client's EDNS options). Offsets, not a view: a view per query is an object the
+   * collector has to clear again.
+   */
+  start: number;
+  end: number;
 }
 
 export interface ParsedQuery {
@@ -49,14 +54,21 @@ export function parseQuery(buf: Uint8Array): QueryParse {
   const ar = u16(buf, 10);
   let edns: Edns | null = null;
   for (let i = 0; i < rest + ar; i++) {
-    const r = readRecord(buf, off);
-    if (!r) return { ok: false, reason: "truncated record" };
-    if (i >= rest && r.type === TYPE_OPT) {
+    // A record owned by the root (a single zero byte: every OPT record) is read in place;
+    // readRecord would make two objects for it, on every query with EDNS.
+    const root = buf[off] === 0;
+    const r = root ? null : readRecord(buf, off);
+    if (!root && !r) return { ok: false, reason: "truncated record" };
+    if (root && off + 11 > buf.length) return { ok: false, reason: "truncated record" };
+    const type = r ? r.type : u16(buf, off + 1);
+    const end = r ? r.end : off + 11 + u16(buf, off + 9);
+    if (end > buf.length) return { ok: false, reason: "truncated record" };
+    if (i >= rest && type === TYPE_OPT) {
       // RFC 6891 6.1.1: exactly one OPT, owned by the root
-      if (edns || r.owner.name !== "") return { ok: false, reason: "bad OPT record" };
-      edns = { udpSize: Math.max(512, r.klass), raw: buf.subarray(off, r.end) };
+      if (edns || !root) return { ok: false, reason: "bad OPT record" };
+      edns = { udpSize: Math.max(512, u16(buf, off + 3)), start: off, end };
     }
-    off = r.end;
+    off = end;
   }
   if (off !== buf.length) return { ok: false, reason: "trailing bytes" };
   return {

@@ -11,7 +11,7 @@ describe("decideQuery", () => {
     if (a.kind !== "forward") return;
     expect(a.name).toBe("api.example.com");
     expect(a.qtype).toBe(28);
-    expect(a.edns).toEqual({ udpSize: 4096 });
+    expect(a.q.edns?.udpSize).toBe(4096);
     const fwd = dnsPacket.decode(a.query);
     expect(fwd.questions).toEqual([{ name: "API.Example.com", type: "AAAA", class: "IN" }]);
     expect(fwd.additionals?.[0]?.type).toBe("OPT");
@@ -57,6 +57,24 @@ describe("decideQuery", () => {
     if (a.kind === "forward") expect(dnsPacket.decode(a.query).questions?.length).toBe(1);
     const rev = dnsPacket.encode({ type: "query", id: 1, questions: [{ type: "A", name: "evil.example.com" }, { type: "A", name: "api.example.com" }] });
     expect(decideQuery(rev, decide).kind).toBe("answer");
+  });
+
+  test("a query that already is the upstream query goes as it came, its flags masked; any other is rebuilt", () => {
+    const plain = query("api.example.com", "A", { edns: true });
+    plain[2]! |= 0x04; // AA: a client has no business setting it, and it is not forwarded
+    const a = decideQuery(plain, decide);
+    expect(a.kind === "forward" && a.query).toBe(plain); // the same buffer, no copy
+    expect(dnsPacket.decode(plain).flags! & dnsPacket.AUTHORITATIVE_ANSWER).toBe(0);
+    expect(dnsPacket.decode(plain).flags! & dnsPacket.RECURSION_DESIRED).toBeTruthy();
+    // an extra record after the OPT (a TSIG, say): rebuilt without it, the packet untouched
+    const extra = Buffer.concat([query("api.example.com", "A", { edns: true }), Buffer.from([0, 0, 16, 0, 1, 0, 0, 0, 0, 0, 0])]);
+    extra.writeUInt16BE(2, 10);
+    const before = Buffer.from(extra);
+    const b = decideQuery(extra, decide);
+    if (b.kind !== "forward") throw new Error(`not forwarded: ${b.kind}`);
+    expect(b.query).not.toBe(extra);
+    expect(extra.equals(before)).toBe(true);
+    expect(dnsPacket.decode(b.query).additionals?.map((r) => r.type)).toEqual(["OPT"]);
   });
 
   test("a label holding a dot or odd bytes can never match a policy name", () => {
