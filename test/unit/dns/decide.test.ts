@@ -2,6 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { decideQuery } from "../../../src/core/dns/decide.ts";
 import { decider, dnsPacket, ede, query, rule } from "./helpers.ts";
 
+/** the packet with ARCOUNT 1 (for an OPT record appended by hand) */
+const withAr = (b: Buffer) => (b.writeUInt16BE(1, 10), b);
 const decide = decider([rule(0, "allow", "api.example.com"), rule(2, "deny", "evil.example.com")]);
 
 describe("decideQuery", () => {
@@ -94,6 +96,10 @@ describe("decideQuery", () => {
     ["pointer in the first question", Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1]), "formerr"],
     ["absurd counts", Buffer.concat([Buffer.from([0, 1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), query("a.b").subarray(12)]), "formerr"],
     ["trailing bytes", Buffer.concat([query("api.example.com"), Buffer.from([1, 2, 3])]), "formerr"],
+    // a.b's name ends with its root byte at offset 16: an OPT owner pointing there is not the root itself (RFC 6891)
+    ["OPT owned by a pointer to the root", withAr(Buffer.concat([query("a.b"), Buffer.from([0xc0, 16, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0])])), "formerr"],
+    ["OPT cut short", withAr(Buffer.concat([query("a.b"), Buffer.from([0, 0, 41, 0x10, 0, 0, 0, 0])])), "formerr"],
+    ["OPT data longer than the packet", withAr(Buffer.concat([query("a.b"), Buffer.from([0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 9])])), "formerr"],
   ])("malformed: %s -> %s", (_n, pkt, want) => {
     const a = decideQuery(pkt, decide);
     if (want === "drop") expect(a.kind).toBe("drop");
