@@ -71,3 +71,19 @@ test("a connected socket's batch reaches its peer", async () => {
   await r.waitFor(20);
   expect(r.got).toEqual(Array.from({ length: 20 }, (_, i) => i));
 });
+
+test("a failure callback that sends again: its datagram leaves on the next turn, and the boxes keep working", async () => {
+  const r = await receiver();
+  const reply = replyOutbox(await sender());
+  // port 0 is refused (EINVAL); its callback sends to the receiver instead
+  reply(Buffer.from([1]), 0, "127.0.0.1", () => reply(Buffer.from([2]), r.port, "127.0.0.1"));
+  reply(Buffer.from([3]), r.port, "127.0.0.1");
+  await r.waitFor(2);
+  expect(r.got.sort()).toEqual([2, 3]);
+  // many turns later, one datagram alone and then a batch still arrive whole
+  reply(Buffer.from([4]), r.port, "127.0.0.1");
+  await r.waitFor(3);
+  for (let i = 5; i < 25; i++) reply(Buffer.from([i]), r.port, "127.0.0.1");
+  await r.waitFor(23);
+  expect(r.got.sort((a, b) => a - b)).toEqual([2, 3, ...Array.from({ length: 21 }, (_, i) => i + 4)]);
+});
