@@ -12,7 +12,7 @@
 // whole cost; the sweep costs nothing per query, and an attempt fails at most SWEEP_MS
 // after its timeout (docs/dns.md "Upstreams").
 import type { udp } from "bun";
-import { readAnswer } from "../../core/dns/answer.ts";
+import { readAnswer, type Expect } from "../../core/dns/answer.ts";
 import type { Upstream } from "../../core/dns/upstreams.ts";
 import { setMark } from "../sys/ffi-socket.ts";
 import { connectedOutbox } from "./udp-outbox.ts";
@@ -25,8 +25,8 @@ export const SWEEP_MS = 20;
 /** how long the pool's socket chosen for sending stays the one */
 export const ROTATE_MS = 100;
 
-interface Pending {
-  q: Question & { id: number };
+/** an attempt waiting for its answer: what the answer must match (the ID and question), and its end */
+interface Pending extends Expect {
   resolve: (a: Attempt) => void;
   /** performance.now() after which the attempt fails with "timeout" */
   deadline: number;
@@ -83,9 +83,9 @@ export class UdpUpstream {
   private receive(pending: Map<number, Pending>, buf: Buffer): void {
     if (buf.length < 2) return void this.ignored++;
     const p = pending.get(buf.readUInt16BE(0));
-    const info = p ? readAnswer(buf, p.q) : null;
+    const info = p ? readAnswer(buf, p) : null;
     if (!p || !info) return void this.ignored++;
-    pending.delete(p.q.id);
+    pending.delete(p.id);
     p.resolve({ ok: true, answer: buf, info });
   }
 
@@ -129,7 +129,7 @@ export class UdpUpstream {
     query.writeUInt16BE(id, 0);
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS);
     return new Promise<Attempt>((resolve) => {
-      const p: Pending = { q: { id, name: q.name, qtype: q.qtype, qclass: q.qclass }, resolve, deadline: performance.now() + timeoutMs };
+      const p: Pending = { id, name: q.name, qtype: q.qtype, qclass: q.qclass, resolve, deadline: performance.now() + timeoutMs };
       m.pending.set(id, p);
       m.send(query, () => {
         // not sent: fail now, unless an answer or the sweep settled it already
