@@ -7,10 +7,10 @@
 // spoofing guard).
 //
 // Timeouts: one sweep every SWEEP_MS while attempts are waiting, not a timer per attempt.
-// A timer per attempt cost about a microsecond of the DNS thread per query (creating and
-// cancelling it, and the closure it needs), which is a twentieth of a forwarded answer's
-// whole cost; the sweep costs nothing per query, and an attempt fails at most SWEEP_MS
-// after its timeout (docs/dns.md "Upstreams").
+// A timer per attempt (created, cancelled, and a closure to call) measured 0.1 us in a
+// tight loop but about 1 us per query on the loaded DNS thread (timers are objects for
+// the collector and entries in Bun's timer heap); the sweep costs nothing per query, and
+// an attempt fails at most SWEEP_MS after its timeout (docs/dns.md "Upstreams").
 import type { udp } from "bun";
 import { readAnswer, type Expect } from "../../core/dns/answer.ts";
 import type { Upstream } from "../../core/dns/upstreams.ts";
