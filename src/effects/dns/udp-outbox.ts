@@ -11,8 +11,9 @@
 //
 // Nothing is allocated per turn: each box fills one pair of arrays while the other pair
 // is being sent, and a lone datagram (every turn of a lightly loaded proxy) goes with
-// send(). New arrays per turn were a kilobyte of garbage per forwarded query at 5,000
-// queries a second, a quarter of serve's (docs/benchmarks.md).
+// send(). At 5,000 queries a second a per-turn outbox added about a kilobyte of garbage
+// per forwarded query to the minimal forwarder; these two took 7% off serve's total
+// (docs/benchmarks.md).
 import type { udp } from "bun";
 
 type Failed = (() => void) | null;
