@@ -222,7 +222,7 @@ function reportFeel(): void {
   console.log(`\nLatency at ${LATENCY_QPS} q/s (dnsperf -Q ${LATENCY_QPS} -c 4 -l ${LATENCY_SECONDS} -v, the same client and names):`);
   for (const l of latency) {
     const codes = Object.entries(l.rcodes).map(([k, v]) => `${k} ${v}`).join(", ");
-    console.log(`  ${l.label.padEnd(46)} p50 ${ms(l.p50)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  (${l.answers} answers, ${l.lost} lost; ${codes})`);
+    console.log(`  ${l.label.padEnd(46)} p50 ${ms(l.p50)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  (${l.answers} answers, ${l.lost} lost; ${codes}; ${l.slow.answers} over 1 ms in ${l.slow.runs} runs)`);
   }
   const knot = latency.find((l) => l.label === "knot direct");
   for (const l of latency) {

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Lab, waitFor } from "../support/lab.ts";
 import { startServe } from "../support/serve.ts";
-import { parseDnsperf, parseLatencies, percentile } from "./dns-perf.ts";
+import { parseDnsperf, parseLatencies, percentile, type Slow } from "./dns-perf.ts";
 
 export interface Latency {
   label: string;
@@ -21,6 +21,8 @@ export interface Latency {
   p99: number;
   p999: number;
   rcodes: Record<string, number>;
+  /** answers over 1 ms, and the runs they come in (dns-perf.ts `slowRuns`) */
+  slow: Slow;
 }
 
 /**
@@ -32,9 +34,9 @@ export async function latencyAtRate(lab: Lab, label: string, server: string, por
   await lab.exec("sandbox", [...args, "-l", "1"], { timeoutMs: 30_000 });
   const r = await lab.exec("sandbox", [...args, "-l", String(seconds), "-v"], { timeoutMs: (seconds + 30) * 1000 });
   const stats = parseDnsperf(r.stdout);
-  const { ms, rcodes } = parseLatencies(r.stdout);
+  const { ms, rcodes, slow } = parseLatencies(r.stdout);
   if (!stats || ms.length === 0) throw new Error(`dnsperf -v against ${label}: no latencies (exit ${r.code}):\n${r.stderr}`);
-  return { label, answers: ms.length, lost: stats.lost, p50: percentile(ms, 50), p99: percentile(ms, 99), p999: percentile(ms, 99.9), rcodes };
+  return { label, answers: ms.length, lost: stats.lost, p50: percentile(ms, 50), p99: percentile(ms, 99), p999: percentile(ms, 99.9), rcodes, slow };
 }
 
 export interface Footprint {
