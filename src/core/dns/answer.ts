@@ -3,7 +3,7 @@
 // which names its CNAME/DNAME chain leads through (what chain.ts judges).
 // Pure; a malformed answer is reported as null and the caller ignores it.
 import { LEARN_TTL_MAX, LEARN_TTL_MIN } from "../ruleset/names.ts";
-import type { Family } from "../net/ip.ts";
+import { formatV6, type Family } from "../net/ip.ts";
 import { CLASS_IN, HEADER_LEN, TYPE_A, TYPE_AAAA, TYPE_CNAME, TYPE_DNAME, readName, readRecord, u16 } from "./wire.ts";
 
 export interface Expect {
@@ -228,45 +228,6 @@ function substitute(name: string, d: Dname): string | undefined {
   const out = d.target === "" ? prefix : `${prefix}.${d.target}`;
   // a substitution that outgrows a DNS name is not followed (RFC 6672 2.2: YXDOMAIN)
   return out.length <= 253 ? out : undefined;
-}
-
-/**
- * The 16 bytes at `off` as RFC 5952 text, exactly as formatAddress(6, ...) writes it
- * (the longest run of two or more zero groups compressed, the first on ties; IPv4-mapped
- * addresses with a dotted tail), without a BigInt per address.
- */
-export function formatV6(buf: Uint8Array, off: number): string {
-  if (u16(buf, off) === 0 && u16(buf, off + 2) === 0 && u16(buf, off + 4) === 0 && u16(buf, off + 6) === 0 && u16(buf, off + 8) === 0 && u16(buf, off + 10) === 0xffff) {
-    return `::ffff:${buf[off + 12]}.${buf[off + 13]}.${buf[off + 14]}.${buf[off + 15]}`;
-  }
-  // the longest run of two or more zero groups (the first on ties), found on the groups
-  // themselves: this runs per AAAA record and per element of an adopted set
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (u16(buf, off + 2 * i) !== 0) {
-      i++;
-      continue;
-    }
-    let j = i + 1;
-    while (j < 8 && u16(buf, off + 2 * j) === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const group = (i: number) => u16(buf, off + 2 * i).toString(16);
-  let head = group(0);
-  if (best < 0) {
-    for (let i = 1; i < 8; i++) head += `:${group(i)}`;
-    return head;
-  }
-  head = "";
-  for (let i = 0; i < best; i++) head += i ? `:${group(i)}` : group(i);
-  let tail = "";
-  for (let i = best + bestLen; i < 8; i++) tail += tail ? `:${group(i)}` : group(i);
-  return `${head}::${tail}`;
 }
 
 /**

@@ -4,7 +4,7 @@
 // Pure: the parsed `nft -j list set` output in, flows out. The kernel does the rate
 // limiting: a flow stays in its set for DENIED_TIMEOUT seconds and a repeat does not
 // refresh it, so each flow is new at most once a minute.
-import { formatV6 } from "../dns/answer.ts";
+import { formatV6 } from "../net/ip.ts";
 import { reasonOfCode, type DenialReason } from "../ruleset/names.ts";
 
 export interface DeniedFlow {

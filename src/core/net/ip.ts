@@ -113,29 +113,48 @@ export function formatAddress(family: Family, value: bigint): string {
   if (family === 4) {
     return [24n, 16n, 8n, 0n].map((sh) => String((value >> sh) & 0xffn)).join(".");
   }
-  // RFC 5952 section 5: IPv4-mapped addresses keep the dotted tail (::ffff:192.0.2.1)
-  if (value >> 32n === 0xffffn) return `::ffff:${formatAddress(4, value & 0xffffffffn)}`;
-  const g: number[] = [];
-  for (let i = 7; i >= 0; i--) g.push(Number((value >> BigInt(i * 16)) & 0xffffn));
-  // RFC 5952: compress the longest run (length >= 2) of zero groups, first one on ties.
-  let bestStart = -1;
-  let bestLen = 0;
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = Number((value >> BigInt((15 - i) * 8)) & 0xffn);
+  return formatV6(bytes, 0);
+}
+
+/**
+ * The 16 bytes at `off` as RFC 5952 text: the longest run of two or more zero groups
+ * compressed (the first on ties), IPv4-mapped addresses with a dotted tail
+ * (::ffff:192.0.2.1, section 5). Read from bytes, without a BigInt: this runs per AAAA
+ * record of an answer and per element of an adopted set; formatAddress uses it too.
+ */
+export function formatV6(buf: Uint8Array, off: number): string {
+  const group = (i: number) => (buf[off + 2 * i]! << 8) | buf[off + 2 * i + 1]!;
+  if (group(0) === 0 && group(1) === 0 && group(2) === 0 && group(3) === 0 && group(4) === 0 && group(5) === 0xffff) {
+    return `::ffff:${buf[off + 12]}.${buf[off + 13]}.${buf[off + 14]}.${buf[off + 15]}`;
+  }
+  let best = -1;
+  let bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
+    if (group(i) !== 0) {
       i++;
       continue;
     }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
+    let j = i + 1;
+    while (j < 8 && group(j) === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
       bestLen = j - i;
     }
     i = j;
   }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+  const hex = (i: number) => group(i).toString(16);
+  if (best < 0) {
+    let all = hex(0);
+    for (let i = 1; i < 8; i++) all += `:${hex(i)}`;
+    return all;
+  }
+  let head = "";
+  for (let i = 0; i < best; i++) head += i ? `:${hex(i)}` : hex(i);
+  let tail = "";
+  for (let i = best + bestLen; i < 8; i++) tail += tail ? `:${hex(i)}` : hex(i);
+  return `${head}::${tail}`;
 }
 
 export function maskOf(family: Family, prefix: number): bigint {

@@ -5,7 +5,7 @@
 // benchmarks.md "Adopting full learned sets"); a dump of one set costs what that set
 // holds and nothing else. Pure: bytes in, bytes out; the socket is
 // src/effects/nft/netlink-socket.ts.
-import { formatV6 } from "../dns/answer.ts";
+import { formatV6 } from "../net/ip.ts";
 import {
   cstr, NFGENMSG_LEN, NFNL_SUBSYS_NFTABLES, NFPROTO_INET, NFTA_DATA_VALUE, NFTA_LIST_ELEM, NFTA_SET_ELEM_KEY,
   NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_TABLE, NFTA_SET_ELEM_USERDATA,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { chainedAnswer, formatV6, learnTtl, readAnswer, setId } from "../../../src/core/dns/answer.ts";
-import { formatAddress } from "../../../src/core/net/ip.ts";
+import { chainedAnswer, learnTtl, readAnswer, setId } from "../../../src/core/dns/answer.ts";
+import { formatAddress, formatV6, parseAddress } from "../../../src/core/net/ip.ts";
 import { LEARN_TTL_MAX, LEARN_TTL_MIN } from "../../../src/core/ruleset/names.ts";
 import { dnsPacket } from "./helpers.ts";
 
@@ -139,23 +139,30 @@ test.each([
   [10 ** 9, LEARN_TTL_MAX],
 ])("learnTtl(%p) = %p", (ttl, want) => expect(learnTtl(ttl)).toBe(want));
 
-test("formatV6 writes what formatAddress(6) writes, without BigInt", () => {
-  const cases: number[][] = [
-    new Array(16).fill(0),
-    [...new Array(15).fill(0), 1],
-    [0x20, 0x01, 0x0d, 0xb8, ...new Array(12).fill(0)],
-    [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0], // two runs, first longest? no: second
-    [0x20, 0x01, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1], // equal runs: first
-    [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 0], // one zero group: not compressed
-    [...new Array(10).fill(0), 0xff, 0xff, 192, 0, 2, 1], // IPv4-mapped
-    [...new Array(12).fill(0), 192, 0, 2, 1],
-    new Array(16).fill(0xff),
+test("formatV6 writes RFC 5952 text: the longest zero run compressed, the first on ties, IPv4-mapped dotted", () => {
+  const cases: [number[], string][] = [
+    [new Array(16).fill(0), "::"],
+    [[...new Array(15).fill(0), 1], "::1"],
+    [[0x20, 0x01, 0x0d, 0xb8, ...new Array(12).fill(0)], "2001:db8::"],
+    [[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0], "2001:db8:0:1::1:0"], // the longer run of two
+    [[0x20, 0x01, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1], "2001:0:0:1::1"], // the longer run of three
+    [[0x20, 0x01, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1], "2001::1:0:0:1:1"], // equal runs: the first
+    [[0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 0], "2001:db8:1:2:3:4:5:0"], // one zero group: not compressed
+    [[...new Array(10).fill(0), 0xff, 0xff, 192, 0, 2, 1], "::ffff:192.0.2.1"],
+    [[...new Array(12).fill(0), 192, 0, 2, 1], "::c000:201"],
+    [new Array(16).fill(0xff), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
   ];
-  for (let n = 0; n < 2000; n++) cases.push(Array.from({ length: 16 }, () => (Math.random() < 0.5 ? 0 : Math.floor(Math.random() * 256))));
-  for (const c of cases) {
-    const bytes = Uint8Array.from([9, 9, ...c]);
+  for (const [c, text] of cases) expect(formatV6(Uint8Array.from([9, 9, ...c]), 2)).toBe(text);
+  // random addresses: the text parses back to the same 16 bytes, and formatAddress(6) agrees
+  for (let n = 0; n < 2000; n++) {
+    const c = Array.from({ length: 16 }, () => (Math.random() < 0.5 ? 0 : Math.floor(Math.random() * 256)));
     const big = c.reduce((v, b) => (v << 8n) | BigInt(b), 0n);
-    expect(formatV6(bytes, 2)).toBe(formatAddress(6, big));
+    const text = formatV6(Uint8Array.from(c), 0);
+    expect(parseAddress(text)).toEqual({ family: 6, value: big });
+    expect(text).not.toMatch(/(^|:)0[0-9a-f]/); // no leading zeros in a group
+    // at most one run compressed
+    expect(text.split("::").length).toBeLessThanOrEqual(2);
+    expect(formatAddress(6, big)).toBe(text);
   }
 });
 
