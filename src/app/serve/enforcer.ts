@@ -84,7 +84,6 @@ export interface Enforcer extends KernelSession {
   deniedFlows(): Promise<DeniedFlow[]>;
   /** removes everything serve put into the kernel (--cleanup-on-exit) */
   cleanup(): Promise<void>;
-  /** ends the kernel I/O (the worker thread); the ruleset stays */
 }
 
 /** What the enforcer needs to know; every field a value, resolved before it starts. */

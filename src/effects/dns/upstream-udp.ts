@@ -123,13 +123,14 @@ export class UdpUpstream {
    * (which is why the proxy's health probe builds a fresh query each time).
    */
   query(query: Buffer, q: Question, timeoutMs: number): Promise<Attempt> {
-    const m = this.sendingMember();
+    const now = performance.now();
+    const m = this.sendingMember(now);
     let id = randomInt(65536);
     while (m.pending.has(id)) id = randomInt(65536);
     query.writeUInt16BE(id, 0);
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS);
     return new Promise<Attempt>((resolve) => {
-      const p: Pending = { id, name: q.name, qtype: q.qtype, qclass: q.qclass, resolve, deadline: performance.now() + timeoutMs };
+      const p: Pending = { id, name: q.name, qtype: q.qtype, qclass: q.qclass, resolve, deadline: now + timeoutMs };
       m.pending.set(id, p);
       m.send(query, () => {
         // not sent: fail now, unless an answer or the sweep settled it already
@@ -145,12 +146,11 @@ export class UdpUpstream {
    * the queries of a turn then leave in one sendmmsg (udp-outbox.ts) and their answers
    * come back on one socket, read in one recvmmsg. An off-path attacker still has to
    * guess the source port (which of the pool) and the ID of each query. Choosing anew
-   * each turn of the event loop (as before) kept all eight sockets busy at once under
-   * load, and reading eight sockets per turn cost a fifth of the throughput
-   * (docs/benchmarks.md, "Upstream sockets").
+   * each turn of the event loop (as before) spread the answers in flight over all eight
+   * sockets, and the DNS thread sat idle a fifth of the time under load (docs/benchmarks.md,
+   * "The DNS path, second round").
    */
-  private sendingMember(): Member {
-    const now = performance.now();
+  private sendingMember(now: number): Member {
     if (this.current === null || now >= this.rotateAt) {
       this.current = this.members[randomInt(this.members.length)]!;
       this.rotateAt = now + ROTATE_MS;

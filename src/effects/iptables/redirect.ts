@@ -9,9 +9,9 @@ const FAMILIES = [
   { family: 6, save: "ip6tables", restore: "ip6tables-restore" },
 ] as const;
 
-function run(argv: string[], stdin?: string): { ok: boolean; out: string } {
+function run(argv: string[], stdin?: string): { ok: boolean; code: number | null; out: string } {
   const p = Bun.spawnSync(argv, { stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
-  return { ok: p.exitCode === 0, out: `${p.stdout.toString()}${p.stderr.toString()}`.trim() };
+  return { ok: p.exitCode === 0, code: p.exitCode, out: `${p.stdout.toString()}${p.stderr.toString()}`.trim() };
 }
 
 /**
@@ -40,9 +40,9 @@ export function iptablesHooks(ipv6: boolean): { family: 4 | 6; chain: IptablesCh
   try {
     for (const f of FAMILIES.filter((f) => f.family === 4 || ipv6)) {
       for (const h of IPT_HOOKS) {
-        const p = Bun.spawnSync([f.save, "-w", "5", "-t", h.table, "-C", h.hook, "-j", h.chain], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-        if (p.exitCode !== 0 && p.exitCode !== 1 && p.exitCode !== 2) return { error: `${f.save}: ${p.stderr.toString().trim() || `exit ${p.exitCode}`}` };
-        out.push({ family: f.family, chain: h.chain, hooked: p.exitCode === 0 });
+        const p = checkHook(f.save, h, ["-w", "5"]);
+        if (p.code !== 0 && p.code !== 1 && p.code !== 2) return { error: `${f.save}: ${p.out || `exit ${p.code}`}` };
+        out.push({ family: f.family, chain: h.chain, hooked: p.ok });
       }
     }
   } catch (e) {
@@ -56,8 +56,13 @@ export function iptablesRedirectPresent(): boolean {
   return FAMILIES.some((f) => IPT_HOOKS.some((h) => hookedIn(f.save, h)));
 }
 
+/** `-C` for the jump to our chain: exit 0 hooked, 1 no such rule, 2 no such chain */
+function checkHook(binary: string, h: (typeof IPT_HOOKS)[number], wait: string[] = ["-w"]): ReturnType<typeof run> {
+  return run([binary, ...wait, "-t", h.table, "-C", h.hook, "-j", h.chain]);
+}
+
 function hookedIn(binary: string, h: (typeof IPT_HOOKS)[number]): boolean {
-  return run([binary, "-w", "-t", h.table, "-C", h.hook, "-j", h.chain]).ok;
+  return checkHook(binary, h).ok;
 }
 
 export function removeIptablesRedirect(): void {

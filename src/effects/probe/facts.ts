@@ -13,7 +13,6 @@ import { readText } from "./read.ts";
 import { openNftBackend } from "../nft/backend.ts";
 import { kernelWith, type KernelSettings } from "../../core/config/kernel-settings.ts";
 
-
 export interface GatherDeps {
   /** defaults to the real backend, as `kernel` chooses it */
   openNftBackend?: OpenNftBackend;
