@@ -41,7 +41,7 @@ export const SERVE_METRICS = {
   egressctl_dns_forwarded_total: dnsCounter("forwarded", "queries forwarded to an upstream"),
   egressctl_dns_malformed_total: dnsCounter("malformed", "queries answered FORMERR or NOTIMP: not a query the proxy can judge"),
   egressctl_dns_dropped_total: dnsCounter("dropped", "packets dropped without an answer (shorter than a header, or a response)"),
-  egressctl_dns_servfail_total: dnsCounter("servfail", "queries answered SERVFAIL (no upstream answered, learning failed, overload)"),
+  egressctl_dns_servfail_total: dnsCounter("servfail", "queries answered SERVFAIL (no upstream answered, learning failed, overload, an internal error)"),
   egressctl_dns_overloaded_total: dnsCounter("overloaded", "queries answered SERVFAIL at once because too many were in flight"),
   egressctl_dns_upstream_timeouts_total: dnsCounter("upstreamTimeouts", "upstream attempts that timed out"),
   egressctl_dns_upstream_errors_total: dnsCounter("upstreamErrors", "upstream attempts that failed otherwise (refused, closed, bad answer)"),

@@ -76,7 +76,7 @@ export function listenTcp(host: string, port: number, handle: Handler, stats: Dn
       c.inFlight++;
       // always settled on a later turn, even an answer the proxy had at once: this loop
       // reads the connection's buffer and must finish before any answer is written
-      Promise.try(() => handle(msg, "tcp", c.client)).then(
+      new Promise<Buffer | null>((resolve) => handle(msg, "tcp", c.client, resolve)).then(
         (out) => answered(s, out),
         (e) => {
           onError(e);

@@ -3,35 +3,32 @@
 // bound that the forwarder enforces.
 import type { udp } from "bun";
 import { clientLabel } from "./events.ts";
-import { replyOutbox } from "./udp-outbox.ts";
+import type { Reply } from "./forwarder.ts";
+import { replyOutbox, type Unsent } from "./udp-outbox.ts";
 
-/** the answer to send (null: none); a promise when it has to wait (a forwarded query) */
-export type Handler = (packet: Buffer, transport: "udp" | "tcp", client: string) => Buffer | null | Promise<Buffer | null>;
+/** answers one query through `reply` (null: send nothing), at once or later */
+export type Handler = (packet: Buffer, transport: "udp" | "tcp", client: string, reply: Reply) => void;
 
 /** DNS over UDP is capped at 65535 by the length field of TCP; anything longer is not DNS */
 const MAX_DATAGRAM = 65535;
 
 export async function listenUdp(host: string, port: number, handle: Handler, onError: (e: Error) => void): Promise<udp.Socket<"buffer">> {
   let reply: ReturnType<typeof replyOutbox>;
-  const unsent = () => onError(new Error("answer not sent")); // e.g. the client's address went away
+  const unsent: Unsent = { unsent: () => onError(new Error("answer not sent")) }; // e.g. the client's address went away
   const sock = await Bun.udpSocket({
     hostname: host,
     port,
     socket: {
       data(_sock, buf, rport, raddr) {
         if (buf.length > MAX_DATAGRAM) return;
-        let out: ReturnType<Handler>;
         try {
-          out = handle(buf, "udp", clientLabel(raddr, rport));
-        } catch (e) {
-          return onError(e as Error);
-        }
-        // the proxy's own answers come back at once, forwarded ones as a promise
-        if (out instanceof Promise) {
-          out.then((answer) => {
+          // the proxy's own answers come back at once, forwarded ones when judged
+          handle(buf, "udp", clientLabel(raddr, rport), (answer) => {
             if (answer) reply(answer, rport, raddr, unsent);
-          }, onError);
-        } else if (out) reply(out, rport, raddr, unsent);
+          });
+        } catch (e) {
+          onError(e as Error);
+        }
       },
       // A client that went away can make a later send fail (ICMP unreachable): harmless.
       error(_sock, err) {

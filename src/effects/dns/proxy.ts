@@ -13,7 +13,7 @@ import { DEFAULT_PROXY_PORT, EXEMPT_MARK } from "../../core/ruleset/names.ts";
 import { newStats, newTimings, type DnsEvent, type DnsStats, type DnsTimings } from "./events.ts";
 import { handleQuery, type ForwarderDeps } from "./forwarder.ts";
 import { listenTcp } from "./listen-tcp.ts";
-import { listenUdp } from "./listen-udp.ts";
+import { listenUdp, type Handler } from "./listen-udp.ts";
 import { tcpQuery } from "./upstream-tcp.ts";
 import { UdpUpstream } from "./upstream-udp.ts";
 
@@ -83,7 +83,7 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
     const deps: ForwarderDeps = {
       upstreams: opts.upstreams,
       health,
-      udp: (i, query, q) => udp[i]!.query(query, q, timeoutMs),
+      udp: (i, query, q, w) => udp[i]!.query(query, q, timeoutMs, w),
       tcp: (i, query, q) => tcpQuery(opts.upstreams[i]!, query, q, timeoutMs, marks[i]!),
       learn: opts.learn,
       learnTimeoutMs: opts.learnTimeoutMs ?? 2000,
@@ -96,7 +96,7 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
       emit,
       decide: () => decide,
     };
-    const handle = (p: Buffer, t: "udp" | "tcp", c: string) => handleQuery(deps, p, t, c);
+    const handle: Handler = (p, t, c, reply) => handleQuery(deps, p, t, c, reply);
     // Errors reaching here are per-packet or per-connection; the proxy carries on.
     const onError = () => void stats.socketErrors++;
     for (const l of opts.listen ?? DEFAULT_LISTEN) {
@@ -109,9 +109,11 @@ export async function startDnsProxy(opts: DnsProxyOptions): Promise<DnsProxy> {
     }
     const timer = setInterval(() => {
       for (const i of health.dueProbes(Date.now())) {
-        void udp[i]!.query(probeQuery(), { name: "", qtype: 2, qclass: 1 }, timeoutMs).then((a) => {
-          const ev = a.ok ? health.succeeded(i) : null;
-          if (ev) emit({ type: ev.type, upstream: opts.upstreams[i]!.label });
+        udp[i]!.query(probeQuery(), { name: "", qtype: 2, qclass: 1 }, timeoutMs, {
+          settled: (a) => {
+            const ev = a.ok ? health.succeeded(i) : null;
+            if (ev) emit({ type: ev.type, upstream: opts.upstreams[i]!.label });
+          },
         });
       }
     }, PROBE_TICK_MS);

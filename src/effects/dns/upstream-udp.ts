@@ -15,8 +15,8 @@ import type { udp } from "bun";
 import { readAnswer, type Expect } from "../../core/dns/answer.ts";
 import type { Upstream } from "../../core/dns/upstreams.ts";
 import { setMark } from "../sys/ffi-socket.ts";
-import { connectedOutbox } from "./udp-outbox.ts";
-import type { Attempt, Question } from "./upstream-types.ts";
+import { connectedOutbox, type Unsent } from "./udp-outbox.ts";
+import type { Attempt, AttemptWaiter, Question } from "./upstream-types.ts";
 
 /** sockets (source ports) per upstream */
 export const UDP_POOL = 8;
@@ -25,16 +25,34 @@ export const SWEEP_MS = 20;
 /** how long the pool's socket chosen for sending stays the one */
 export const ROTATE_MS = 100;
 
-/** an attempt waiting for its answer: what the answer must match (the ID and question), and its end */
-interface Pending extends Expect {
-  resolve: (a: Attempt) => void;
-  /** performance.now() after which the attempt fails with "timeout" */
-  deadline: number;
+/**
+ * An attempt waiting for its answer: what the answer must match (the ID and question),
+ * who is told the outcome, and its end. It is also what the outbox tells when the query
+ * could not be sent, so an attempt costs this one object.
+ */
+class Pending implements Expect, Unsent {
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly qtype: number,
+    readonly qclass: number,
+    readonly waiter: AttemptWaiter,
+    /** performance.now() after which the attempt fails with "timeout" */
+    readonly deadline: number,
+    private readonly pending: Map<number, Pending>,
+  ) {}
+
+  /** the outbox could not send the query: fail now, unless an answer or the sweep settled it */
+  unsent(): void {
+    if (this.pending.get(this.id) !== this) return;
+    this.pending.delete(this.id);
+    this.waiter.settled({ ok: false, why: "error" });
+  }
 }
 
 interface Member {
   sock: udp.ConnectedSocket<"buffer">;
-  send: (data: Buffer, failed: () => void) => void;
+  send: (data: Buffer, failed: Unsent) => void;
   pending: Map<number, Pending>;
 }
 
@@ -86,13 +104,13 @@ export class UdpUpstream {
     const info = p ? readAnswer(buf, p) : null;
     if (!p || !info) return void this.ignored++;
     pending.delete(p.id);
-    p.resolve({ ok: true, answer: buf, info });
+    p.waiter.settled({ ok: true, answer: buf, info });
   }
 
   private failAll(pending: Map<number, Pending>, why: "refused" | "closed"): void {
     const all = [...pending.values()];
     pending.clear();
-    for (const p of all) p.resolve({ ok: false, why });
+    for (const p of all) p.waiter.settled({ ok: false, why });
   }
 
   /** fails every attempt past its deadline; stops itself once nothing waits */
@@ -103,7 +121,7 @@ export class UdpUpstream {
       for (const [id, p] of m.pending) {
         if (p.deadline > now) continue;
         m.pending.delete(id);
-        p.resolve({ ok: false, why: "timeout" });
+        p.waiter.settled({ ok: false, why: "timeout" });
       }
       waiting += m.pending.size;
     }
@@ -116,29 +134,23 @@ export class UdpUpstream {
   private sweeper: ReturnType<typeof setInterval> | null = null;
 
   /**
-   * One attempt: resolves with the first matching answer, or a failure after timeoutMs.
+   * One attempt: tells `w` the first matching answer, or a failure after timeoutMs (never
+   * before this returns).
    * The ID is written into `query` itself (no copy per attempt), and the datagram is
    * queued until the end of the event loop's turn (udp-outbox.ts): a caller must not use
    * the same buffer for another query in the same turn, or both leave with the last ID
    * (which is why the proxy's health probe builds a fresh query each time).
    */
-  query(query: Buffer, q: Question, timeoutMs: number): Promise<Attempt> {
+  query(query: Buffer, q: Question, timeoutMs: number, w: AttemptWaiter): void {
     const now = performance.now();
     const m = this.sendingMember(now);
     let id = randomInt(65536);
     while (m.pending.has(id)) id = randomInt(65536);
     query.writeUInt16BE(id, 0);
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS);
-    return new Promise<Attempt>((resolve) => {
-      const p: Pending = { id, name: q.name, qtype: q.qtype, qclass: q.qclass, resolve, deadline: now + timeoutMs };
-      m.pending.set(id, p);
-      m.send(query, () => {
-        // not sent: fail now, unless an answer or the sweep settled it already
-        if (m.pending.get(id) !== p) return;
-        m.pending.delete(id);
-        resolve({ ok: false, why: "error" });
-      });
-    });
+    const p = new Pending(id, q.name, q.qtype, q.qclass, w, now + timeoutMs, m.pending);
+    m.pending.set(id, p);
+    m.send(query, p);
   }
 
   /**

@@ -40,9 +40,9 @@ test("a destination the kernel refuses fails alone; the rest of the batch is sen
   const r = await receiver();
   const reply = replyOutbox(await sender());
   const failed: number[] = [];
-  reply(Buffer.from([1]), r.port, "127.0.0.1", () => failed.push(1));
-  reply(Buffer.from([2]), 0, "127.0.0.1", () => failed.push(2)); // port 0: EINVAL
-  reply(Buffer.from([3]), r.port, "127.0.0.1", () => failed.push(3));
+  reply(Buffer.from([1]), r.port, "127.0.0.1", { unsent: () => failed.push(1) });
+  reply(Buffer.from([2]), 0, "127.0.0.1", { unsent: () => failed.push(2) }); // port 0: EINVAL
+  reply(Buffer.from([3]), r.port, "127.0.0.1", { unsent: () => failed.push(3) });
   await r.waitFor(2);
   for (let i = 0; i < 100 && failed.length === 0; i++) await Bun.sleep(5);
   expect(r.got.sort()).toEqual([1, 3]);
@@ -54,8 +54,8 @@ test("a closed socket sends nothing and reports every queued datagram", async ()
   const s = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, connect: { hostname: "127.0.0.1", port: r.port } });
   const send = connectedOutbox(s);
   const failed: number[] = [];
-  send(Buffer.from([1]), () => failed.push(1));
-  send(Buffer.from([2]), () => failed.push(2));
+  send(Buffer.from([1]), { unsent: () => failed.push(1) });
+  send(Buffer.from([2]), { unsent: () => failed.push(2) });
   s.close();
   for (let i = 0; i < 100 && failed.length < 2; i++) await Bun.sleep(5);
   expect(failed).toEqual([1, 2]);
@@ -76,7 +76,7 @@ test("a failure callback that sends again: its datagram leaves on the next turn,
   const r = await receiver();
   const reply = replyOutbox(await sender());
   // port 0 is refused (EINVAL); its callback sends to the receiver instead
-  reply(Buffer.from([1]), 0, "127.0.0.1", () => reply(Buffer.from([2]), r.port, "127.0.0.1"));
+  reply(Buffer.from([1]), 0, "127.0.0.1", { unsent: () => reply(Buffer.from([2]), r.port, "127.0.0.1") });
   reply(Buffer.from([3]), r.port, "127.0.0.1");
   await r.waitFor(2);
   expect(r.got.sort()).toEqual([2, 3]);

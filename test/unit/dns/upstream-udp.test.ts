@@ -5,6 +5,7 @@ import { afterEach, expect, test } from "bun:test";
 import dnsPacket from "dns-packet";
 import { parseUpstreamList } from "../../../src/core/dns/upstreams.ts";
 import { ROTATE_MS, SWEEP_MS, UdpUpstream } from "../../../src/effects/dns/upstream-udp.ts";
+import type { Attempt } from "../../../src/effects/dns/upstream-types.ts";
 
 const opened: { close(): void }[] = [];
 afterEach(() => {
@@ -34,12 +35,17 @@ async function resolver(silent: boolean) {
 }
 
 const question = { name: "api.example.com", qtype: 1, qclass: 1 };
+
+/** one attempt's outcome, as the upstream tells its waiter */
+function attempt(up: UdpUpstream, timeoutMs: number): Promise<Attempt> {
+  return new Promise((resolve) => up.query(query(), question, timeoutMs, { settled: resolve }));
+}
 const query = () => dnsPacket.encode({ type: "query", id: 0, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name: "api.example.com" }] });
 
 test("an attempt nobody answers fails with timeout, between its timeout and one sweep later", async () => {
   const { up } = await resolver(true);
   const started = performance.now();
-  const a = await up.query(query(), question, 100);
+  const a = await attempt(up, 100);
   const ms = performance.now() - started;
   expect(a).toEqual({ ok: false, why: "timeout" });
   expect(ms).toBeGreaterThanOrEqual(100);
@@ -48,7 +54,7 @@ test("an attempt nobody answers fails with timeout, between its timeout and one 
 
 test("answered attempts resolve with the answer; many at once, each by its own ID", async () => {
   const { up } = await resolver(false);
-  const all = await Promise.all(Array.from({ length: 20 }, () => up.query(query(), question, 2000)));
+  const all = await Promise.all(Array.from({ length: 20 }, () => attempt(up, 2000)));
   for (const a of all) {
     expect(a.ok).toBe(true);
     if (a.ok) expect(a.info.addresses).toEqual([{ family: 4, address: "198.51.100.10" }]);
@@ -58,12 +64,12 @@ test("answered attempts resolve with the answer; many at once, each by its own I
 
 test("queries of one window leave from one socket; over many windows, from several", async () => {
   const { up, ports } = await resolver(false);
-  await Promise.all(Array.from({ length: 10 }, () => up.query(query(), question, 2000)));
+  await Promise.all(Array.from({ length: 10 }, () => attempt(up, 2000)));
   expect(new Set(ports).size).toBe(1);
   // eight windows: the chance that all pick the same one of 8 sockets is 8^-7
   for (let w = 0; w < 8; w++) {
     await Bun.sleep(ROTATE_MS + 5);
-    await up.query(query(), question, 2000);
+    await attempt(up, 2000);
   }
   expect(new Set(ports).size).toBeGreaterThan(1);
 });
