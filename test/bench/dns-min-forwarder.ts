@@ -8,14 +8,20 @@
 //              gets its NXDOMAIN) and sends an answer back only if readAnswer accepts it
 //              (ID and question match: the spoofing guard). This is the least a forwarder
 //              that enforces a policy does per query: its speed is the floor for serve.
-//   bun test/bench/dns-min-forwarder.ts PORT UPSTREAM [--learn] [--judge POLICY]
+//   --exempt   marks the upstream socket with serve's exempt mark, so its queries pass
+//              egressctl's DNS redirect as serve's own do: with serve's ruleset in the
+//              namespace, the forwarder pays the same kernel hooks (conntrack, nat) per
+//              datagram as serve.
+//   bun test/bench/dns-min-forwarder.ts PORT UPSTREAM [--learn] [--judge POLICY] [--exempt]
 import { readFileSync } from "node:fs";
 import dnsPacket from "dns-packet";
 import { readAnswer } from "../../src/core/dns/answer.ts";
 import { decideQuery } from "../../src/core/dns/decide.ts";
 import { loadPolicyText } from "../../src/core/policy/load.ts";
 import { compilePolicy } from "../../src/app/serve/live-policy.ts";
+import { EXEMPT_MARK } from "../../src/core/ruleset/names.ts";
 import { openNftBackend, type NftBackend } from "../../src/effects/nft/backend.ts";
+import { setMark } from "../../src/effects/sys/ffi-socket.ts";
 
 const port = Number(process.argv[2]);
 const upstream = process.argv[3]!;
@@ -77,6 +83,8 @@ const up = await Bun.udpSocket({
     error() {},
   },
 });
+
+if (process.argv.includes("--exempt")) setMark((up as unknown as { fd: number }).fd, EXEMPT_MARK);
 
 const down = await Bun.udpSocket({
   hostname: "127.0.0.1",

@@ -6,7 +6,8 @@
 //   (dns+nftables, learning every answer), egressctl serve dns-only, egressctl answering
 //   denied names locally (NXDOMAIN); and, for reference, a minimal Bun forwarder as is,
 //   learning through libnftables, and judging queries and answers with egressctl's own
-//   functions (test/bench/dns-min-forwarder.ts).
+//   functions (test/bench/dns-min-forwarder.ts), as is and behind egressctl's dns-only
+//   ruleset. Beside each: how busy the whole machine was and its CPU per answer.
 // Then what users feel (test/bench/serve-feel.ts): p50/p99 latency at a fixed 5,000 q/s
 // through serve's redirect beside Knot queried directly by the same client (and, as
 // Bun's floor, the minimal forwarders and serve queried at their own ports),
@@ -22,9 +23,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LAB, Lab, waitFor } from "../support/lab.ts";
 import { startKnot } from "../support/knot.ts";
-import { startServe, type Served } from "../support/serve.ts";
+import { BIN, startServe, type Served } from "../support/serve.ts";
 import { hostV4 } from "../support/zones.ts";
 import { parseDnsperf, type Dnsperf } from "./dns-perf.ts";
+import { machineTicks, machineUse, type MachineUse } from "./machine-cpu.ts";
 import { bunFloor, execToReady, latencyAtRate, memoryOverQueries, vmRssKb, type Floor, type Footprint, type Latency, type Resident } from "./serve-feel.ts";
 
 const SECONDS = Number(process.env.BENCH_DNS_SECONDS ?? 10);
@@ -44,6 +46,8 @@ interface Row {
   run: Dnsperf;
   /** CPU seconds the server process used during the measured run (user + system) */
   cpu: number | null;
+  /** the whole machine during the measured run: every program and the kernel */
+  machine: MachineUse | null;
   note?: string;
 }
 
@@ -64,13 +68,16 @@ try {
     const args = ["dnsperf", "-s", server, "-p", String(port), "-d", queries, "-c", String(CLIENTS), "-t", "2"];
     await lab.exec("sandbox", [...args, "-l", String(WARMUP_SECONDS)], { timeoutMs: 30_000 });
     const cpu0 = pid ? cpuSeconds(pid) : null;
+    const m0 = machineTicks();
     const r = await lab.exec("sandbox", [...args, "-l", String(SECONDS)], { timeoutMs: (SECONDS + 30) * 1000 });
+    const m1 = machineTicks();
     const cpu1 = pid ? cpuSeconds(pid) : null;
     const run = parseDnsperf(r.stdout);
     if (!run) throw new Error(`dnsperf against ${tool}: no statistics (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
     // a fast wrong answer is no result: every answer must carry the expected code
     if (!run.rcodes.startsWith(`${expect} `) || run.rcodes.includes(",")) note = `${note ? note + "; " : ""}unexpected rcodes: ${run.rcodes}`;
-    rows.push({ tool, run, cpu: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, note });
+    const machine = m0 && m1 ? machineUse(m0, m1, navigatorCores()) : null;
+    rows.push({ tool, run, cpu: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, machine, note });
     process.stderr.write(`  ${tool}: ${Math.round(run.qps)} q/s\n`);
   };
 
@@ -136,6 +143,27 @@ try {
   }
   await lab.exec("sandbox", ["nft", "delete", "table", "inet", "bench"]);
 
+  // The same forwarders behind egressctl's own dns-only ruleset, on serve's port, their
+  // upstream socket carrying serve's exempt mark: the DNS redirect sends the sandbox's
+  // port-53 queries to them, and its conntrack and nat hooks are on every datagram of
+  // the namespace, as they are for serve. The floor for serve dns-only, and for the
+  // latency serve adds through the redirect.
+  const ruleset = (extra: string[]) =>
+    lab.exec("sandbox", [BIN, "apply", ...extra, "--always-rules-dir", join(lab.dir, "always-rules")], { env: { EGRESSCTL_ASSUME_SANDBOX: "1" } });
+  const applied = await ruleset([allow, "--mode", "dns-only", "--proxy-port", String(PROXY_PORT)]);
+  if (applied.code !== 0) throw new Error(`egressctl apply: ${applied.stderr}`);
+  for (const v of [
+    { label: "minimal Bun forwarder, egressctl ruleset", args: ["--exempt"] },
+    { label: "minimal Bun forwarder + judging, egressctl ruleset", args: ["--judge", allow, "--exempt"] },
+  ]) {
+    const p = lab.spawn("sandbox", [process.execPath, MIN_FORWARDER, String(PROXY_PORT), LAB.dnsV4, ...v.args]);
+    await waitAnswers(lab, "127.0.0.1", PROXY_PORT, p);
+    await dnsperf(v.label, "127.0.0.1", PROXY_PORT, p.pid, "NOERROR");
+    if (v.args[0] === "--judge") latency.push(await latencyAtRate(lab, "minimal Bun forwarder + judging, through the redirect", LAB.dnsV4, 53, queries, LATENCY_QPS, LATENCY_SECONDS));
+    await lab.stop(p);
+  }
+  await ruleset(["--delete"]);
+
   // 4.-6. egressctl serve, queried directly at its proxy port
   const denyAll = policy("deny.yaml", "defaultAction: deny\negress: []\n");
   const serve = async (tool: string, file: string, mode: string, expect: string, measureRss: boolean) => {
@@ -194,13 +222,22 @@ function report(): void {
   const knot = rows.find((r) => r.tool === "knot direct")?.run.qps;
   const nftset = rows.find((r) => r.tool === "dnsmasq + nftset")?.run.qps;
   const ratio = (q: number, base?: number) => (base ? (q / base).toFixed(2) : "-");
-  const head = ["tool", "q/s", "avg latency", "lost", "server CPU/1k q", "vs knot", "vs dnsmasq+nftset"];
+  const knotRow = rows.find((r) => r.tool === "knot direct");
+  const perAnswer = (r: Row) => (r.machine ? (r.machine.busySeconds * 1e6) / Math.max(1, r.run.completed) : null);
+  const knotCost = knotRow ? perAnswer(knotRow) : null;
+  const us = (v: number | null) => (v === null ? "-" : `${v.toFixed(1)} µs`);
+  const head = ["tool", "q/s", "avg latency", "lost", "server CPU/1k q", "machine busy", "machine CPU/answer", "CPU-bound vs knot", "vs knot", "vs dnsmasq+nftset"];
   const body = rows.map((r) => [
     r.tool,
     Math.round(r.run.qps).toString(),
     `${(r.run.avgLatencyS * 1000).toFixed(2)} ms`,
     `${r.run.lost} (${((100 * r.run.lost) / Math.max(1, r.run.sent)).toFixed(2)}%)`,
     r.cpu === null ? "-" : `${((r.cpu * 1000) / Math.max(1, r.run.completed) * 1000).toFixed(1)} ms`,
+    r.machine ? `${r.machine.coresBusy.toFixed(2)} cores` : "-",
+    us(perAnswer(r)),
+    // with every core busy in both runs, q/s is cores over CPU per answer: this ratio
+    // is what the row's CPU per answer allows, whatever its threads
+    knotCost !== null && perAnswer(r) !== null ? (knotCost / perAnswer(r)!).toFixed(2) : "-",
     ratio(r.run.qps, knot),
     ratio(r.run.qps, nftset),
   ]);
@@ -220,9 +257,10 @@ function report(): void {
 function reportFeel(): void {
   const ms = (v: number) => `${v.toFixed(2)} ms`;
   console.log(`\nLatency at ${LATENCY_QPS} q/s (dnsperf -Q ${LATENCY_QPS} -c 4 -l ${LATENCY_SECONDS} -v, the same client and names):`);
+  const width = Math.max(...latency.map((l) => l.label.length));
   for (const l of latency) {
     const codes = Object.entries(l.rcodes).map(([k, v]) => `${k} ${v}`).join(", ");
-    console.log(`  ${l.label.padEnd(46)} p50 ${ms(l.p50)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  (${l.answers} answers, ${l.lost} lost; ${codes}; ${l.slow.answers} over 1 ms in ${l.slow.runs} runs)`);
+    console.log(`  ${l.label.padEnd(width)} p50 ${ms(l.p50)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  (${l.answers} answers, ${l.lost} lost; ${codes}; ${l.slow.answers} over 1 ms in ${l.slow.runs} runs)`);
   }
   const knot = latency.find((l) => l.label === "knot direct");
   for (const l of latency) {
