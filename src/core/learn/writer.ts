@@ -116,18 +116,21 @@ export class LearnWriter {
     const admitted = this.admit(go, now);
     if (admitted.length === 0) return;
     let ok = admitted;
-    let r = await this.attempt(groupsOf(ok));
+    // the groups of the last attempt are what the kernel committed: recorded below as written
+    let groups = groupsOf(ok);
+    let r = await this.attempt(groups);
     // "try again" failures committed nothing: one immediate retry
     if (!r.ok && isTransient(r.errno)) {
       this.counts.retried++;
-      r = await this.attempt(groupsOf(ok));
+      r = await this.attempt(groups);
     }
     if (!r.ok && isSetFull(r.errno)) {
       // the kernel's own bound: what only refreshes elements it holds still fits
       const refreshing = ok.filter((w) => !w.adds);
       for (const w of ok) if (w.adds) this.fail(w, new LearnFullError(w.elements.find((e) => !this.held(e, now))?.family ?? 4, this.d.maxElements ?? 0));
       ok = refreshing;
-      r = ok.length ? await this.attempt(groupsOf(ok)) : { ok: true };
+      groups = groupsOf(ok);
+      r = ok.length ? await this.attempt(groups) : { ok: true };
     }
     if (!r.ok) {
       this.counts.failed++;
@@ -137,11 +140,11 @@ export class LearnWriter {
     }
     if (ok.length === 0) return;
     this.counts.writes++;
+    // what the kernel committed, as written: each address once, with the longest timeout
+    // (groupsOf); not what a removal decided meanwhile will take out again
     const written: LearnElement[] = [];
-    for (const w of ok) written.push(...w.elements);
-    // each address once, with the longest timeout written (groupsOf did the same); not
-    // what a removal decided meanwhile will take out again
-    this.d.kernel?.wrote(dedupe(written).filter((e) => !this.removingNow.has(e.address)), now);
+    for (const g of groups) for (const e of g.elements) if (!this.removingNow.has(e.address)) written.push(e);
+    this.d.kernel?.wrote(written, now);
     for (const w of ok) w.resolve();
   }
 
@@ -263,12 +266,3 @@ function groupsOf(waiters: readonly Waiter[]): LearnGroup[] {
   return list;
 }
 
-/** each address once, with the longest timeout */
-function dedupe(elements: readonly LearnElement[]): LearnElement[] {
-  const once = new Map<string, LearnElement>();
-  for (const e of elements) {
-    const had = once.get(e.address);
-    if (!had || e.timeoutSec > had.timeoutSec) once.set(e.address, e);
-  }
-  return [...once.values()];
-}

@@ -88,7 +88,8 @@ function track(p: Promise<void> | undefined, log: string[], label: string): void
 
 describe("LearnWriter", () => {
   test("answers of one turn: one transaction, one group per name, each address once; nothing released before it", async () => {
-    const h = harness();
+    const kernel = new KernelExpiry(60);
+    const h = harness([], kernel);
     const log: string[] = [];
     track(h.w.learn([el("198.51.100.1", 300), el("2001:db8::1", 300)], "a.example"), log, "a");
     track(h.w.learn([el("198.51.100.1", 600), el("198.51.100.2", 60)], "b.example"), log, "b");
@@ -106,6 +107,10 @@ describe("LearnWriter", () => {
     ]);
     expect(log).toEqual(["a ok", "b ok", "a2 ok"]);
     expect(h.w.counts.writes).toBe(1);
+    // recorded as written: the shared address with the longest timeout, once
+    expect(kernel.holds("198.51.100.1", 0)).toBe(660_000);
+    expect(kernel.holds("198.51.100.2", 0)).toBe(120_000);
+    expect(kernel.size).toBe(4);
   });
 
   test("after a committed write, answers the kernel already covers are released at once, without a write", async () => {
