@@ -5,12 +5,14 @@
 // benchmarks.md "Adopting full learned sets"); a dump of one set costs what that set
 // holds and nothing else. Pure: bytes in, bytes out; the socket is
 // src/effects/nft/netlink-socket.ts.
+import { Errno } from "../errors/errno.ts";
 import { formatV6 } from "../net/ip.ts";
 import {
   cstr, NFGENMSG_LEN, NFNL_SUBSYS_NFTABLES, NFPROTO_INET, NFTA_DATA_VALUE, NFTA_LIST_ELEM, NFTA_SET_ELEM_KEY,
   NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_TABLE, NFTA_SET_ELEM_USERDATA,
-  NFTNL_UDATA_SET_ELEM_COMMENT, NLA_F_NESTED, NLA_HDRLEN, NLM_F_ACK, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, align4, Writer,
+  NFTNL_UDATA_SET_ELEM_COMMENT, NLA_F_NESTED, NLA_HDRLEN, NLM_F_ACK, NLM_F_REQUEST, Writer,
 } from "./netlink-elements.ts";
+import { align4, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, netlinkMessages, type NetlinkMessage } from "./netlink-messages.ts";
 import { TABLE_NAME } from "./names.ts";
 
 const NLM_F_DUMP = 0x300; // NLM_F_ROOT | NLM_F_MATCH
@@ -227,8 +229,8 @@ function u32be(v: number): Uint8Array {
 
 /** What one datagram of a dump's replies holds, for the request with sequence number `seq`. */
 export interface DumpChunk {
-  /** messages of the dump: their type, offset and length in the datagram */
-  messages: { type: number; at: number; len: number }[];
+  /** messages of the dump: their header, offset and length in the datagram */
+  messages: NetlinkMessage[];
   /** NLMSG_DONE seen: the dump is complete */
   done: boolean;
   /** an NLMSG_ERROR with a nonzero code: -errno */
@@ -236,22 +238,16 @@ export interface DumpChunk {
 }
 
 export function dumpChunk(buf: Uint8Array, seq: number): DumpChunk {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: DumpChunk = { messages: [], done: false, error: null };
-  let at = 0;
-  while (at + NLMSG_HDRLEN <= buf.length) {
-    const len = dv.getUint32(at, true);
-    if (len < NLMSG_HDRLEN || at + len > buf.length) break;
-    const type = dv.getUint16(at + 4, true);
-    if (dv.getUint32(at + 8, true) === seq) {
-      if (type === NLMSG_DONE) out.done = true;
-      else if (type === NLMSG_ERROR) {
-        const code = len >= NLMSG_HDRLEN + 4 ? dv.getInt32(at + NLMSG_HDRLEN, true) : -5;
-        if (code !== 0) out.error = code;
-        out.done = true;
-      } else out.messages.push({ type, at, len });
-    }
-    at += align4(len);
+  for (const m of netlinkMessages(buf)) {
+    if (m.seq !== seq) continue; // a late reply of an abandoned dump
+    if (m.type === NLMSG_DONE) out.done = true;
+    else if (m.type === NLMSG_ERROR) {
+      // an error message too short to hold its code: EIO
+      const code = m.error ?? -Errno.EIO;
+      if (code !== 0) out.error = code;
+      out.done = true;
+    } else out.messages.push(m);
   }
   return out;
 }

@@ -16,9 +16,8 @@ import { parseAddress } from "../net/ip.ts";
 import type { LearnedElement } from "./learn.ts";
 import { MAX_COMMENT } from "./learn.ts";
 import { LEARNED_V4, LEARNED_V6, TABLE_NAME } from "./names.ts";
+import { align4, NLMSG_ERROR, NLMSG_HDRLEN, netlinkMessages } from "./netlink-messages.ts";
 
-export const NLMSG_ERROR = 2;
-export const NLMSG_DONE = 3;
 const NLMSG_MIN_TYPE = 0x10;
 export const NFNL_MSG_BATCH_BEGIN = NLMSG_MIN_TYPE;
 export const NFNL_MSG_BATCH_END = NLMSG_MIN_TYPE + 1;
@@ -48,7 +47,6 @@ export const NFTA_DATA_VALUE = 1;
 /** libnftnl's udata type for an element comment (libnftnl/udata.h) */
 export const NFTNL_UDATA_SET_ELEM_COMMENT = 0;
 
-export const NLMSG_HDRLEN = 16;
 export const NFGENMSG_LEN = 4;
 export const NLA_HDRLEN = 4;
 /** a nest's length is 16 bits: a message's element list stays well below it */
@@ -90,7 +88,6 @@ export interface Batch {
 }
 
 const enc = new TextEncoder();
-export const align4 = (n: number) => (n + 3) & ~3;
 
 /** A growable little-endian writer; attributes padded to 4 bytes. */
 export class Writer {
@@ -321,33 +318,26 @@ export interface Reply {
   message?: string;
 }
 
-/** Splits a received datagram into its messages; stops at a malformed length. */
+/** The messages of a received datagram (netlinkMessages), with the text of each error; stops at a malformed length. */
 export function parseReplies(buf: Uint8Array): Reply[] {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const out: Reply[] = [];
-  let at = 0;
-  while (at + NLMSG_HDRLEN <= buf.length) {
-    const len = dv.getUint32(at, true);
-    if (len < NLMSG_HDRLEN || at + len > buf.length) break;
-    const r: Reply = { type: dv.getUint16(at + 4, true), flags: dv.getUint16(at + 6, true), seq: dv.getUint32(at + 8, true) };
-    if (r.type === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4) {
-      r.error = dv.getInt32(at + NLMSG_HDRLEN, true);
-      if (r.flags & NLM_F_ACK_TLVS && len >= NLMSG_HDRLEN + 4 + NLMSG_HDRLEN) {
-        // struct nlmsgerr: error, then the request's header (and its payload unless capped)
-        const inner = r.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : dv.getUint32(at + NLMSG_HDRLEN + 4, true);
-        let a = at + NLMSG_HDRLEN + 4 + align4(inner);
-        while (a + NLA_HDRLEN <= at + len) {
-          const alen = dv.getUint16(a, true);
-          if (alen < NLA_HDRLEN || a + alen > at + len) break;
-          if ((dv.getUint16(a + 2, true) & ~NLA_F_NESTED) === NLMSGERR_ATTR_MSG) {
-            r.message = new TextDecoder().decode(buf.subarray(a + NLA_HDRLEN, a + alen)).replace(/\0+$/, "");
-          }
-          a += align4(alen);
+  return netlinkMessages(buf).map(({ type, flags, seq, at, len, error }) => {
+    const r: Reply = { type, flags, seq };
+    if (error === undefined) return r;
+    r.error = error;
+    if (flags & NLM_F_ACK_TLVS && len >= NLMSG_HDRLEN + 4 + NLMSG_HDRLEN) {
+      // struct nlmsgerr: error, then the request's header (and its payload unless capped)
+      const inner = flags & NLM_F_CAPPED ? NLMSG_HDRLEN : dv.getUint32(at + NLMSG_HDRLEN + 4, true);
+      let a = at + NLMSG_HDRLEN + 4 + align4(inner);
+      while (a + NLA_HDRLEN <= at + len) {
+        const alen = dv.getUint16(a, true);
+        if (alen < NLA_HDRLEN || a + alen > at + len) break;
+        if ((dv.getUint16(a + 2, true) & ~NLA_F_NESTED) === NLMSGERR_ATTR_MSG) {
+          r.message = new TextDecoder().decode(buf.subarray(a + NLA_HDRLEN, a + alen)).replace(/\0+$/, "");
         }
+        a += align4(alen);
       }
     }
-    out.push(r);
-    at += align4(len);
-  }
-  return out;
+    return r;
+  });
 }

@@ -18,7 +18,8 @@
 // grant less (no CAP_NET_ADMIN in the initial user namespace, net.core.rmem_max). The
 // batches go one after the other; the first that fails ends the write with its error.
 import { batchLimits, splitBatches, type BatchLimits } from "../../core/ruleset/netlink-batches.ts";
-import { buildBatch, forgetMessages, learnMessages, NLMSG_ERROR, parseReplies, type SetElemMessage } from "../../core/ruleset/netlink-elements.ts";
+import { buildBatch, forgetMessages, learnMessages, parseReplies, type SetElemMessage } from "../../core/ruleset/netlink-elements.ts";
+import { NLMSG_ERROR } from "../../core/ruleset/netlink-messages.ts";
 import { Errno, errnoText } from "../../core/errors/errno.ts";
 import { MSG_DONTWAIT, openNetlinkSocket, RECV_TIMEOUT_MS } from "./netlink-socket.ts";
 import type { LearnedElement } from "../../core/ruleset/learn.ts";

@@ -3,8 +3,9 @@
 // the reading of the kernel's replies.
 import { describe, expect, test } from "bun:test";
 import {
-  addressKey, buildBatch, buildLearnBatch, commentUdata, forgetMessages, NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NLMSG_ERROR, parseReplies,
+  addressKey, buildBatch, buildLearnBatch, commentUdata, forgetMessages, NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, parseReplies,
 } from "../../../src/core/ruleset/netlink-elements.ts";
+import { NLMSG_ERROR } from "../../../src/core/ruleset/netlink-messages.ts";
 
 const hex = (s: string) => Uint8Array.from(s.replace(/\s+/g, "").match(/../g)!.map((h) => parseInt(h, 16)));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString("hex");
