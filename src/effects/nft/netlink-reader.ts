@@ -15,9 +15,9 @@ import { DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6, UPSTREAMS_V4, UPSTREAMS_V
 import { deniedFlowOfKey, type DeniedFlow } from "../../core/events/net-denied.ts";
 import { recordedUpstreams, type RecordedElement, type RecordedUpstreams } from "../../core/ruleset/upstream-record.ts";
 import type { LearnedEntry } from "../../core/status/kernel-state.ts";
-import { MSG_DONTWAIT, openNetlinkSocket, RECV_TIMEOUT_MS, type NetlinkSocket } from "./netlink-socket.ts";
+import { openNetlinkSocket, recvFailure, type NetlinkSocket } from "./netlink-socket.ts";
 
-const { EAGAIN, ENOENT, ETIMEDOUT } = Errno;
+const { ENOENT } = Errno;
 
 /** a failure's errno: the kernel's, recv's, or ETIMEDOUT when no answer came; null: none */
 export type ReadResult<T> = { ok: true; value: T; absent: boolean } | { ok: false; error: string; errno: number | null };
@@ -73,15 +73,12 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
   function* dump<T>(request: (seq: number) => Uint8Array, type: number, take: (buf: Uint8Array, at: number, len: number) => void, done: () => T): Steps<T> {
     if (!sock.open) return { ok: false, error: "netlink reader is closed", errno: null };
     const s = (seq = (seq + 1) >>> 0);
-    drain(sock);
+    sock.drain(); // anything queued from an earlier, abandoned dump goes first
     const sent = sock.send(request(s));
     if (sent) return { ok: false, ...sent };
     for (;;) {
       const n = sock.recv();
-      if (n < 0) {
-        const timedOut = -n === EAGAIN;
-        return { ok: false, error: `netlink recv: ${timedOut ? `no answer within ${RECV_TIMEOUT_MS} ms` : errnoText(-n)}`, errno: timedOut ? ETIMEDOUT : -n };
-      }
+      if (n < 0) return { ok: false, ...recvFailure(n) };
       const chunk = dumpChunk(sock.rx.subarray(0, n), s);
       for (const m of chunk.messages) if (m.type === type) take(sock.rx, m.at, m.len);
       if (chunk.error !== null) {
@@ -176,11 +173,6 @@ export function openNetlinkReader(): NetlinkReader | { unavailable: string } {
     },
     close: () => sock.close(),
   };
-}
-
-/** anything queued from an earlier, abandoned dump goes first */
-function drain(sock: NetlinkSocket): void {
-  while (sock.recv(MSG_DONTWAIT) > 0);
 }
 
 /** One read of the learned sets, for tools and benchmarks. */

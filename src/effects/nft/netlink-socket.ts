@@ -1,8 +1,9 @@
 // One NETLINK_NETFILTER socket through libc (bun:ffi), opened in the network namespace of
 // the caller: what the learned-element writer and the set reader share. It owns the
-// descriptor, the buffers and the receive timeout; the messages are built and parsed
-// in src/core/ruleset/. A blocking recv is bounded by SO_RCVTIMEO, so a missing reply
-// cannot hang serve.
+// descriptor, the buffers and the receive timeout, and the two things both do around an
+// exchange: dropping what an earlier, abandoned one left queued (`drain`) and saying why
+// a recv failed (`recvFailure`). The messages are built and parsed in src/core/ruleset/.
+// A blocking recv is bounded by SO_RCVTIMEO, so a missing reply cannot hang serve.
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
 import { Errno, errnoText } from "../../core/errors/errno.ts";
 
@@ -20,7 +21,7 @@ const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
 export const MSG_DONTWAIT = 0x40;
-const { EINTR, EIO } = Errno;
+const { EAGAIN, EINTR, EIO, ETIMEDOUT } = Errno;
 /** socket buffers asked for: room for a large batch and for an ack per message of it */
 const BUFFER = 4 << 20;
 export const RECV_TIMEOUT_MS = 2000;
@@ -52,6 +53,11 @@ export interface NetlinkSocket {
   send(bytes: Uint8Array): { error: string; errno: number | null } | null;
   /** receives one datagram into `rx`: its length, or -errno */
   recv(flags?: number): number;
+  /**
+   * Drops every datagram already queued, without waiting: replies of an earlier exchange
+   * that was given up (a timed-out batch, an abandoned dump) must not be read as this one's.
+   */
+  drain(): void;
   /** the receive buffer `recv` fills */
   readonly rx: Uint8Array;
   readonly open: boolean;
@@ -104,21 +110,25 @@ export function openNetlinkSocket(bufferBytes = BUFFER): NetlinkSocket | { unava
   const rx = new Uint8Array(256 << 10);
   const rxp = ptr(rx);
   let open = true;
+  const recv = (flags = 0): number => {
+    for (;;) {
+      const n = Number(c.recv(fd, rxp, rx.length, flags));
+      if (n >= 0) return n;
+      // errno read after another FFI call may have been cleared: never report 0 (which
+      // would read as an empty datagram and wait again)
+      const e = errno() || EIO;
+      if (e !== EINTR) return -e;
+    }
+  };
   return {
     buffers,
     rx,
     get open() {
       return open;
     },
-    recv(flags = 0) {
-      for (;;) {
-        const n = Number(c.recv(fd, rxp, rx.length, flags));
-        if (n >= 0) return n;
-        // errno read after another FFI call may have been cleared: never report 0 (which
-        // would read as an empty datagram and wait again)
-        const e = errno() || EIO;
-        if (e !== EINTR) return -e;
-      }
+    recv,
+    drain() {
+      while (recv(MSG_DONTWAIT) > 0);
     },
     send(bytes) {
       const dest = sockaddrNl();
@@ -136,4 +146,15 @@ export function openNetlinkSocket(bufferBytes = BUFFER): NetlinkSocket | { unava
       open = false;
     },
   };
+}
+
+/**
+ * Why a recv that returned `n` (-errno) failed, for a result: SO_RCVTIMEO ends a blocking
+ * recv with EAGAIN, which for the caller is a timeout (ETIMEDOUT); `unanswered` adds what
+ * was still waiting then.
+ */
+export function recvFailure(n: number, unanswered = ""): { error: string; errno: number } {
+  const timedOut = -n === EAGAIN;
+  const why = timedOut ? `no answer within ${RECV_TIMEOUT_MS} ms${unanswered ? ` (${unanswered})` : ""}` : errnoText(-n);
+  return { error: `netlink recv: ${why}`, errno: timedOut ? ETIMEDOUT : -n };
 }

@@ -21,11 +21,11 @@ import { batchLimits, splitBatches, type BatchLimits } from "../../core/ruleset/
 import { buildBatch, forgetMessages, learnMessages, parseReplies, type SetElemMessage } from "../../core/ruleset/netlink-elements.ts";
 import { NLMSG_ERROR } from "../../core/ruleset/netlink-messages.ts";
 import { Errno, errnoText } from "../../core/errors/errno.ts";
-import { MSG_DONTWAIT, openNetlinkSocket, RECV_TIMEOUT_MS } from "./netlink-socket.ts";
+import { MSG_DONTWAIT, openNetlinkSocket, recvFailure } from "./netlink-socket.ts";
 import type { LearnedElement } from "../../core/ruleset/learn.ts";
 import { isSetFull } from "../../core/learn/bounds.ts";
 
-const { EAGAIN, ETIMEDOUT } = Errno;
+const { EAGAIN } = Errno;
 
 /**
  * A failure carries the errno callers switch on: the kernel's refusal of a message (a
@@ -90,8 +90,7 @@ export function openNetlinkWriter(options: NetlinkWriterOptions = {}): NetlinkWr
 
   /** one batch, one transaction: sent, then every ack read */
   const sendBatch = (messages: readonly SetElemMessage[]): NetlinkWriteResult => {
-    // anything left over from an earlier batch (a timed-out one) goes first
-    while (recv(MSG_DONTWAIT) > 0);
+    sock.drain(); // anything left over from an earlier batch (a timed-out one) goes first
     const batch = buildBatch(messages, seq);
     seq = (batch.end + 1) >>> 0;
     const sent = sock.send(batch.bytes);
@@ -106,11 +105,9 @@ export function openNetlinkWriter(options: NetlinkWriterOptions = {}): NetlinkWr
       const n = recv(errors.length ? MSG_DONTWAIT : 0);
       if (n < 0) {
         if (errors.length && -n === EAGAIN) break;
-        // SO_RCVTIMEO ends a blocking recv with EAGAIN: for the caller that is a timeout
-        const timedOut = -n === EAGAIN;
-        const why = timedOut ? `no answer within ${RECV_TIMEOUT_MS} ms (${pending.size} message(s) unanswered)` : errnoText(-n);
-        errno ??= timedOut ? ETIMEDOUT : -n;
-        errors.push(`netlink recv: ${why}`);
+        const f = recvFailure(n, `${pending.size} message(s) unanswered`);
+        errno ??= f.errno;
+        errors.push(f.error);
         break;
       }
       for (const r of parseReplies(rx.subarray(0, n))) {
