@@ -99,25 +99,34 @@ export function reasonOfCode(code: number): DenialReason | null {
 /** the named counters, one per reason */
 export const COUNTERS = Object.fromEntries(DENIAL_REASON_NAMES.map((r) => [r, denialCounter(r)])) as Record<DenialReason, string>;
 
+/**
+ * The sets rebuilt on every apply, each with its family, its kind (`interval`: addresses
+ * and ranges, `flags interval`; `endpoints`: `address . inet_service`) and what it holds.
+ * The planner fills them from these entries, the renderer declares and deletes every one
+ * of them first, whether the apply creates it again or not (REBUILT_SETS).
+ */
+const interval = <F extends 4 | 6>(family: F, purpose: string) => ({ family, kind: "interval" as const, purpose });
+const endpoints = <F extends 4 | 6>(family: F, purpose: string) => ({ family, kind: "endpoints" as const, purpose });
+
 /** static interval sets of destinations, rebuilt on every apply (learned sets never are) */
 export const STATIC_SETS = {
-  allow4: { family: 4, purpose: "static allow CIDRs" },
-  allow6: { family: 6, purpose: "static allow CIDRs" },
-  deny4: { family: 4, purpose: "static deny CIDRs" },
-  deny6: { family: 6, purpose: "static deny CIDRs" },
-  doh4: { family: 4, purpose: "DNS-over-HTTPS providers" },
-  doh6: { family: 6, purpose: "DNS-over-HTTPS providers" },
-  always_deny4: { family: 4, purpose: "deny.always addresses" },
-  always_deny6: { family: 6, purpose: "deny.always addresses" },
-  always_allow4: { family: 4, purpose: "allow.always addresses" },
-  always_allow6: { family: 6, purpose: "allow.always addresses" },
+  allow4: interval(4, "static allow CIDRs"),
+  allow6: interval(6, "static allow CIDRs"),
+  deny4: interval(4, "static deny CIDRs"),
+  deny6: interval(6, "static deny CIDRs"),
+  doh4: interval(4, "DNS-over-HTTPS providers"),
+  doh6: interval(6, "DNS-over-HTTPS providers"),
+  always_deny4: interval(4, "deny.always addresses"),
+  always_deny6: interval(6, "deny.always addresses"),
+  always_allow4: interval(4, "allow.always addresses"),
+  always_allow6: interval(6, "allow.always addresses"),
 } as const;
 export type StaticSetName = keyof typeof STATIC_SETS;
 
 /** --inbound-from as CIDRs: the sources whose flows into the sandbox may be answered; rebuilt */
 export const INBOUND_SETS = {
-  inbound4: { family: 4, purpose: "sources that may open flows to the sandbox (--inbound-from)" },
-  inbound6: { family: 6, purpose: "sources that may open flows to the sandbox (--inbound-from)" },
+  inbound4: interval(4, "sources that may open flows to the sandbox (--inbound-from)"),
+  inbound6: interval(6, "sources that may open flows to the sandbox (--inbound-from)"),
 } as const;
 
 /**
@@ -129,9 +138,13 @@ export const INBOUND_SETS = {
 export const UPSTREAMS_V4 = "upstreams4";
 export const UPSTREAMS_V6 = "upstreams6";
 export const UPSTREAM_SETS = {
-  [UPSTREAMS_V4]: { family: 4, purpose: "the proxy's upstream resolvers, recorded for the next start" },
-  [UPSTREAMS_V6]: { family: 6, purpose: "the proxy's upstream resolvers, recorded for the next start" },
+  [UPSTREAMS_V4]: endpoints(4, "the proxy's upstream resolvers, recorded for the next start"),
+  [UPSTREAMS_V6]: endpoints(6, "the proxy's upstream resolvers, recorded for the next start"),
 } as const;
+
+/** every set rebuilt on apply, in the order the renderer removes them */
+export const REBUILT_SETS = { ...STATIC_SETS, ...INBOUND_SETS, ...UPSTREAM_SETS } as const;
+export type RebuiltSetName = keyof typeof REBUILT_SETS;
 
 /** DNS-over-TLS port (RFC 7858), blocked for TCP and UDP (DNS-over-DTLS / DoQ use it too) */
 export const DOT_PORT = 853;

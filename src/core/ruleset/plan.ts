@@ -13,12 +13,12 @@ import { DEFAULT_MAX_ELEMENTS } from "../learn/bounds.ts";
 import {
   ALWAYS_DIGEST_HEX, AUDIT_LOG_PREFIX, AUDIT_LOG_RATE, CHAIN_DENY, CHAIN_FILTER, CHAIN_GUARD, CHAIN_NAT, CHAIN_NOTRACK_IN, CHAIN_NOTRACK_OUT,
   COUNTERS, DENIAL_REASONS, DENIAL_REASON_NAMES, DENIED_V4, DENIED_V6, DOH_PORT, DOT_PORT, INBOUND_SETS, LEARNED_DEFAULT_TIMEOUT,
-  LEARNED_V4, LEARNED_V6, PRIORITY_RAW, STATIC_SETS, UPSTREAM_SETS, UPSTREAMS_V4, UPSTREAMS_V6, denialChain, type DenialReason,
+  LEARNED_V4, LEARNED_V6, PRIORITY_RAW, REBUILT_SETS, STATIC_SETS, UPSTREAMS_V4, UPSTREAMS_V6, denialChain, type DenialReason,
+  type RebuiltSetName,
 } from "./names.ts";
 import { upstreamComment } from "./upstream-record.ts";
 
 const IP: Record<Family, string> = { 4: "ip", 6: "ip6" };
-const INTERVAL_SETS = { ...STATIC_SETS, ...INBOUND_SETS };
 const L4 = "meta l4proto { tcp, udp }";
 
 export const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
@@ -123,9 +123,7 @@ function untrackedDns(env: PlanEnv): NftChain[] {
 function filterSets(policy: Policy, env: PlanEnv, always: AlwaysSets): NftSet[] {
   const iv = resolveIntervals(policy.rules);
   const sets: NftSet[] = [];
-  const interval = (name: keyof typeof INTERVAL_SETS, f: Family, ranges: Range[]): NftSet => ({
-    name, family: f, kind: "interval", purpose: INTERVAL_SETS[name].purpose, elements: ranges.map((r) => rangeText(f, r)),
-  });
+  const interval = (name: keyof typeof STATIC_SETS | keyof typeof INBOUND_SETS, f: Family, ranges: Range[]) => rebuiltSet(name, ranges.map((r) => rangeText(f, r)));
   for (const f of [4, 6] as const) {
     sets.push(interval(`deny${f}`, f, iv[f].deny), interval(`allow${f}`, f, iv[f].allow), interval(`doh${f}`, f, mergeCidrs(env.doh[f])));
     sets.push(interval(`always_deny${f}`, f, always.deny[f]), interval(`always_allow${f}`, f, always.allow[f]));
@@ -138,10 +136,15 @@ function filterSets(policy: Policy, env: PlanEnv, always: AlwaysSets): NftSet[] 
 
 /** the upstreams, in both modes: the filter's exemption uses them, and a restart reads them back */
 function upstreamSets(env: PlanEnv): NftSet[] {
-  return ([[4, UPSTREAMS_V4], [6, UPSTREAMS_V6]] as const).map(([f, name]) => ({
-    name, family: f, kind: "endpoints" as const, purpose: UPSTREAM_SETS[name].purpose,
-    elements: env.upstreams.flatMap((u, i) => (u.family === f ? [`${u.address} . ${u.port} comment "${upstreamComment(i + 1, env.upstreamOrigin)}"`] : [])),
-  }));
+  return ([[4, UPSTREAMS_V4], [6, UPSTREAMS_V6]] as const).map(([f, name]) =>
+    rebuiltSet(name, env.upstreams.flatMap((u, i) => (u.family === f ? [`${u.address} . ${u.port} comment "${upstreamComment(i + 1, env.upstreamOrigin)}"`] : []))),
+  );
+}
+
+/** one of the rebuilt sets, as names.ts REBUILT_SETS describes it (which the renderer removes first) */
+function rebuiltSet(name: RebuiltSetName, elements: string[]): NftSet {
+  const { family, kind, purpose } = REBUILT_SETS[name];
+  return { name, family, kind, purpose, elements };
 }
 
 /** DNS (UDP and TCP port 53) to the exempt nameservers, one rule per family that has any. */

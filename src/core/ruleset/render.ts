@@ -9,8 +9,7 @@
 import type { NftChain, NftSet, Ruleset } from "./model.ts";
 import {
   CHAIN_DENY, CHAIN_FILTER, CHAIN_GUARD, CHAIN_NAT, CHAIN_NOTRACK_IN, CHAIN_NOTRACK_OUT, DENIAL_REASON_NAMES, DENIED_SIZE, DENIED_TIMEOUT,
-  DENIED_V4, DENIED_V6, INBOUND_SETS, LEARNED_V4, LEARNED_V6, LEGACY_DENIED_SETS, STATIC_SETS, TABLE_FAMILY, TABLE_NAME, UPSTREAM_SETS,
-  denialChain,
+  DENIED_V4, DENIED_V6, LEARNED_V4, LEARNED_V6, LEGACY_DENIED_SETS, REBUILT_SETS, TABLE_FAMILY, TABLE_NAME, denialChain,
 } from "./names.ts";
 
 export const T = `${TABLE_FAMILY} ${TABLE_NAME}`;
@@ -18,12 +17,6 @@ const ADDR: Record<4 | 6, string> = { 4: "ipv4_addr", 6: "ipv6_addr" };
 
 /** every chain any mode may create: all are removed on apply, those that jump before their targets */
 const ALL_CHAINS = [CHAIN_FILTER, CHAIN_GUARD, CHAIN_NAT, ...DENIAL_REASON_NAMES.map(denialChain), CHAIN_DENY, CHAIN_NOTRACK_OUT, CHAIN_NOTRACK_IN];
-
-/** every set rebuilt on apply, with its kind */
-const REBUILT_SETS: [string, NftSet["kind"], 4 | 6][] = [
-  ...Object.entries({ ...STATIC_SETS, ...INBOUND_SETS }).map(([n, s]) => [n, "interval", s.family] as [string, NftSet["kind"], 4 | 6]),
-  ...Object.entries(UPSTREAM_SETS).map(([n, s]) => [n, "endpoints", s.family] as [string, NftSet["kind"], 4 | 6]),
-];
 
 /** the header line that carries the digest; serve/doctor read it back with parseHeader */
 export function headerLine(r: Ruleset): string {
@@ -46,7 +39,7 @@ export function renderRuleset(r: Ruleset): string {
     "",
     "# Replace: remove the previous chains and static sets (add first: delete of an absent object fails).",
     ...ALL_CHAINS.flatMap((c) => [`add chain ${T} ${c}`, `delete chain ${T} ${c}`]),
-    ...REBUILT_SETS.flatMap(([name, kind, family]) => [setDecl(name, kind, family), `delete set ${T} ${name}`]),
+    ...Object.entries(REBUILT_SETS).flatMap(([name, s]) => [setDecl(name, s.kind, s.family), `delete set ${T} ${name}`]),
     "# Sets of earlier versions (the denied flows without their reason), removed the same way.",
     ...LEGACY_DENIED_SETS.flatMap(([name, family]) => [legacyDeniedDecl(name, family), `delete set ${T} ${name}`]),
   ];

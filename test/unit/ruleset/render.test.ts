@@ -7,6 +7,8 @@ import { mergeCidrs, rangeText } from "../../../src/core/ruleset/elements.ts";
 import { renderForget, renderLearn } from "../../../src/core/ruleset/learn.ts";
 import { planRuleset } from "../../../src/core/ruleset/plan.ts";
 import { parseHeader, renderDelete, renderRuleset } from "../../../src/core/ruleset/render.ts";
+import { parseInboundFrom } from "../../../src/core/ruleset/inbound.ts";
+import { REBUILT_SETS, type RebuiltSetName } from "../../../src/core/ruleset/names.ts";
 import { env, policy } from "./env.ts";
 
 const yaml = "defaultAction: deny\negress:\n  - {action: allow, target: API.GitHub.com.}\n  - {action: allow, target: 198.51.100.7/24}\n";
@@ -25,6 +27,25 @@ describe("render", () => {
   test("the digest ignores spelling, not meaning", () => {
     expect(policyDigest(policy(json))).toBe(policyDigest(policy(yaml)));
     expect(policyDigest(policy(json.replace("deny", "allow")))).not.toBe(policyDigest(policy(json)));
+  });
+
+  test("every rebuilt set (names.ts REBUILT_SETS) is removed first; each set a plan creates is one of them, as listed", () => {
+    const p = policy(yaml);
+    const inbound = parseInboundFrom("198.51.100.0/24, 2001:db8::/32");
+    if ("error" in inbound) throw new Error(inbound.error);
+    for (const e of [env(), env({ mode: "dns-only" }), env({ inbound })]) {
+      const plan = planRuleset(p, e);
+      const lines = renderRuleset(plan).split("\n");
+      const planned = new Set(plan.sets.map((s) => s.name));
+      for (const s of plan.sets) expect(REBUILT_SETS[s.name as RebuiltSetName]).toEqual({ family: s.family, kind: s.kind, purpose: s.purpose });
+      for (const name of Object.keys(REBUILT_SETS)) {
+        const adds = lines.flatMap((l, i) => (l.startsWith(`add set inet egressctl ${name} {`) ? [i] : []));
+        const del = lines.indexOf(`delete set inet egressctl ${name}`);
+        // added (so the delete cannot fail), deleted, then created again only when planned
+        expect(adds[0]).toBeLessThan(del);
+        expect(adds.filter((i) => i > del).length).toBe(planned.has(name) ? 1 : 0);
+      }
+    }
   });
 
   test("delete adds before deleting, so an absent table is fine", () => {
