@@ -64,9 +64,10 @@ export interface Enforcer extends KernelSession {
   /**
    * Puts learned addresses into the kernel. Nothing returned: the kernel already holds
    * them long enough, answer now. A promise: answer only once it resolves (a rejection
-   * means SERVFAIL). `stillWanted` is asked again right before the kernel write.
+   * means SERVFAIL). `stillWanted(name)` is asked again right before the kernel write
+   * (one function for every answer: nothing is allocated per answer for it).
    */
-  learn(elements: LearnElement[], name: string, stillWanted?: () => boolean): Promise<void> | void;
+  learn(elements: LearnElement[], name: string, stillWanted?: (name: string) => boolean): Promise<void> | void;
   /** learned elements found in the kernel at start, now in serve's name table: counted toward the bound */
   adopted(elements: LearnElement[]): void;
   /**

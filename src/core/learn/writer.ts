@@ -56,7 +56,7 @@ interface Waiter {
   elements: LearnElement[];
   /** it adds elements the record does not hold (set at the flush) */
   adds?: boolean;
-  stillWanted?: () => boolean;
+  stillWanted?: (name: string) => boolean;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -80,7 +80,7 @@ export class LearnWriter {
    * is asked again at the flush, right before the write: false rejects this answer and
    * writes nothing for it (a reload denied its name meanwhile).
    */
-  learn(elements: readonly LearnElement[], name: string, stillWanted?: () => boolean): Promise<void> | undefined {
+  learn(elements: readonly LearnElement[], name: string, stillWanted?: (name: string) => boolean): Promise<void> | undefined {
     const todo = this.d.kernel ? this.d.kernel.plan(elements, this.d.now()) : elements.map((e) => ({ ...e }));
     if (todo.length === 0) {
       this.counts.covered++;
@@ -108,7 +108,7 @@ export class LearnWriter {
     this.waiting = [];
     const go: Waiter[] = [];
     for (const w of batch) {
-      if (!w.stillWanted || w.stillWanted()) go.push(w);
+      if (!w.stillWanted || w.stillWanted(w.name)) go.push(w);
       else w.reject(new Error(`${w.name} was denied by a reload while its answer was in flight`));
     }
     if (go.length === 0) return;

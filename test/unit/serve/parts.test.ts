@@ -66,7 +66,7 @@ describe("learner", () => {
     const asked: string[] = [];
     const enforcer = {
       ...fakeEnforcer({}),
-      learn: (_els: unknown, name: string, stillWanted?: () => boolean) => void asked.push(`${name} ${stillWanted?.()}`),
+      learn: (_els: unknown, name: string, stillWanted?: (name: string) => boolean) => void asked.push(`${name} ${stillWanted?.(name)}`),
     } as unknown as Enforcer;
     const l = learnerPart({ enforcer, policy: cell, log: fakeLog().log, maxLifetimeSec: 3600 });
     const batch = (name: string) => ({ name, addresses: [{ family: 4 as const, address: "198.51.100.10" }], ttl: 300 });

@@ -42,8 +42,8 @@ export function learnerPart(i: LearnerInputs): Learner {
   // right before the kernel write, in its job of the kernel lane: reloads run in that
   // lane too, so none falls between the check and the write (and a reload's forget
   // writes what waits first). Refusing makes the proxy answer SERVFAIL.
-  const stillAllowed = (name: string) => () => policy.live.decide(name).action === "allow";
-  const toKernel = tableSink(table, (els, name) => enforcer.learn(els, name, stillAllowed(name)), Date.now);
+  const stillAllowed = (name: string) => policy.live.decide(name).action === "allow";
+  const toKernel = tableSink(table, (els, name) => enforcer.learn(els, name, stillAllowed), Date.now);
   const sink: LearnSink = (batch: LearnBatch) => {
     if (policy.live.decide(batch.name).action !== "allow") return Promise.reject(new Error(`${batch.name} was denied by a reload while its answer was in flight`));
     return toKernel(batch);
