@@ -27,7 +27,7 @@ import { BIN, startServe, type Served } from "../support/serve.ts";
 import { hostV4 } from "../support/zones.ts";
 import { parseDnsperf, type Dnsperf } from "./dns-perf.ts";
 import { machineTicks, machineUse, type MachineUse } from "./machine-cpu.ts";
-import { bunFloor, execToReady, latencyAtRate, memoryOverQueries, vmRssKb, type Floor, type Footprint, type Latency, type Resident } from "./serve-feel.ts";
+import { bunFloor, execToReady, latencyBeside, memoryOverQueries, vmRssKb, type Floor, type Footprint, type Latency, type Resident, type Target } from "./serve-feel.ts";
 
 const SECONDS = Number(process.env.BENCH_DNS_SECONDS ?? 10);
 const WARMUP_SECONDS = 1;
@@ -37,6 +37,7 @@ const PROXY_PORT = 15353;
 const DNSMASQ_PORT = 5300;
 const MIN_PORT = 5301;
 const MIN_FORWARDER = join(import.meta.dir, "dns-min-forwarder.ts");
+const KNOT_SIDE_PORT = 5353;
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
 const LATENCY_QPS = Number(process.env.BENCH_LATENCY_QPS ?? 5000);
 const READY_RUNS = Number(process.env.BENCH_READY_RUNS ?? 5);
@@ -54,14 +55,17 @@ interface Row {
 const lab = await Lab.create();
 const rows: Row[] = [];
 const rss: { when: string; kb: number | null }[] = [];
-const latency: Latency[] = [];
+/** each latency run, and Knot queried directly in the segments beside it */
+const latency: { target: Latency; baseline: Latency }[] = [];
 let footprint: Footprint | null = null;
 let ready: number[] = [];
 let floor: Floor | null = null;
 const started = performance.now();
 try {
   const records = Array.from({ length: NAMES }, (_, i) => `n${i}.bench 300 A ${hostV4(i % 500)}`);
-  const knot = await startKnot(lab, { zones: [{ origin: "example.com", records }], listen: [LAB.dnsV4] });
+  // Knot also on a second port: the baseline of the latency runs, queried beside each
+  // resolver in alternating segments, even while a DNS redirect (port 53 only) is in force
+  const knot = await startKnot(lab, { zones: [{ origin: "example.com", records }], listen: [LAB.dnsV4, `${LAB.dnsV4}@${KNOT_SIDE_PORT}`] });
   const queries = lab.file("queries.txt", Array.from({ length: NAMES }, (_, i) => `n${i}.bench.example.com A\n`).join(""));
 
   const dnsperf = async (tool: string, server: string, port: number, pid: number | null, expect: string, note?: string) => {
@@ -81,9 +85,12 @@ try {
     process.stderr.write(`  ${tool}: ${Math.round(run.qps)} q/s\n`);
   };
 
-  // 1. the upstream itself; and its latency at a fixed rate, the baseline of "added"
+  // 1. the upstream itself
   await dnsperf("knot direct", LAB.dnsV4, 53, knot.proc.pid, "NOERROR");
-  latency.push(await latencyAtRate(lab, "knot direct", LAB.dnsV4, 53, queries, LATENCY_QPS, LATENCY_SECONDS));
+  // latency at a fixed rate, beside Knot queried directly by the same client
+  const knotSide: Target = { label: "knot direct", server: LAB.dnsV4, port: KNOT_SIDE_PORT };
+  const feel = async (label: string, server: string, port: number) =>
+    void latency.push(await latencyBeside(lab, { label, server, port }, knotSide, queries, LATENCY_QPS, LATENCY_SECONDS));
 
   // 2. dnsmasq as a plain forwarder, no cache
   const dnsmasqArgs = (name: string, extra: string[]) => [
@@ -125,7 +132,9 @@ try {
   // libnftables call per answer, and judging every query and answer with egressctl's own
   // pure functions: what the runtime allows, without egressctl's proxy around them
   const policy = (name: string, yaml: string) => lab.file(name, yaml);
-  const allow = policy("allow.yaml", 'defaultAction: deny\negress:\n  - { action: allow, target: "*.bench.example.com" }\n');
+  // Knot's own address is allowed so that serve's filter lets the latency baseline (Knot
+  // queried directly, on its second port) out; serve's DNS path does not look at it
+  const allow = policy("allow.yaml", `defaultAction: deny\negress:\n  - { action: allow, target: "*.bench.example.com" }\n  - { action: allow, target: ${LAB.dnsV4} }\n`);
   const variants = [
     { label: "minimal Bun forwarder", args: [] as string[] },
     { label: "minimal Bun forwarder + learning", args: ["--learn"] },
@@ -138,7 +147,7 @@ try {
     await dnsperf(v.label, "127.0.0.1", MIN_PORT, p.pid, "NOERROR");
     if (v.args[0] === "--learn") await noteSet();
     // Bun's floor for latency: the same fixed rate, straight at the forwarder's port
-    else latency.push(await latencyAtRate(lab, `${v.label}, at its port`, "127.0.0.1", MIN_PORT, queries, LATENCY_QPS, LATENCY_SECONDS));
+    else await feel(`${v.label}, at its port`, "127.0.0.1", MIN_PORT);
     await lab.stop(p);
   }
   await lab.exec("sandbox", ["nft", "delete", "table", "inet", "bench"]);
@@ -159,7 +168,7 @@ try {
     const p = lab.spawn("sandbox", [process.execPath, MIN_FORWARDER, String(PROXY_PORT), LAB.dnsV4, ...v.args]);
     await waitAnswers(lab, "127.0.0.1", PROXY_PORT, p);
     await dnsperf(v.label, "127.0.0.1", PROXY_PORT, p.pid, "NOERROR");
-    if (v.args[0] === "--judge") latency.push(await latencyAtRate(lab, "minimal Bun forwarder + judging, through the redirect", LAB.dnsV4, 53, queries, LATENCY_QPS, LATENCY_SECONDS));
+    if (v.args[0] === "--judge") await feel("minimal Bun forwarder + judging, through the redirect", LAB.dnsV4, 53);
     await lab.stop(p);
   }
   await ruleset(["--delete"]);
@@ -195,9 +204,9 @@ try {
   {
     const served = await startServe(lab, [...serveArgs, "--cleanup-on-exit"]);
     try {
-      latency.push(await latencyAtRate(lab, "egressctl dns+nftables, through the redirect", LAB.dnsV4, 53, queries, LATENCY_QPS, LATENCY_SECONDS));
+      await feel("egressctl dns+nftables, through the redirect", LAB.dnsV4, 53);
       // beside the minimal forwarder, queried the same way (no redirect in between)
-      latency.push(await latencyAtRate(lab, "egressctl dns+nftables, at its port", "127.0.0.1", PROXY_PORT, queries, LATENCY_QPS, LATENCY_SECONDS));
+      await feel("egressctl dns+nftables, at its port", "127.0.0.1", PROXY_PORT);
     } finally {
       await served.stop();
     }
@@ -233,7 +242,7 @@ function report(): void {
     `${(r.run.avgLatencyS * 1000).toFixed(2)} ms`,
     `${r.run.lost} (${((100 * r.run.lost) / Math.max(1, r.run.sent)).toFixed(2)}%)`,
     r.cpu === null ? "-" : `${((r.cpu * 1000) / Math.max(1, r.run.completed) * 1000).toFixed(1)} ms`,
-    r.machine ? `${r.machine.coresBusy.toFixed(2)} cores` : "-",
+    r.machine ? `${r.machine.coresBusy.toFixed(2)} cores, steal ${(r.machine.stolen * 100).toFixed(0)}%` : "-",
     us(perAnswer(r)),
     // with every core busy in both runs, q/s is cores over CPU per answer: this ratio
     // is what the row's CPU per answer allows, whatever its threads
@@ -256,16 +265,17 @@ function report(): void {
 
 function reportFeel(): void {
   const ms = (v: number) => `${v.toFixed(2)} ms`;
-  console.log(`\nLatency at ${LATENCY_QPS} q/s (dnsperf -Q ${LATENCY_QPS} -c 4 -l ${LATENCY_SECONDS} -v, the same client and names):`);
-  const width = Math.max(...latency.map((l) => l.label.length));
-  for (const l of latency) {
+  console.log(`\nLatency at ${LATENCY_QPS} q/s (dnsperf -Q ${LATENCY_QPS} -c 4 -v, the same client and names; ${LATENCY_SECONDS} s each, in segments alternating with Knot queried directly):`);
+  const width = Math.max(...latency.flatMap((l) => [l.target.label.length, l.baseline.label.length]));
+  const line = (l: Latency) => {
     const codes = Object.entries(l.rcodes).map(([k, v]) => `${k} ${v}`).join(", ");
-    console.log(`  ${l.label.padEnd(width)} p50 ${ms(l.p50)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  (${l.answers} answers, ${l.lost} lost; ${codes}; ${l.slow.answers} over 1 ms in ${l.slow.runs} runs)`);
+    console.log(`  ${l.label.padEnd(width)} p50 ${ms(l.p50)}  p99 ${ms(l.p99)}  p99.9 ${ms(l.p999)}  (${l.answers} answers, ${l.lost} lost; ${codes}; ${l.slow.answers} over 1 ms in ${l.slow.runs} runs; steal ${(l.stolen * 100).toFixed(0)}%)`);
+  };
+  for (const { target, baseline } of latency) {
+    line(target);
+    line(baseline);
   }
-  const knot = latency.find((l) => l.label === "knot direct");
-  for (const l of latency) {
-    if (knot && l !== knot) console.log(`  added by ${l.label}: p50 ${ms(l.p50 - knot.p50)}, p99 ${ms(l.p99 - knot.p99)}, p99.9 ${ms(l.p999 - knot.p999)}`);
-  }
+  for (const { target: l, baseline: k } of latency) console.log(`  added by ${l.label}: p50 ${ms(l.p50 - k.p50)}, p99 ${ms(l.p99 - k.p99)}, p99.9 ${ms(l.p999 - k.p999)}`);
   const mb = (kb: number | null) => (kb === null ? "?" : `${(kb / 1024).toFixed(1)} MB`);
   const split = (r: Resident | null) => (r ? `${mb(r.rss)} (anonymous ${mb(r.anon)}, file-backed ${mb(r.file)})` : "?");
   if (footprint) {

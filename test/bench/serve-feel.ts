@@ -1,7 +1,8 @@
 // What a user of the sandbox feels from egressctl, measured for `make bench`
 // (test/bench/dns.bench.ts runs these; docs/benchmarks.md "What users feel"):
 //   - added latency: dnsperf at a fixed rate, the per-query latencies (-v) of the same
-//     client, through serve's redirect and against Knot directly; p50, p99, p99.9;
+//     client, through serve's redirect and against Knot directly, in alternating
+//     segments (latencyBeside); p50, p99, p99.9;
 //   - resident memory after ready, after 1M and after 2M queries (growth over the second);
 //   - exec to ready: from the exec of the binary to its --ready-file;
 //   - Bun's floor for the last two: bun-floor.ts, compiled like egressctl, which uses
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { type Lab, waitFor } from "../support/lab.ts";
 import { startServe } from "../support/serve.ts";
 import { parseDnsperf, parseLatencies, percentile, type Slow } from "./dns-perf.ts";
+import { machineTicks } from "./machine-cpu.ts";
 
 export interface Latency {
   label: string;
@@ -23,20 +25,81 @@ export interface Latency {
   rcodes: Record<string, number>;
   /** answers over 1 ms, and the runs they come in (dns-perf.ts `slowRuns`) */
   slow: Slow;
+  /** the share of the machine's time the hypervisor took meanwhile (machine-cpu.ts) */
+  stolen: number;
+}
+
+/** Where a latency run sends its queries. */
+export interface Target {
+  label: string;
+  server: string;
+  port: number;
 }
 
 /**
- * `dnsperf -Q rate -v` for `seconds` after a 1 s warm-up at the same rate; latencies in
- * ms. The client, its queries and its rate are the same whatever answers.
+ * `dnsperf -Q rate -v` against `target` and against `baseline` (the same client, queries
+ * and rate), after a 1 s warm-up each; latencies in ms. `seconds` each, cut into
+ * `segments` runs that alternate (baseline first, then the order flips each
+ * segment), so both sample the same stretch of a shared machine: a noisy minute raises
+ * both sides rather than whichever ran in it, and the difference of their percentiles
+ * is what the target adds, not when it happened to run.
  */
-export async function latencyAtRate(lab: Lab, label: string, server: string, port: number, queries: string, rate: number, seconds: number): Promise<Latency> {
-  const args = ["dnsperf", "-s", server, "-p", String(port), "-d", queries, "-c", "4", "-t", "2", "-Q", String(rate)];
-  await lab.exec("sandbox", [...args, "-l", "1"], { timeoutMs: 30_000 });
-  const r = await lab.exec("sandbox", [...args, "-l", String(seconds), "-v"], { timeoutMs: (seconds + 30) * 1000 });
+export async function latencyBeside(lab: Lab, target: Target, baseline: Target, queries: string, rate: number, seconds: number, segments = 4): Promise<{ target: Latency; baseline: Latency }> {
+  await warmUp(lab, baseline, queries, rate);
+  await warmUp(lab, target, queries, rate);
+  const each = Math.max(1, Math.round(seconds / segments));
+  const runs: { target: Segment[]; baseline: Segment[] } = { target: [], baseline: [] };
+  for (let i = 0; i < segments; i++) {
+    const order = i % 2 === 0 ? (["baseline", "target"] as const) : (["target", "baseline"] as const);
+    for (const side of order) runs[side].push(await segment(lab, side === "target" ? target : baseline, queries, rate, each));
+  }
+  return { target: pooled(target.label, runs.target), baseline: pooled(`${baseline.label}, beside it`, runs.baseline) };
+}
+
+interface Segment {
+  ms: Float64Array;
+  lost: number;
+  rcodes: Record<string, number>;
+  slow: Slow;
+  /** the machine's clock ticks over the segment: stolen, and all */
+  steal: number;
+  ticks: number;
+}
+
+function dnsperfArgs(t: Target, queries: string, rate: number): string[] {
+  return ["dnsperf", "-s", t.server, "-p", String(t.port), "-d", queries, "-c", "4", "-t", "2", "-Q", String(rate)];
+}
+
+async function warmUp(lab: Lab, t: Target, queries: string, rate: number): Promise<void> {
+  await lab.exec("sandbox", [...dnsperfArgs(t, queries, rate), "-l", "1"], { timeoutMs: 30_000 });
+}
+
+async function segment(lab: Lab, t: Target, queries: string, rate: number, seconds: number): Promise<Segment> {
+  const before = machineTicks();
+  const r = await lab.exec("sandbox", [...dnsperfArgs(t, queries, rate), "-l", String(seconds), "-v"], { timeoutMs: (seconds + 30) * 1000 });
+  const after = machineTicks();
   const stats = parseDnsperf(r.stdout);
   const { ms, rcodes, slow } = parseLatencies(r.stdout);
-  if (!stats || ms.length === 0) throw new Error(`dnsperf -v against ${label}: no latencies (exit ${r.code}):\n${r.stderr}`);
-  return { label, answers: ms.length, lost: stats.lost, p50: percentile(ms, 50), p99: percentile(ms, 99), p999: percentile(ms, 99.9), rcodes, slow };
+  if (!stats || ms.length === 0) throw new Error(`dnsperf -v against ${t.label}: no latencies (exit ${r.code}):\n${r.stderr}`);
+  const steal = before && after ? after.steal - before.steal : 0;
+  return { ms, lost: stats.lost, rcodes, slow, steal, ticks: before && after ? after.total - before.total : 0 };
+}
+
+/** the segments of one side as one run: latencies pooled, counts summed */
+function pooled(label: string, segs: Segment[]): Latency {
+  const ms = new Float64Array(segs.reduce((n, s) => n + s.ms.length, 0));
+  let at = 0;
+  for (const s of segs) {
+    ms.set(s.ms, at);
+    at += s.ms.length;
+  }
+  ms.sort();
+  const rcodes: Record<string, number> = {};
+  for (const s of segs) for (const [k, v] of Object.entries(s.rcodes)) rcodes[k] = (rcodes[k] ?? 0) + v;
+  const sum = (f: (s: Segment) => number) => segs.reduce((n, s) => n + f(s), 0);
+  const slow = { answers: sum((s) => s.slow.answers), runs: sum((s) => s.slow.runs) };
+  const stolen = sum((s) => s.steal) / Math.max(1, sum((s) => s.ticks));
+  return { label, answers: ms.length, lost: sum((s) => s.lost), p50: percentile(ms, 50), p99: percentile(ms, 99), p999: percentile(ms, 99.9), rcodes, slow, stolen };
 }
 
 export interface Footprint {

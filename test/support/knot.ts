@@ -21,7 +21,8 @@ export async function startKnot(lab: Lab, opts: { zones?: Zone[]; listen?: strin
   const conf = [
     "server:",
     `  rundir: "${dir}"`,
-    ...listen.map((a) => `  listen: ${a}@53`),
+    // an address listens on port 53, or on the port it names (`address@port`)
+    ...listen.map((a) => `  listen: ${a.includes("@") ? a : `${a}@53`}`),
     "database:",
     `  storage: "${dir}"`,
     "log:",

@@ -2,16 +2,16 @@
 import { expect, test } from "bun:test";
 import { machineTicks, machineUse, parseMachineTicks } from "../../../test/bench/machine-cpu.ts";
 
-test("the cpu line: busy leaves out idle and iowait, total counts everything", () => {
-  const stat = "cpu  100 5 50 800 20 3 2 0 0 0\ncpu0 50 2 25 400 10 1 1 0 0 0\nintr 1\n";
-  expect(parseMachineTicks(stat)).toEqual({ busy: 160, total: 980 });
+test("the cpu line: busy is user, nice, system, irq and softirq; steal apart; total counts everything", () => {
+  const stat = "cpu  100 5 50 800 20 3 2 7 0 0\ncpu0 50 2 25 400 10 1 1 4 0 0\nintr 1\n";
+  expect(parseMachineTicks(stat)).toEqual({ busy: 160, steal: 7, total: 987 });
   expect(parseMachineTicks("cpu0 1 2 3 4\n")).toBeNull();
   expect(parseMachineTicks("cpu  a b c d e\n")).toBeNull();
 });
 
 test("use over an interval: the busy share of all ticks times the cores", () => {
-  expect(machineUse({ busy: 100, total: 400 }, { busy: 250, total: 600 }, 2)).toEqual({ coresBusy: 1.5, busySeconds: 1.5 });
-  expect(machineUse({ busy: 1, total: 1 }, { busy: 1, total: 1 }, 2)).toBeNull();
+  expect(machineUse({ busy: 100, steal: 0, total: 400 }, { busy: 250, steal: 20, total: 600 }, 2)).toEqual({ coresBusy: 1.5, stolen: 0.1, busySeconds: 1.5 });
+  expect(machineUse({ busy: 1, steal: 0, total: 1 }, { busy: 1, steal: 0, total: 1 }, 2)).toBeNull();
 });
 
 test("this machine's /proc/stat reads, with busy ticks among all ticks", () => {
