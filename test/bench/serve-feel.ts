@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { type Lab, waitFor } from "../support/lab.ts";
 import { startServe } from "../support/serve.ts";
 import { parseDnsperf, parseLatencies, percentile, type Slow } from "./dns-perf.ts";
-import { machineTicks } from "./machine-cpu.ts";
+import { leastStolen, machineTicks } from "./machine-cpu.ts";
 
 export interface Latency {
   label: string;
@@ -27,6 +27,8 @@ export interface Latency {
   slow: Slow;
   /** the share of the machine's time the hypervisor took meanwhile (machine-cpu.ts) */
   stolen: number;
+  /** segments measured again because the host stole too much of the machine (leastStolen) */
+  reruns: number;
 }
 
 /** Where a latency run sends its queries. */
@@ -42,18 +44,32 @@ export interface Target {
  * `segments` runs that alternate (baseline first, then the order flips each
  * segment), so both sample the same stretch of a shared machine: a noisy minute raises
  * both sides rather than whichever ran in it, and the difference of their percentiles
- * is what the target adds, not when it happened to run.
+ * is what the target adds, not when it happened to run. A pair of segments during which
+ * the host stole more than 5% of the machine is measured again (machine-cpu.ts
+ * leastStolen).
  */
 export async function latencyBeside(lab: Lab, target: Target, baseline: Target, queries: string, rate: number, seconds: number, segments = 4): Promise<{ target: Latency; baseline: Latency }> {
   await warmUp(lab, baseline, queries, rate);
   await warmUp(lab, target, queries, rate);
   const each = Math.max(1, Math.round(seconds / segments));
   const runs: { target: Segment[]; baseline: Segment[] } = { target: [], baseline: [] };
+  let reruns = 0;
   for (let i = 0; i < segments; i++) {
     const order = i % 2 === 0 ? (["baseline", "target"] as const) : (["target", "baseline"] as const);
-    for (const side of order) runs[side].push(await segment(lab, side === "target" ? target : baseline, queries, rate, each));
+    // the pair is measured again (both sides) while the host disturbed either
+    const pair = await leastStolen(
+      async () => {
+        const got: Partial<Record<"target" | "baseline", Segment>> = {};
+        for (const side of order) got[side] = await segment(lab, side === "target" ? target : baseline, queries, rate, each);
+        return got as Record<"target" | "baseline", Segment>;
+      },
+      (p) => Math.max(p.target.steal / Math.max(1, p.target.ticks), p.baseline.steal / Math.max(1, p.baseline.ticks)),
+    );
+    reruns += pair.runs - 1;
+    runs.target.push(pair.result.target);
+    runs.baseline.push(pair.result.baseline);
   }
-  return { target: pooled(target.label, runs.target), baseline: pooled(`${baseline.label}, beside it`, runs.baseline) };
+  return { target: pooled(target.label, runs.target, reruns), baseline: pooled(`${baseline.label}, beside it`, runs.baseline, reruns) };
 }
 
 interface Segment {
@@ -86,7 +102,7 @@ async function segment(lab: Lab, t: Target, queries: string, rate: number, secon
 }
 
 /** the segments of one side as one run: latencies pooled, counts summed */
-function pooled(label: string, segs: Segment[]): Latency {
+function pooled(label: string, segs: Segment[], reruns: number): Latency {
   const ms = new Float64Array(segs.reduce((n, s) => n + s.ms.length, 0));
   let at = 0;
   for (const s of segs) {
@@ -99,7 +115,7 @@ function pooled(label: string, segs: Segment[]): Latency {
   const sum = (f: (s: Segment) => number) => segs.reduce((n, s) => n + f(s), 0);
   const slow = { answers: sum((s) => s.slow.answers), runs: sum((s) => s.slow.runs) };
   const stolen = sum((s) => s.steal) / Math.max(1, sum((s) => s.ticks));
-  return { label, answers: ms.length, lost: sum((s) => s.lost), p50: percentile(ms, 50), p99: percentile(ms, 99), p999: percentile(ms, 99.9), rcodes, slow, stolen };
+  return { label, answers: ms.length, lost: sum((s) => s.lost), p50: percentile(ms, 50), p99: percentile(ms, 99), p999: percentile(ms, 99.9), rcodes, slow, stolen, reruns };
 }
 
 export interface Footprint {
