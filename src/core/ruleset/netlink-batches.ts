@@ -21,6 +21,7 @@
 import type { SetElemMessage } from "./netlink-elements.ts";
 import { commentUdata } from "./netlink-elements.ts";
 import { TABLE_NAME } from "./names.ts";
+import { align4 } from "./netlink-messages.ts";
 
 export interface BatchLimits {
   /** bytes of one batch on the wire, BATCH_BEGIN and BATCH_END included */
@@ -33,7 +34,6 @@ export interface BatchLimits {
 // batch built from a chunk is no larger than estimated and holds one message per piece.
 const NLMSG = 16 + 4; // nlmsghdr + nfgenmsg
 const ATTR = 4;
-const align4 = (n: number) => (n + 3) & ~3;
 const enc = new TextEncoder();
 const strAttr = (s: string) => ATTR + align4(enc.encode(s).length + 1);
 /** BATCH_BEGIN + BATCH_END */
