@@ -84,11 +84,11 @@ try {
       (m) => m.machine?.stolen ?? 0,
     );
     const { r, cpu, machine } = measured.result;
-    if (measured.runs > 1) note = `${note ? note + "; " : ""}measured ${measured.runs} times for steal, the least disturbed kept`;
+    if (measured.runs > 1) note = withNote(note, `measured ${measured.runs} times for steal, the least disturbed kept`);
     const run = parseDnsperf(r.stdout);
     if (!run) throw new Error(`dnsperf against ${tool}: no statistics (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
     // a fast wrong answer is no result: every answer must carry the expected code
-    if (!run.rcodes.startsWith(`${expect} `) || run.rcodes.includes(",")) note = `${note ? note + "; " : ""}unexpected rcodes: ${run.rcodes}`;
+    if (!run.rcodes.startsWith(`${expect} `) || run.rcodes.includes(",")) note = withNote(note, `unexpected rcodes: ${run.rcodes}`);
     rows.push({ tool, run, cpu, machine, note });
     process.stderr.write(`  ${tool}: ${Math.round(run.qps)} q/s\n`);
   };
@@ -125,7 +125,7 @@ try {
   };
   const noteSet = async () => {
     const row = rows[rows.length - 1]!;
-    row.note = `${row.note ? row.note + "; " : ""}set4 holds ${await setSize(lab, "inet bench set4")} addresses`;
+    row.note = withNote(row.note, `set4 holds ${await setSize(lab, "inet bench set4")} addresses`);
   };
   {
     await benchTable();
@@ -192,13 +192,13 @@ try {
       const row = rows[rows.length - 1]!;
       if (mode === "dns+nftables") {
         const n = await setSize(lab, "inet egressctl learned4");
-        row.note = `${row.note ? row.note + "; " : ""}learned4 holds ${n} addresses`;
+        row.note = withNote(row.note, `learned4 holds ${n} addresses`);
       }
       if (measureRss) rss.push({ when: `${tool}, after the load`, kb: vmRssKb(pid) });
       // the proxy's own counters: a learning failure or overload answers SERVFAIL fast
       const st = (JSON.parse((await served.get("/status")).body || "{}") as { dns?: Record<string, number> }).dns ?? {};
       const counters = ["learnBatches", "learnFailures", "servfail", "overloaded", "upstreamTimeouts"].map((k) => `${k} ${st[k] ?? "?"}`).join(", ");
-      row.note = `${row.note ? row.note + "; " : ""}${counters}`;
+      row.note = withNote(row.note, counters);
     } finally {
       await served.stop();
     }
@@ -302,6 +302,11 @@ function reportFeel(): void {
     const med = floor.ready[Math.floor(floor.ready.length / 2)]!;
     console.log(`Bun's floor (test/bench/bun-floor.ts, compiled): idle ${split(floor.idle)}; exec to ready median ${med.toFixed(0)} ms (min ${floor.ready[0]!.toFixed(0)}, max ${floor.ready[floor.ready.length - 1]!.toFixed(0)})`);
   }
+}
+
+/** a row's note with one more remark */
+function withNote(note: string | undefined, more: string): string {
+  return note ? `${note}; ${more}` : more;
 }
 
 /** utime + stime of a process, in seconds (clock ticks of 1/100 s on Linux). */

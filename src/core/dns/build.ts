@@ -3,7 +3,7 @@
 // Local answers echo the client's first question so stub resolvers accept them, and
 // are never larger than a minimal query plus the EDE text, so they amplify nothing.
 import type { ParsedQuery } from "./query.ts";
-import { HEADER_LEN, TYPE_OPT } from "./wire.ts";
+import { HEADER_LEN, TYPE_OPT, u16 } from "./wire.ts";
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4 } as const;
 /** RFC 8914 option code and the "Blocked" info-code */
@@ -92,7 +92,8 @@ export function upstreamQuery(packet: Buffer, q: ParsedQuery): Buffer {
   const optLen = opt ? opt.end - opt.start : 0;
   const flags = q.flags & (RD | CD | 0x0020); // opcode QUERY, QR=0; RD, AD, CD kept
   const exact = packet.length === q.questionEnd + optLen && (!opt || opt.start === q.questionEnd);
-  if (exact && packet[4] === 0 && packet[5] === 1 && packet[6] === 0 && packet[7] === 0 && packet[8] === 0 && packet[9] === 0 && packet[10] === 0 && packet[11] === (opt ? 1 : 0)) {
+  // and its counts say so: one question, no answer or authority records, the OPT alone
+  if (exact && u16(packet, 4) === 1 && u16(packet, 6) === 0 && u16(packet, 8) === 0 && u16(packet, 10) === (opt ? 1 : 0)) {
     packet[2] = flags >> 8;
     packet[3] = flags & 0xff;
     return packet;

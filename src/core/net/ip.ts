@@ -144,17 +144,13 @@ export function formatV6(buf: Uint8Array, off: number): string {
     }
     i = j;
   }
-  const hex = (i: number) => group(i).toString(16);
-  if (best < 0) {
-    let all = hex(0);
-    for (let i = 1; i < 8; i++) all += `:${hex(i)}`;
-    return all;
-  }
-  let head = "";
-  for (let i = 0; i < best; i++) head += i ? `:${hex(i)}` : hex(i);
-  let tail = "";
-  for (let i = best + bestLen; i < 8; i++) tail += tail ? `:${hex(i)}` : hex(i);
-  return `${head}::${tail}`;
+  /** groups [from, to) in hex, joined by colons */
+  const hex = (from: number, to: number) => {
+    let s = "";
+    for (let i = from; i < to; i++) s += i > from ? `:${group(i).toString(16)}` : group(i).toString(16);
+    return s;
+  };
+  return best < 0 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
 }
 
 export function maskOf(family: Family, prefix: number): bigint {

@@ -22,7 +22,7 @@ function run(argv: string[], stdin?: string): { ok: boolean; code: number | null
 export function installIptablesRedirect(proxyPort: number, ipv6: boolean, exempt: CidrList): { ok: true } | { ok: false; error: string } {
   for (const f of FAMILIES) {
     if (f.family === 6 && !ipv6) continue;
-    const hooked = new Set<IptablesChain>(IPT_HOOKS.filter((h) => hookedIn(f.save, h)).map((h) => h.chain));
+    const hooked = new Set<IptablesChain>(IPT_HOOKS.filter((h) => checkHook(f.save, h).ok).map((h) => h.chain));
     const r = run([f.restore, "-w", "--noflush"], renderIptablesRedirect(f.family, proxyPort, hooked, exempt[f.family]));
     if (!r.ok) return { ok: false, error: `${f.restore}: ${r.out}` };
   }
@@ -53,16 +53,12 @@ export function iptablesHooks(ipv6: boolean): { family: 4 | 6; chain: IptablesCh
 
 /** Whether any chain of ours is hooked in either family (left by an earlier serve). */
 export function iptablesRedirectPresent(): boolean {
-  return FAMILIES.some((f) => IPT_HOOKS.some((h) => hookedIn(f.save, h)));
+  return FAMILIES.some((f) => IPT_HOOKS.some((h) => checkHook(f.save, h).ok));
 }
 
 /** `-C` for the jump to our chain: exit 0 hooked, 1 no such rule, 2 no such chain */
 function checkHook(binary: string, h: (typeof IPT_HOOKS)[number], wait: string[] = ["-w"]): ReturnType<typeof run> {
   return run([binary, ...wait, "-t", h.table, "-C", h.hook, "-j", h.chain]);
-}
-
-function hookedIn(binary: string, h: (typeof IPT_HOOKS)[number]): boolean {
-  return checkHook(binary, h).ok;
 }
 
 export function removeIptablesRedirect(): void {
